@@ -1,0 +1,16 @@
+/* conv_f32.c -- the single-precision instantiation of the kernel templates. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fdafast.h"
+#include "simd.h"
+#include "twiddle.h"
+
+#define REAL float
+#define VL 16
+#define SFX(name) name##_f32
+typedef float V __attribute__((vector_size(FDA_VBYTES)));
+typedef float UV __attribute__((vector_size(FDA_VBYTES), aligned(sizeof(float))));
+
+#include "tile_fft.inc"
+#include "conv.inc"

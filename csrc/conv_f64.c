@@ -1,0 +1,16 @@
+/* conv_f64.c -- the double-precision instantiation of the kernel templates. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fdafast.h"
+#include "simd.h"
+#include "twiddle.h"
+
+#define REAL double
+#define VL 8
+#define SFX(name) name##_f64
+typedef double V __attribute__((vector_size(FDA_VBYTES)));
+typedef double UV __attribute__((vector_size(FDA_VBYTES), aligned(sizeof(double))));
+
+#include "tile_fft.inc"
+#include "conv.inc"

@@ -1,0 +1,105 @@
+/*
+ * fdafast.h -- the whole C API of fdafast's kernel layer.
+ *
+ * This header is the single source of the C interface: the .c files include
+ * it and build.py hands the part between the cdef markers to cffi.  Every
+ * exported symbol starts with fda_, every function returns an int status
+ * (FDA_OK on success) and never writes outside the buffers it is given.
+ *
+ * Conventions
+ * -----------
+ * A convolution is described by fda_conv_geom.  2D convolutions are 3D ones
+ * with depth 1 (in[0] == 1, tile[0] == 1, kernel extent 1 along depth).
+ * Spatial axes are ordered (D, H, W), W fastest.
+ *
+ * The frequency-domain data live in "bin-major" split planes:
+ *   X[bin][row][ci]  (real plane, then imaginary plane), row = (n, tile)
+ *   W[bin][ci_g][co] (real plane, then imaginary plane), ci_g < cin/groups
+ *   Y[bin][row][co]
+ * where bin runs over the Hermitian half spectrum (T0, T1, T2/2+1) in
+ * row-major order, exactly the layout of numpy.fft.rfftn over the last
+ * three axes.
+ */
+#ifndef FDAFAST_H
+#define FDAFAST_H
+
+#include <stdint.h>
+
+/* cdef-begin */
+#define FDA_OK 0
+#define FDA_ERR_NULL 1
+#define FDA_ERR_GEOMETRY 2
+#define FDA_ERR_TILE 3
+#define FDA_ERR_WORKSPACE 4
+#define FDA_ERR_NOMEM 5
+#define FDA_ERR_DTYPE 6
+#define FDA_ERR_THREADS 7
+
+#define FDA_F32 0
+#define FDA_F64 1
+
+/* Geometry of one (possibly grouped, strided, padded) convolution. */
+typedef struct {
+    int64_t batch;       /* N */
+    int64_t cin;         /* input channels (all groups) */
+    int64_t cout;        /* output channels (all groups) */
+    int64_t groups;      /* cin % groups == 0 and cout % groups == 0 */
+    int64_t in[3];       /* input spatial size (D, H, W) */
+    int64_t out[3];      /* output spatial size after stride */
+    int64_t kext[3];     /* dilated kernel extent d*(k-1)+1 */
+    int64_t pad[3];      /* zeros before the input (left/top/front) */
+    int64_t stride[3];   /* output subsampling of the stride-1 result */
+    int64_t tile[3];     /* FFT tile size T per axis, powers of two */
+    int64_t ntiles[3];   /* tiles per axis; each yields T-kext+1 outputs */
+    int64_t rows_per_chunk; /* (n, tile) rows processed together */
+    int64_t nthreads;    /* >= 1 */
+} fda_conv_geom;
+
+/* Message for a status code; never NULL. */
+const char *fda_strerror(int status);
+
+/* Whether the library was built with OpenMP (1) or not (0). */
+int fda_has_openmp(void);
+
+/* SIMD lanes per kernel vector for a dtype (16 for f32, 8 for f64). */
+int fda_lanes(int dtype);
+
+/* Number of scalars of workspace fda_conv_* needs for this geometry. */
+int fda_conv_workspace(const fda_conv_geom *g, int dtype, int64_t *n_scalars);
+
+/*
+ * y = conv(x, w) + bias through tiled FFTs.
+ *   x     (batch, cin, in[0], in[1], in[2]), C-contiguous
+ *   wre, wim  the weight half-spectra, (nbins, cin/groups, cout) each,
+ *         already conjugated and scaled by 1/(T0*T1*T2)
+ *   bias  (cout) or NULL
+ *   y     (batch, cout, out[0], out[1], out[2]), C-contiguous
+ *   work  at least fda_conv_workspace() scalars, 64-byte aligned
+ * Lengths are passed so that the kernel can check them before writing.
+ */
+int fda_conv_f32(const fda_conv_geom *g, const float *x, int64_t x_len,
+                 const float *wre, const float *wim, int64_t w_len,
+                 const float *bias, float *y, int64_t y_len,
+                 float *work, int64_t work_len);
+int fda_conv_f64(const fda_conv_geom *g, const double *x, int64_t x_len,
+                 const double *wre, const double *wim, int64_t w_len,
+                 const double *bias, double *y, int64_t y_len,
+                 double *work, int64_t work_len);
+
+/*
+ * The tile transforms alone, on a batch of tiles (for tests and benchmarks).
+ * Forward: tiles (count, T0, T1, T2) real -> spectra (count, T0, T1, T2/2+1)
+ * as split planes re, im (same layout as numpy.fft.rfftn over the last three
+ * axes).  Inverse: the unnormalised inverse (numpy's irfftn times T0*T1*T2).
+ */
+int fda_tile_rfft_f32(const int64_t tile[3], int64_t count, const float *tiles,
+                      float *re, float *im, int64_t nthreads);
+int fda_tile_irfft_f32(const int64_t tile[3], int64_t count, const float *re,
+                       const float *im, float *tiles, int64_t nthreads);
+int fda_tile_rfft_f64(const int64_t tile[3], int64_t count, const double *tiles,
+                      double *re, double *im, int64_t nthreads);
+int fda_tile_irfft_f64(const int64_t tile[3], int64_t count, const double *re,
+                       const double *im, double *tiles, int64_t nthreads);
+/* cdef-end */
+
+#endif /* FDAFAST_H */

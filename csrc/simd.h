@@ -1,0 +1,51 @@
+/*
+ * simd.h -- private helpers shared by the kernel files (not part of the API).
+ *
+ * The kernels are written once over a vector type V of VL lanes (GCC/Clang
+ * vector extensions, 64 bytes wide).  With AVX-512 one V is one register;
+ * on other targets the compiler splits it into narrower registers, so the
+ * code stays portable.  Lanes always hold independent transforms (channels
+ * or tiles), never neighbouring samples of one transform.
+ */
+#ifndef FDAFAST_SIMD_H
+#define FDAFAST_SIMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FDA_INLINE static inline __attribute__((always_inline))
+#define FDA_VBYTES 64
+#define FDA_ALIGN 64
+
+/* Largest FFT length along one axis, and largest tile volume. */
+#define FDA_TMAX 64
+#define FDA_TVOL_MAX 32768
+
+/* Threads: OpenMP when the build found it, else a serial loop. */
+#ifdef _OPENMP
+#include <omp.h>
+#define FDA_THREAD_ID() omp_get_thread_num()
+#else
+#define FDA_THREAD_ID() 0
+#endif
+
+FDA_INLINE int fda_is_pow2(int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
+
+FDA_INLINE int fda_log2i(int64_t n)
+{
+    int l = 0;
+    while ((INT64_C(1) << l) < n) l++;
+    return l;
+}
+
+FDA_INLINE int64_t fda_round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+/* Multiplication that reports overflow instead of wrapping. */
+FDA_INLINE int fda_mul_ok(int64_t a, int64_t b, int64_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+
+int fda_check_tile(const int64_t tile[3]);
+
+#endif /* FDAFAST_SIMD_H */

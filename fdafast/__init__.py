@@ -1,0 +1,24 @@
+"""fdafast: fast simulation of frequency-domain ReRAM CNN accelerators.
+
+The first layer is a tiled FFT convolution engine with the semantics of
+``torch.nn.functional.conv2d``/``conv3d`` on numpy arrays:
+
+>>> import numpy as np, fdafast
+>>> x = np.ones((1, 2, 8, 8), np.float32)
+>>> w = np.ones((3, 2, 3, 3), np.float32)
+>>> fdafast.conv2d(x, w, padding=1).shape
+(1, 3, 8, 8)
+
+See :class:`fdafast.ConvPlan` to plan a layer once and run it many times.
+"""
+from .conv import ConvPlan, conv2d, conv3d
+from .errors import (DTypeError, FdafastError, InvalidArgumentError, NativeError,
+                     NonFiniteError, ShapeError, TileError)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConvPlan", "conv2d", "conv3d",
+    "FdafastError", "InvalidArgumentError", "ShapeError", "DTypeError", "NonFiniteError",
+    "TileError", "NativeError", "__version__",
+]

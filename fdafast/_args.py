@@ -1,0 +1,131 @@
+"""Validation and normalisation of convolution arguments (torch semantics).
+
+Every function here raises a subclass of :class:`fdafast.FdafastError`
+whose message names the bad value and what is accepted.
+"""
+import os
+
+import numpy as np
+
+from .errors import DTypeError, InvalidArgumentError, NonFiniteError, ShapeError
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def default_threads():
+    """Threads used when ``threads=None``: ``FDAFAST_NUM_THREADS`` or the usable CPUs."""
+    env = os.environ.get("FDAFAST_NUM_THREADS")
+    if env:
+        return threads_arg(int(env) if env.strip().lstrip("-").isdigit() else env,
+                           "FDAFAST_NUM_THREADS")
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def threads_arg(threads, name="threads"):
+    """A positive int thread count, or the default for None."""
+    if threads is None:
+        return default_threads()
+    if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, (int, np.integer)):
+        raise InvalidArgumentError(f"{name} must be a positive int or None, got {threads!r}")
+    if threads < 1:
+        raise InvalidArgumentError(f"{name} must be >= 1, got {threads}")
+    return int(threads)
+
+
+def float_array(a, name):
+    """``a`` as an ndarray of float32 or float64 (no copy where possible)."""
+    if not isinstance(a, np.ndarray):
+        if hasattr(a, "detach") and hasattr(a, "numpy"):   # a torch tensor
+            a = a.detach().cpu().numpy()
+        else:
+            a = np.asarray(a)
+    if a.dtype not in FLOAT_DTYPES:
+        raise DTypeError(f"{name} has dtype {a.dtype}; fdafast accepts float32 and float64 "
+                         f"(cast with .astype(np.float32))")
+    return a
+
+
+def check_finite(a, name):
+    """Raise :class:`NonFiniteError` if ``a`` holds NaN or infinity."""
+    if not np.isfinite(a).all():
+        n_nan = int(np.isnan(a).sum())
+        n_inf = int(np.isinf(a).sum())
+        raise NonFiniteError(f"{name} contains {n_nan} NaN and {n_inf} infinite values; "
+                             f"only finite values are accepted")
+
+
+def int_tuple(value, nd, name, minimum):
+    """An int or a sequence of ``nd`` ints, each >= ``minimum``, as a tuple."""
+    if isinstance(value, (bool, np.bool_)):
+        raise InvalidArgumentError(f"{name} must be an int or a tuple of {nd} ints, "
+                                   f"got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        vals = (int(value),) * nd
+    else:
+        try:
+            vals = tuple(value)
+        except TypeError:
+            raise InvalidArgumentError(f"{name} must be an int or a tuple of {nd} ints, "
+                                       f"got {value!r}") from None
+        if len(vals) != nd or not all(isinstance(v, (int, np.integer))
+                                      and not isinstance(v, (bool, np.bool_)) for v in vals):
+            raise InvalidArgumentError(f"{name} must be an int or a tuple of {nd} ints, "
+                                       f"got {value!r}")
+        vals = tuple(int(v) for v in vals)
+    for v in vals:
+        if v < minimum:
+            raise InvalidArgumentError(f"{name} must be >= {minimum} along every axis, "
+                                       f"got {value!r}")
+    return vals
+
+
+def padding_arg(padding, nd, kext, stride):
+    """Per-axis (low, high) zero padding from an int, a tuple, 'same' or 'valid'.
+
+    'same' follows torch: stride 1 only; total padding ``kext - 1`` per axis,
+    ``total // 2`` before and the rest after (so even kernels pad one more
+    sample at the end).
+    """
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0,) * nd, (0,) * nd
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise InvalidArgumentError(
+                    f"padding='same' needs stride 1 (as in torch), got stride {stride}")
+            return tuple((k - 1) // 2 for k in kext), tuple(k - 1 - (k - 1) // 2 for k in kext)
+        raise InvalidArgumentError(f"padding must be an int, a tuple of {nd} ints, 'same' or "
+                                   f"'valid', got {padding!r}")
+    lo = int_tuple(padding, nd, "padding", 0)
+    return lo, lo
+
+
+def conv_shapes(x_shape, w_shape, groups, nd, input_name="input"):
+    """Check ranks and channel counts; return (batch, cin, cout)."""
+    if len(w_shape) != nd + 2:
+        raise ShapeError(f"weight must have {nd + 2} dimensions (Cout, Cin/groups, "
+                         f"{'kD, ' if nd == 3 else ''}kH, kW) for conv{nd}d, "
+                         f"got shape {tuple(w_shape)}")
+    if len(x_shape) != nd + 2:
+        layout = "(N, C, D, H, W)" if nd == 3 else "(N, C, H, W)"
+        raise ShapeError(f"{input_name} must have {nd + 2} dimensions {layout} for "
+                         f"conv{nd}d, got shape {tuple(x_shape)}")
+    if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, (int, np.integer)) \
+            or groups < 1:
+        raise InvalidArgumentError(f"groups must be a positive int, got {groups!r}")
+    cout, cin_g = w_shape[0], w_shape[1]
+    cin = x_shape[1]
+    if min(w_shape) < 1:
+        raise ShapeError(f"weight shape {tuple(w_shape)} has an empty dimension")
+    if cout % groups:
+        raise InvalidArgumentError(f"groups={groups} does not divide the {cout} output "
+                                   f"channels of the weight")
+    if cin % groups:
+        raise InvalidArgumentError(f"groups={groups} does not divide the {cin} input channels")
+    if cin_g * groups != cin:
+        raise ShapeError(f"channel mismatch: {input_name} has {cin} channels but the weight "
+                         f"expects {cin_g} x groups={groups} = {cin_g * groups}")
+    return x_shape[0], cin, cout

@@ -1,0 +1,108 @@
+"""The only importer of the compiled cffi module.
+
+Checks arrays (dtype, contiguity, length, alignment) before taking pointers,
+and maps C status codes to exceptions.  Public modules call these functions,
+never ``fdafast._fdafast_cffi`` directly.
+"""
+import numpy as np
+
+from .errors import FdafastError, NativeError
+
+try:
+    from ._fdafast_cffi import ffi, lib
+except ImportError as exc:  # pragma: no cover - only on a broken install
+    raise FdafastError(
+        "fdafast's C extension is not built; install the package with "
+        "'pip install -e .' (needs a C compiler and cffi)") from exc
+
+F32, F64 = lib.FDA_F32, lib.FDA_F64
+ALIGN = 64
+_CTYPES = {np.dtype(np.float32): ("float *", F32), np.dtype(np.float64): ("double *", F64)}
+
+GEOM_FIELDS_3 = ("in", "out", "kext", "pad", "stride", "tile", "ntiles")
+GEOM_FIELDS_1 = ("batch", "cin", "cout", "groups", "rows_per_chunk", "nthreads")
+
+
+def has_openmp():
+    """True when the C layer was built with OpenMP."""
+    return bool(lib.fda_has_openmp())
+
+
+def lanes(dtype):
+    """SIMD lanes per kernel vector for ``dtype`` (16 for float32, 8 for float64)."""
+    return int(lib.fda_lanes(_CTYPES[np.dtype(dtype)][1]))
+
+
+def _check(status):
+    if status != lib.FDA_OK:
+        raise NativeError(int(status), ffi.string(lib.fda_strerror(status)).decode())
+
+
+def _ptr(a, dtype, name):
+    """A C pointer to the data of ``a`` after checking what C relies on."""
+    dtype = np.dtype(dtype)
+    if not isinstance(a, np.ndarray) or a.dtype != dtype:
+        raise FdafastError(f"internal: {name} must be a {dtype} ndarray")
+    if not a.flags.c_contiguous:
+        raise FdafastError(f"internal: {name} must be C-contiguous")
+    return ffi.cast(_CTYPES[dtype][0], a.ctypes.data)
+
+
+def _null_or_ptr(a, dtype, name):
+    return ffi.NULL if a is None else _ptr(a, dtype, name)
+
+
+def make_geom(**fields):
+    """Build an ``fda_conv_geom`` from keyword fields (3-tuples for spatial ones)."""
+    g = ffi.new("fda_conv_geom *")
+    for key in GEOM_FIELDS_1:
+        setattr(g, key, int(fields[key]))
+    for key in GEOM_FIELDS_3:
+        vals = fields[key]
+        arr = getattr(g, key)
+        for i in range(3):
+            arr[i] = int(vals[i])
+    return g
+
+
+def conv_workspace(geom, dtype):
+    """Scalars of workspace ``conv`` needs for ``geom`` in ``dtype``."""
+    n = ffi.new("int64_t *")
+    _check(lib.fda_conv_workspace(geom, _CTYPES[np.dtype(dtype)][1], n))
+    return int(n[0])
+
+
+def aligned_empty(n, dtype):
+    """A 1-D array of ``n`` scalars whose data start on a 64-byte boundary."""
+    dtype = np.dtype(dtype)
+    raw = np.empty(n * dtype.itemsize + ALIGN, dtype=np.uint8)
+    off = (-raw.ctypes.data) % ALIGN
+    return raw[off:off + n * dtype.itemsize].view(dtype)
+
+
+def conv(geom, x, wre, wim, bias, y, work):
+    """Run the tiled FFT convolution kernel; all arrays C-contiguous, one dtype."""
+    dt = x.dtype
+    fn = lib.fda_conv_f32 if dt == np.float32 else lib.fda_conv_f64
+    _check(fn(geom, _ptr(x, dt, "x"), x.size, _ptr(wre, dt, "wre"), _ptr(wim, dt, "wim"),
+              wre.size, _null_or_ptr(bias, dt, "bias"), _ptr(y, dt, "y"), y.size,
+              _ptr(work, dt, "work"), work.size))
+    return y
+
+
+def tile_rfft(tiles, re, im, nthreads):
+    """Forward real FFT of a batch of tiles (count, T0, T1, T2) into split planes."""
+    dt = tiles.dtype
+    fn = lib.fda_tile_rfft_f32 if dt == np.float32 else lib.fda_tile_rfft_f64
+    tile = ffi.new("int64_t[3]", list(tiles.shape[1:]))
+    _check(fn(tile, tiles.shape[0], _ptr(tiles, dt, "tiles"), _ptr(re, dt, "re"),
+              _ptr(im, dt, "im"), nthreads))
+
+
+def tile_irfft(re, im, tiles, nthreads):
+    """Unnormalised inverse of :func:`tile_rfft`."""
+    dt = tiles.dtype
+    fn = lib.fda_tile_irfft_f32 if dt == np.float32 else lib.fda_tile_irfft_f64
+    tile = ffi.new("int64_t[3]", list(tiles.shape[1:]))
+    _check(fn(tile, tiles.shape[0], _ptr(re, dt, "re"), _ptr(im, dt, "im"),
+              _ptr(tiles, dt, "tiles"), nthreads))

@@ -1,0 +1,176 @@
+"""Planning of tiled FFT convolutions: output geometry and the tile choice.
+
+Small pure functions returning plain values, each tested on its own.
+
+Overlap-save along one axis
+---------------------------
+With a dilated kernel extent ``k`` (``dilation*(size-1)+1``) and an FFT tile
+of ``T`` samples, one tile yields ``L = T - k + 1`` outputs of the stride-1
+convolution without circular wrap-around.  A stride ``s`` output ``o`` is the
+stride-1 output at position ``o*s``, so the tiles must cover
+``need = (out-1)*s + 1`` stride-1 positions: ``ceil(need / L)`` tiles.
+Strided convolutions are computed on the stride-1 grid and subsampled, which
+costs up to ``s`` times the work of the strided output along that axis (the
+tiles skip nothing); a polyphase split would avoid it and is left for later.
+"""
+import dataclasses
+import itertools
+import math
+
+from .errors import TileError
+
+#: FFT lengths the C codelets implement along one axis.
+SUPPORTED_TILE_SIZES = (1, 2, 4, 8, 16, 32, 64)
+#: Largest tile volume (the codelet scratch is sized for it).
+MAX_TILE_VOLUME = 32768
+
+
+def output_size(n, kext, pad_lo, pad_hi, stride):
+    """Output length of a strided correlation of ``n`` samples (torch's formula)."""
+    return (n + pad_lo + pad_hi - kext) // stride + 1
+
+
+def tiles_needed(out, stride, kext, tile):
+    """Tiles along one axis so the stride-1 grid covers ``(out-1)*stride + 1`` samples."""
+    valid = tile - kext + 1
+    if valid < 1:
+        raise TileError(f"tile {tile} is smaller than the kernel extent {kext}; "
+                        f"use a tile of at least {kext}")
+    need = (out - 1) * stride + 1
+    return -(-need // valid)
+
+
+def check_tile(tile, kext):
+    """Validate a per-axis tile against the supported sizes and the kernel extents.
+
+    ``tile`` and ``kext`` are 3-tuples ordered (D, H, W).  Raises
+    :class:`TileError` naming the bad value and what is accepted.
+    """
+    for axis, (t, k) in enumerate(zip(tile, kext)):
+        if t not in SUPPORTED_TILE_SIZES or (axis == 2 and t < 2):
+            sizes = SUPPORTED_TILE_SIZES[1:] if axis == 2 else SUPPORTED_TILE_SIZES
+            raise TileError(f"tile size {t} along axis {axis} is not supported; "
+                            f"accepted sizes are {sizes}")
+        if t < k:
+            raise TileError(f"tile size {t} along axis {axis} is smaller than the "
+                            f"dilated kernel extent {k}; use a tile of at least {k}")
+    vol = math.prod(tile)
+    if vol > MAX_TILE_VOLUME:
+        raise TileError(f"tile {tuple(tile)} has {vol} samples; at most "
+                        f"{MAX_TILE_VOLUME} are supported")
+
+
+@dataclasses.dataclass(frozen=True)
+class CostParams:
+    """Machine constants of the tile cost formula (per thread unless noted).
+
+    The defaults were measured on the 2-core AVX-512 development machine;
+    only their ratios matter for the choice.
+    """
+
+    mac_flops_per_s: float = 120e9      #: complex GEMM, real flops per second
+    fft_flops_per_s: float = 25e9       #: tile FFTs, nominal 2.5 n log2 n flops per real transform
+    move_s_per_elem: float = 0.5e-9     #: gather/scatter per tile sample and channel
+    bytes_per_s: float = 20e9           #: DRAM bandwidth, whole machine
+    max_weight_bytes: float = 2 ** 30   #: weight spectra larger than this are avoided
+
+
+def bins(tile):
+    """Frequency bins of the Hermitian half spectrum of a real tile."""
+    return tile[0] * tile[1] * (tile[2] // 2 + 1)
+
+
+def tile_cost(tile, *, batch, cin, cout, groups, out, stride, kext, itemsize, lanes,
+              threads=1, params=CostParams()):
+    """Estimated seconds of one convolution with ``tile`` (all axes (D, H, W)).
+
+    ``time = max(t_mac, t_mem) + t_fft`` where, with ``R`` rows (images x tiles)
+    and ``B`` bins:
+
+    * ``t_mac = 8 R B (cin/groups) cout / (mac_rate threads)``: the per-bin
+      complex GEMM at four real multiply-adds per complex MAC;
+    * ``t_fft = R (cin_p + cout_p) (2.5 V log2 V / fft_rate + V move) / threads``
+      for tile volume ``V`` and channels padded to the SIMD lanes (the
+      forward transforms every input channel, the inverse every output one);
+    * ``t_mem = (2 B (cin/groups) cout + 4 R B (cin_p + cout_p)) itemsize / bandwidth``:
+      streaming the weight spectra once, writing and reading the spectra of
+      the tiles once.
+    Border waste enters through ``R`` (the tiles past the end still cost).
+    """
+    ntiles = math.prod(tiles_needed(o, s, k, t) for o, s, k, t in zip(out, stride, kext, tile))
+    rows = batch * ntiles
+    nb = bins(tile)
+    vol = math.prod(tile)
+    cin_p = -(-cin // lanes) * lanes
+    cout_p = -(-cout // lanes) * lanes
+    t_mac = 8.0 * rows * nb * (cin // groups) * cout / (params.mac_flops_per_s * threads)
+    per_sample = 2.5 * math.log2(max(vol, 2)) / params.fft_flops_per_s + params.move_s_per_elem
+    t_fft = rows * (cin_p + cout_p) * vol * per_sample / threads
+    weight_bytes = 2.0 * nb * (cin // groups) * cout * itemsize
+    t_mem = (weight_bytes + 4.0 * rows * nb * (cin_p + cout_p) * itemsize) / params.bytes_per_s
+    return max(t_mac, t_mem) + t_fft
+
+
+def candidate_sizes(kext, span, axis):
+    """Tile sizes worth trying along one axis.
+
+    At least the kernel extent (and 2 along W, where the real FFT halves),
+    and no larger than the first size whose single tile covers the whole
+    ``span`` (a larger tile only adds zeros).
+    """
+    low = 2 if axis == 2 else 1
+    out = []
+    for t in SUPPORTED_TILE_SIZES:
+        if t < max(kext, low):
+            continue
+        out.append(t)
+        if t >= span:
+            break
+    return out
+
+
+def choose_tile(*, batch, cin, cout, groups, out, stride, kext, itemsize, lanes, threads=1,
+                params=CostParams()):
+    """The tile (D, H, W) with the least :func:`tile_cost`.
+
+    Falls back to the candidate with the smallest weight spectra when every
+    candidate exceeds ``params.max_weight_bytes``.  Raises :class:`TileError`
+    when the kernel is wider than the largest supported tile.
+    """
+    spans = [(o - 1) * s + k for o, s, k in zip(out, stride, kext)]
+    axes = [candidate_sizes(k, span, a) for a, (k, span) in enumerate(zip(kext, spans))]
+    for a, cands in enumerate(axes):
+        if not cands:
+            raise TileError(f"the dilated kernel extent {kext[a]} along axis {a} exceeds the "
+                            f"largest supported tile {SUPPORTED_TILE_SIZES[-1]}")
+    best, fallback = None, None
+    for tile in itertools.product(*axes):
+        if math.prod(tile) > MAX_TILE_VOLUME:
+            continue
+        wbytes = 2.0 * bins(tile) * (cin // groups) * cout * itemsize
+        if fallback is None or wbytes < fallback[0]:
+            fallback = (wbytes, tile)
+        if wbytes > params.max_weight_bytes:
+            continue
+        cost = tile_cost(tile, batch=batch, cin=cin, cout=cout, groups=groups, out=out,
+                         stride=stride, kext=kext, itemsize=itemsize, lanes=lanes,
+                         threads=threads, params=params)
+        if best is None or cost < best[0]:
+            best = (cost, tile)
+    if best is None:
+        if fallback is None:
+            raise TileError(f"no supported tile fits the kernel extents {tuple(kext)} within "
+                            f"{MAX_TILE_VOLUME} samples")
+        return tuple(fallback[1])
+    return tuple(best[1])
+
+
+def rows_per_chunk(*, rows, nbins, cin_p, cout_p, itemsize, threads, budget_bytes):
+    """Rows (image, tile) whose spectra fit ``budget_bytes`` at once.
+
+    The spectra of a row take ``2 nbins (cin_p + cout_p) itemsize`` bytes.
+    At least ``threads`` rows (so each thread has work) and at most ``rows``.
+    """
+    per_row = 2 * nbins * (cin_p + cout_p) * itemsize
+    fit = max(int(budget_bytes // per_row), threads, 1)
+    return min(fit, rows)

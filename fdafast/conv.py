@@ -1,0 +1,320 @@
+"""Tiled FFT convolution: :class:`ConvPlan`, :func:`conv2d`, :func:`conv3d`.
+
+The semantics are those of ``torch.nn.functional.conv2d`` / ``conv3d``
+(cross-correlation, zero padding, stride, dilation, groups); arrays are numpy.
+
+Algorithm (overlap-save)
+------------------------
+The padded input is cut into overlapping tiles of ``T`` samples per axis,
+``L = T - k + 1`` apart for a dilated kernel extent ``k``.  Each tile of each
+input channel goes through a real FFT that keeps the Hermitian half spectrum
+(``T0 * T1 * (T2/2 + 1)`` bins).  Per bin, a complex multiply-accumulate over
+the input channels (a complex GEMM: tiles x Cin times Cin x Cout) applies the
+weight spectra ``conj(FFT(w)) / (T0 T1 T2)``; the inverse real FFT of each
+result holds ``L`` valid outputs per axis, which are cropped, subsampled by
+the stride, biased and written out.  The weight spectra are computed once
+per plan and reused by every call.
+"""
+import math
+import threading
+
+import numpy as np
+
+from . import _native, _tiling
+from ._args import (check_finite, conv_shapes, float_array, int_tuple, padding_arg,
+                    threads_arg, default_threads)
+from .errors import InvalidArgumentError, ShapeError
+
+__all__ = ["ConvPlan", "conv2d", "conv3d", "weight_spectra"]
+
+#: Default cap on the tile spectra held at once (bytes); larger problems run in chunks.
+DEFAULT_WORKSPACE_BYTES = 256 * 2 ** 20
+
+
+def _to3(t, fill):
+    """A per-axis tuple of a 2D problem extended with a leading depth entry."""
+    return (fill,) + tuple(t) if len(t) == 2 else tuple(t)
+
+
+def weight_spectra(w, tile, dilation, dtype):
+    """Half spectra of the dilated kernels, laid out for the per-bin GEMM.
+
+    Parameters
+    ----------
+    w : ndarray, shape (Cout, Cin/groups, k0, k1, k2)
+    tile : tuple of 3 ints
+    dilation : tuple of 3 ints
+    dtype : float32 or float64
+
+    Returns
+    -------
+    wre, wim : ndarray, shape (nbins, Cin/groups, Cout)
+        ``conj(rfftn(w_dilated, tile)) / prod(tile)``, real and imaginary
+        planes, bins in ``numpy.fft.rfftn`` order.  Computed in float64 and
+        rounded once; Cout is processed in blocks to bound the temporaries.
+    """
+    cout, cig = w.shape[:2]
+    kext = [d * (k - 1) + 1 for d, k in zip(dilation, w.shape[2:])]
+    nb, vol = _tiling.bins(tile), math.prod(tile)
+    wre = np.empty((nb, cig, cout), dtype)
+    wim = np.empty((nb, cig, cout), dtype)
+    step = max(1, (1 << 22) // (cig * nb))          # about 64 MiB of complex128
+    for c0 in range(0, cout, step):
+        c1 = min(cout, c0 + step)
+        blk = np.zeros((c1 - c0, cig) + tuple(tile), np.float64)
+        blk[:, :, :kext[0]:dilation[0], :kext[1]:dilation[1], :kext[2]:dilation[2]] = w[c0:c1]
+        f = np.fft.rfftn(blk, axes=(2, 3, 4)).reshape(c1 - c0, cig, nb).transpose(2, 1, 0)
+        wre[:, :, c0:c1] = f.real / vol
+        wim[:, :, c0:c1] = f.imag / -vol
+    return wre, wim
+
+
+class ConvPlan:
+    """A planned convolution: weight spectra computed once, applied many times.
+
+    Parameters
+    ----------
+    w : array_like, shape (Cout, Cin/groups, kH, kW) or (Cout, Cin/groups, kD, kH, kW)
+        float32 or float64 weights; the rank selects 2D or 3D.
+    input_shape : tuple
+        ``(N, C, H, W)`` / ``(N, C, D, H, W)``; ``N`` may be ``None`` (any
+        batch), or the batch may be left out altogether.
+    bias : array_like, shape (Cout,), optional
+    stride, padding, dilation, groups
+        As in ``torch.nn.functional.conv2d``/``conv3d``: ints or per-axis
+        tuples; padding may also be ``'same'`` (stride 1) or ``'valid'``.
+    tile : int or tuple, optional
+        FFT tile size per spatial axis (powers of two, 2..64; 1 along an
+        axis whose kernel extent is 1).  ``None`` picks the tile with the
+        least estimated cost (see :func:`fdafast._tiling.tile_cost`).
+    max_workspace_bytes : int, optional
+        Cap on the tile spectra held at once; larger problems run in chunks
+        of tiles (default 256 MiB).
+
+    Attributes
+    ----------
+    tile : tuple
+        The FFT tile per spatial axis.
+    out_spatial : tuple
+        The output's spatial shape.
+    nd : int
+        2 or 3.
+
+    Notes
+    -----
+    Caching: the plan keeps the weight spectra for each dtype it has been
+    called with (``nbins * Cin/groups * Cout`` complex values, see
+    :attr:`spectrum_nbytes`) and one workspace buffer that grows to the
+    largest batch seen.  A plan serialises concurrent calls with a lock.
+    Strided convolutions are computed on the stride-1 grid and subsampled
+    (up to ``prod(stride)`` times the arithmetic of the strided output).
+    """
+
+    def __init__(self, w, input_shape, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+                 tile=None, max_workspace_bytes=DEFAULT_WORKSPACE_BYTES):
+        w = float_array(w, "weight")
+        nd = w.ndim - 2
+        if nd not in (2, 3):
+            raise ShapeError(f"weight must have 4 (conv2d) or 5 (conv3d) dimensions, "
+                             f"got shape {w.shape}")
+        shape = self._input_shape(input_shape, nd)
+        batch, cin, cout = conv_shapes((shape[0] or 1,) + shape[1:], w.shape, groups, nd)
+        check_finite(w, "weight")
+        self.nd, self.groups, self.cin, self.cout = nd, int(groups), cin, cout
+        self.batch = shape[0]
+        self.in_spatial = tuple(shape[2:])
+        self.stride = int_tuple(stride, nd, "stride", 1)
+        self.dilation = int_tuple(dilation, nd, "dilation", 1)
+        self.kernel = tuple(w.shape[2:])
+        kext = tuple(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel))
+        lo, hi = padding_arg(padding, nd, kext, self.stride)
+        self.padding = tuple(zip(lo, hi))
+        self.out_spatial = self._out_spatial(kext, lo, hi)
+        self._kext3 = _to3(kext, 1)
+        self.bias = None if bias is None else self._bias_arg(bias, cout)
+        self.tile = self._tile_arg(tile, w.dtype)
+        self._w = _to3_weight(w)
+        self._spectra = {}
+        self._work = {}
+        self._lock = threading.Lock()
+        self.max_workspace_bytes = int(max_workspace_bytes)
+        self.dtype = w.dtype
+        self._spectrum(w.dtype)
+
+    # -- argument handling -------------------------------------------------
+    @staticmethod
+    def _input_shape(input_shape, nd):
+        try:
+            shape = tuple(None if s is None else int(s) for s in input_shape)
+        except (TypeError, ValueError):
+            raise ShapeError(f"input_shape must be a tuple of ints (batch may be None), "
+                             f"got {input_shape!r}") from None
+        if len(shape) == nd + 1:
+            shape = (None,) + shape
+        if len(shape) != nd + 2 or any(s is not None and s < 1 for s in shape) \
+                or any(s is None for s in shape[1:]):
+            layout = "(N, C, D, H, W)" if nd == 3 else "(N, C, H, W)"
+            raise ShapeError(f"input_shape must be {layout} with positive sizes (N may be "
+                             f"None or omitted), got {input_shape!r}")
+        return shape
+
+    def _out_spatial(self, kext, lo, hi):
+        out = []
+        for a, (n, k, l, h, s) in enumerate(zip(self.in_spatial, kext, lo, hi, self.stride)):
+            if k > n + l + h:
+                raise ShapeError(f"kernel extent {k} along spatial axis {a} is larger than "
+                                 f"the padded input ({n} + {l} + {h} = {n + l + h})")
+            out.append(_tiling.output_size(n, k, l, h, s))
+        return tuple(out)
+
+    @staticmethod
+    def _bias_arg(bias, cout):
+        b = float_array(bias, "bias")
+        if b.shape != (cout,):
+            raise ShapeError(f"bias must have shape ({cout},), got {b.shape}")
+        check_finite(b, "bias")
+        return b
+
+    def _tile_arg(self, tile, dtype):
+        if tile is None:
+            t3 = _tiling.choose_tile(
+                batch=self.batch or 1, cin=self.cin, cout=self.cout, groups=self.groups,
+                out=_to3(self.out_spatial, 1), stride=_to3(self.stride, 1), kext=self._kext3,
+                itemsize=np.dtype(dtype).itemsize, lanes=_native.lanes(dtype),
+                threads=default_threads())
+        else:
+            t3 = _to3(int_tuple(tile, self.nd, "tile", 1), 1)
+            _tiling.check_tile(t3, self._kext3)
+        return t3[3 - self.nd:]
+
+    # -- cached state ------------------------------------------------------
+    @property
+    def _tile3(self):
+        return _to3(self.tile, 1)
+
+    @property
+    def spectrum_nbytes(self):
+        """Bytes of one dtype's weight spectra (real and imaginary planes)."""
+        return 2 * _tiling.bins(self._tile3) * self.cin // self.groups * self.cout \
+            * np.dtype(self.dtype).itemsize
+
+    def _spectrum(self, dtype):
+        if dtype not in self._spectra:
+            self._spectra[dtype] = weight_spectra(self._w, self._tile3,
+                                                  _to3(self.dilation, 1), dtype)
+        return self._spectra[dtype]
+
+    def _geom(self, batch, dtype, threads):
+        t3 = self._tile3
+        ntiles = [_tiling.tiles_needed(o, s, k, t) for o, s, k, t in
+                  zip(_to3(self.out_spatial, 1), _to3(self.stride, 1), self._kext3, t3)]
+        lanes = _native.lanes(dtype)
+        chunk = _tiling.rows_per_chunk(
+            rows=batch * math.prod(ntiles), nbins=_tiling.bins(t3),
+            cin_p=-(-self.cin // lanes) * lanes, cout_p=-(-self.cout // lanes) * lanes,
+            itemsize=np.dtype(dtype).itemsize, threads=threads,
+            budget_bytes=self.max_workspace_bytes)
+        return _native.make_geom(
+            batch=batch, cin=self.cin, cout=self.cout, groups=self.groups,
+            rows_per_chunk=chunk, nthreads=threads, **{"in": _to3(self.in_spatial, 1)},
+            out=_to3(self.out_spatial, 1), kext=self._kext3,
+            pad=_to3([p[0] for p in self.padding], 0), stride=_to3(self.stride, 1),
+            tile=t3, ntiles=ntiles)
+
+    def _workspace(self, geom, dtype):
+        n = _native.conv_workspace(geom, dtype)
+        buf = self._work.get(dtype)
+        if buf is None or buf.size < n:
+            buf = self._work[dtype] = _native.aligned_empty(n, dtype)
+        return buf
+
+    def output_shape(self, batch):
+        """Shape of the output for ``batch`` images."""
+        return (batch, self.cout) + self.out_spatial
+
+    # -- the call ------------------------------------------------------------
+    def __call__(self, x, *, threads=None):
+        """Convolve ``x`` (float32 or float64); the output has x's dtype."""
+        x = float_array(x, "input")
+        expect = (self.batch, self.cin) + self.in_spatial
+        if x.ndim != self.nd + 2 or x.shape[1:] != expect[1:] or \
+                (self.batch is not None and x.shape[0] != self.batch):
+            shown = tuple("N" if s is None else s for s in expect)
+            raise ShapeError(f"input has shape {x.shape} but this plan expects {shown}")
+        if x.shape[0] < 1:
+            raise ShapeError(f"input has an empty batch (shape {x.shape})")
+        check_finite(x, "input")
+        threads = threads_arg(threads)
+        x = np.ascontiguousarray(x)
+        dtype = x.dtype
+        wre, wim = self._spectrum(dtype)
+        bias = None if self.bias is None else np.ascontiguousarray(self.bias, dtype)
+        y = np.empty(self.output_shape(x.shape[0]), dtype)
+        geom = self._geom(x.shape[0], dtype, threads)
+        with self._lock:
+            work = self._workspace(geom, dtype)
+            _native.conv(geom, x, wre, wim, bias, y, work)
+        return y
+
+    def __repr__(self):
+        return (f"ConvPlan(conv{self.nd}d, cin={self.cin}, cout={self.cout}, "
+                f"kernel={self.kernel}, input={self.in_spatial}, out={self.out_spatial}, "
+                f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
+                f"groups={self.groups}, tile={self.tile})")
+
+
+def _to3_weight(w):
+    """Weights as (Cout, Cin/groups, k0, k1, k2), a depth of 1 added for 2D."""
+    return w[:, :, None] if w.ndim == 4 else w
+
+
+def _conv(nd, x, w, bias, stride, padding, dilation, groups, tile, threads):
+    x = float_array(x, "input")
+    w = float_array(w, "weight")
+    if w.ndim != nd + 2:
+        raise ShapeError(f"conv{nd}d needs a {nd + 2}-D weight, got shape {w.shape}")
+    if x.ndim != nd + 2:
+        layout = "(N, C, D, H, W)" if nd == 3 else "(N, C, H, W)"
+        raise ShapeError(f"conv{nd}d needs a {nd + 2}-D input {layout}, got shape {x.shape}")
+    plan = ConvPlan(w, x.shape, bias, stride, padding, dilation, groups, tile=tile)
+    return plan(x, threads=threads)
+
+
+def conv2d(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1, *, tile=None,
+           threads=None):
+    """2D convolution through tiled FFTs, with ``torch.nn.functional.conv2d`` semantics.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, C, H, W), float32 or float64
+    w : array_like, shape (Cout, C/groups, kH, kW)
+    bias : array_like, shape (Cout,), optional
+    stride, dilation : int or (int, int)
+    padding : int, (int, int), 'same' or 'valid'
+    groups : int
+    tile : int or (int, int), optional
+        FFT tile size; ``None`` chooses one per layer (see :class:`ConvPlan`).
+    threads : int, optional
+        Threads of the C kernels (default: ``FDAFAST_NUM_THREADS`` or all usable CPUs).
+
+    Returns
+    -------
+    ndarray, shape (N, Cout, Hout, Wout), the dtype of ``x``.
+
+    Notes
+    -----
+    Builds a :class:`ConvPlan` per call; reuse a plan to amortise the
+    weight spectra over many inputs.
+    """
+    return _conv(2, x, w, bias, stride, padding, dilation, groups, tile, threads)
+
+
+def conv3d(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1, *, tile=None,
+           threads=None):
+    """3D convolution through tiled FFTs, with ``torch.nn.functional.conv3d`` semantics.
+
+    Parameters are those of :func:`conv2d` with a depth axis added:
+    ``x`` is (N, C, D, H, W), ``w`` is (Cout, C/groups, kD, kH, kW) and
+    per-axis tuples have three entries.
+    """
+    return _conv(3, x, w, bias, stride, padding, dilation, groups, tile, threads)
