@@ -37,6 +37,16 @@ int fda_lanes(int dtype)
     return -FDA_ERR_DTYPE;
 }
 
+int fda_panel_width_f32(void);
+int fda_panel_width_f64(void);
+
+int fda_panel_width(int dtype)
+{
+    if (dtype == FDA_F32) return fda_panel_width_f32();
+    if (dtype == FDA_F64) return fda_panel_width_f64();
+    return -FDA_ERR_DTYPE;
+}
+
 int fda_check_tile(const int64_t tile[3])
 {
     int64_t vol = 1;

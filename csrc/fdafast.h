@@ -14,7 +14,7 @@
  *
  * The frequency-domain data live in "bin-major" split planes:
  *   X[bin][row][ci]  (real plane, then imaginary plane), row = (n, tile)
- *   W[bin][ci_g][co] (real plane, then imaginary plane), ci_g < cin/groups
+ *   W[bin][...]      the weight spectra, packed in column panels (conv.inc)
  *   Y[bin][row][co]
  * where bin runs over the Hermitian half spectrum (T0, T1, T2/2+1) in
  * row-major order, exactly the layout of numpy.fft.rfftn over the last
@@ -64,27 +64,33 @@ int fda_has_openmp(void);
 /* SIMD lanes per kernel vector for a dtype (16 for f32, 8 for f64). */
 int fda_lanes(int dtype);
 
+/* Columns per weight panel of the packed weight layout for a dtype. */
+int fda_panel_width(int dtype);
+
 /* Number of scalars of workspace fda_conv_* needs for this geometry. */
 int fda_conv_workspace(const fda_conv_geom *g, int dtype, int64_t *n_scalars);
 
 /*
  * y = conv(x, w) + bias through tiled FFTs.
  *   x     (batch, cin, in[0], in[1], in[2]), C-contiguous
- *   wre, wim  the weight half-spectra, (nbins, cin/groups, cout) each,
- *         already conjugated and scaled by 1/(T0*T1*T2)
+ *   wpk   the weight half-spectra, conjugated and scaled by 1/(T0*T1*T2),
+ *         2*nbins*(cin/groups)*cout scalars packed per bin as described in
+ *         conv.inc ("packed" layout; fdafast.conv.pack_spectra writes it)
  *   bias  (cout) or NULL
  *   y     (batch, cout, out[0], out[1], out[2]), C-contiguous
  *   work  at least fda_conv_workspace() scalars, 64-byte aligned
+ *   phase_s  NULL, or 3 doubles that receive the wall seconds of the phases
+ *         (gather + forward FFT, per-bin MAC, inverse FFT + scatter)
  * Lengths are passed so that the kernel can check them before writing.
  */
 int fda_conv_f32(const fda_conv_geom *g, const float *x, int64_t x_len,
-                 const float *wre, const float *wim, int64_t w_len,
+                 const float *wpk, int64_t w_len,
                  const float *bias, float *y, int64_t y_len,
-                 float *work, int64_t work_len);
+                 float *work, int64_t work_len, double *phase_s);
 int fda_conv_f64(const fda_conv_geom *g, const double *x, int64_t x_len,
-                 const double *wre, const double *wim, int64_t w_len,
+                 const double *wpk, int64_t w_len,
                  const double *bias, double *y, int64_t y_len,
-                 double *work, int64_t work_len);
+                 double *work, int64_t work_len, double *phase_s);
 
 /*
  * The tile transforms alone, on a batch of tiles (for tests and benchmarks).

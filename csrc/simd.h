@@ -16,6 +16,10 @@
 #define FDA_INLINE static inline __attribute__((always_inline))
 #define FDA_VBYTES 64
 #define FDA_ALIGN 64
+/* Vectors per weight panel of the complex GEMM (1 or 2). */
+#ifndef FDA_PANEL_VECTORS
+#define FDA_PANEL_VECTORS 2
+#endif
 
 /* Largest FFT length along one axis, and largest tile volume. */
 #define FDA_TMAX 64
@@ -27,6 +31,20 @@
 #define FDA_THREAD_ID() omp_get_thread_num()
 #else
 #define FDA_THREAD_ID() 0
+#endif
+
+/* Wall-clock seconds (for the optional phase timings). */
+#ifdef _OPENMP
+#define FDA_NOW() omp_get_wtime()
+#else
+#include <time.h>
+FDA_INLINE double fda_now_serial(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+#define FDA_NOW() fda_now_serial()
 #endif
 
 FDA_INLINE int fda_is_pow2(int64_t n) { return n > 0 && (n & (n - 1)) == 0; }

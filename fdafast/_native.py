@@ -33,6 +33,11 @@ def lanes(dtype):
     return int(lib.fda_lanes(_CTYPES[np.dtype(dtype)][1]))
 
 
+def panel_width(dtype):
+    """Columns per panel of the packed weight-spectrum layout for ``dtype``."""
+    return int(lib.fda_panel_width(_CTYPES[np.dtype(dtype)][1]))
+
+
 def _check(status):
     if status != lib.FDA_OK:
         raise NativeError(int(status), ffi.string(lib.fda_strerror(status)).decode())
@@ -80,13 +85,18 @@ def aligned_empty(n, dtype):
     return raw[off:off + n * dtype.itemsize].view(dtype)
 
 
-def conv(geom, x, wre, wim, bias, y, work):
-    """Run the tiled FFT convolution kernel; all arrays C-contiguous, one dtype."""
+def conv(geom, x, wpk, bias, y, work, phases=None):
+    """Run the tiled FFT convolution kernel; all arrays C-contiguous, one dtype.
+
+    ``phases``, if given, is a float64 array of 3 that receives the seconds of
+    (gather + forward FFT, per-bin MAC, inverse FFT + scatter).
+    """
     dt = x.dtype
     fn = lib.fda_conv_f32 if dt == np.float32 else lib.fda_conv_f64
-    _check(fn(geom, _ptr(x, dt, "x"), x.size, _ptr(wre, dt, "wre"), _ptr(wim, dt, "wim"),
-              wre.size, _null_or_ptr(bias, dt, "bias"), _ptr(y, dt, "y"), y.size,
-              _ptr(work, dt, "work"), work.size))
+    ph = ffi.NULL if phases is None else _ptr(phases, np.float64, "phases")
+    _check(fn(geom, _ptr(x, dt, "x"), x.size, _ptr(wpk, dt, "wpk"), wpk.size,
+              _null_or_ptr(bias, dt, "bias"), _ptr(y, dt, "y"), y.size,
+              _ptr(work, dt, "work"), work.size, ph))
     return y
 
 

@@ -25,7 +25,7 @@ from ._args import (check_finite, conv_shapes, float_array, int_tuple, padding_a
                     threads_arg, default_threads)
 from .errors import InvalidArgumentError, ShapeError
 
-__all__ = ["ConvPlan", "conv2d", "conv3d", "weight_spectra"]
+__all__ = ["ConvPlan", "conv2d", "conv3d", "weight_spectra", "pack_spectra"]
 
 #: Default cap on the tile spectra held at once (bytes); larger problems run in chunks.
 DEFAULT_WORKSPACE_BYTES = 256 * 2 ** 20
@@ -67,6 +67,41 @@ def weight_spectra(w, tile, dilation, dtype):
         wre[:, :, c0:c1] = f.real / vol
         wim[:, :, c0:c1] = f.imag / -vol
     return wre, wim
+
+
+def pack_spectra(wre, wim, groups, width):
+    """Lay the weight spectra out in the panels the C micro-kernel streams.
+
+    Parameters
+    ----------
+    wre, wim : ndarray, shape (nbins, Cin/groups, Cout)
+    groups : int
+    width : int
+        Columns per panel (:func:`fdafast._native.panel_width`).
+
+    Returns
+    -------
+    ndarray, shape (nbins, 2 * Cin/groups * Cout)
+        Per bin: for depthwise layers (one channel in and out per group) the
+        real parts of all channels then the imaginary parts; otherwise, per
+        group and per panel of ``pw = min(width, Cout/groups - j0)``
+        columns starting at ``j0``, for each input channel ``pw`` real parts
+        then ``pw`` imaginary parts (``csrc/conv.inc`` documents the same).
+    """
+    nb, cig, cout = wre.shape
+    cog = cout // groups
+    out = np.empty((nb, 2 * cig * cout), wre.dtype)
+    if cig == 1 and cog == 1:
+        out[:, :cout] = wre[:, 0, :]
+        out[:, cout:] = wim[:, 0, :]
+        return out
+    for g in range(groups):
+        for j0 in range(0, cog, width):
+            pw, col = min(width, cog - j0), g * cog + j0
+            blk = out[:, 2 * cig * col:2 * cig * (col + pw)].reshape(nb, cig, 2, pw)
+            blk[:, :, 0, :] = wre[:, :, col:col + pw]
+            blk[:, :, 1, :] = wim[:, :, col:col + pw]
+    return out
 
 
 class ConvPlan:
@@ -200,8 +235,8 @@ class ConvPlan:
 
     def _spectrum(self, dtype):
         if dtype not in self._spectra:
-            self._spectra[dtype] = weight_spectra(self._w, self._tile3,
-                                                  _to3(self.dilation, 1), dtype)
+            wre, wim = weight_spectra(self._w, self._tile3, _to3(self.dilation, 1), dtype)
+            self._spectra[dtype] = pack_spectra(wre, wim, self.groups, _native.panel_width(dtype))
         return self._spectra[dtype]
 
     def _geom(self, batch, dtype, threads):
@@ -235,6 +270,20 @@ class ConvPlan:
     # -- the call ------------------------------------------------------------
     def __call__(self, x, *, threads=None):
         """Convolve ``x`` (float32 or float64); the output has x's dtype."""
+        return self._run(x, threads, None)
+
+    def profile(self, x, *, threads=None):
+        """Convolve ``x`` and return ``(y, phases)``.
+
+        ``phases`` maps 'forward' (tile gather + forward FFTs), 'mac' (the
+        per-bin complex multiply-accumulate) and 'inverse' (inverse FFTs,
+        crop, bias, scatter) to wall seconds.
+        """
+        ph = np.zeros(3)
+        y = self._run(x, threads, ph)
+        return y, dict(zip(("forward", "mac", "inverse"), ph.tolist()))
+
+    def _run(self, x, threads, phases):
         x = float_array(x, "input")
         expect = (self.batch, self.cin) + self.in_spatial
         if x.ndim != self.nd + 2 or x.shape[1:] != expect[1:] or \
@@ -247,13 +296,13 @@ class ConvPlan:
         threads = threads_arg(threads)
         x = np.ascontiguousarray(x)
         dtype = x.dtype
-        wre, wim = self._spectrum(dtype)
+        wpk = self._spectrum(dtype)
         bias = None if self.bias is None else np.ascontiguousarray(self.bias, dtype)
         y = np.empty(self.output_shape(x.shape[0]), dtype)
         geom = self._geom(x.shape[0], dtype, threads)
         with self._lock:
             work = self._workspace(geom, dtype)
-            _native.conv(geom, x, wre, wim, bias, y, work)
+            _native.conv(geom, x, wpk, bias, y, work, phases)
         return y
 
     def __repr__(self):

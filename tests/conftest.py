@@ -1,0 +1,51 @@
+"""Shared test configuration: the float tolerances (defined only here) and fixtures.
+
+Tolerances
+----------
+Floating-point results are compared with :func:`naive.rel_l2`, the L2 norm
+of the error relative to the L2 norm of the float64 reference:
+
+* float32 results: ``rel_l2 <= 1e-5``;
+* float64 results: ``rel_l2 <= 1e-12``.
+
+Results that must agree exactly (thread counts, repeated plan calls) are
+compared with ``numpy.testing.assert_array_equal`` instead.
+"""
+import zlib
+
+import numpy as np
+import pytest
+
+from naive import rel_l2
+
+#: Largest accepted relative L2 error per result dtype.
+REL_L2_TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+
+
+def tol_for(dtype):
+    """The relative L2 tolerance of results in ``dtype``."""
+    return REL_L2_TOL[np.dtype(dtype)]
+
+
+def _assert_close(actual, expected, dtype=None, what=""):
+    """Assert ``rel_l2(actual, expected) <= tol`` for ``dtype`` (default: actual's)."""
+    dtype = np.dtype(actual.dtype if dtype is None else dtype)
+    assert np.shape(actual) == np.shape(expected), (np.shape(actual), np.shape(expected))
+    err = rel_l2(actual, expected)
+    assert err <= tol_for(dtype), f"{what} rel L2 error {err:.3g} > {tol_for(dtype):g} ({dtype})"
+
+
+@pytest.fixture(scope="session")
+def assert_close():
+    """``assert_close(actual, expected, dtype=None, what='')`` with the tolerance of the dtype.
+
+    Session-scoped so that hypothesis tests may use it.
+    """
+    return _assert_close
+
+
+@pytest.fixture
+def rng(request):
+    """A numpy Generator seeded from the test's name (stable across runs)."""
+    seed = zlib.crc32(request.node.nodeid.encode())
+    return np.random.default_rng(seed)
