@@ -16,6 +16,8 @@
 #define FDA_INLINE static inline __attribute__((always_inline))
 #define FDA_VBYTES 64
 #define FDA_ALIGN 64
+/* How far ahead the GEMM prefetches its weight stream (into L2). */
+#define FDA_PREFETCH_BYTES 131072
 /* Vectors per weight panel of the complex GEMM (1 or 2). */
 #ifndef FDA_PANEL_VECTORS
 #define FDA_PANEL_VECTORS 2

@@ -27,17 +27,26 @@ def tol_for(dtype):
     return REL_L2_TOL[np.dtype(dtype)]
 
 
-def _assert_close(actual, expected, dtype=None, what=""):
-    """Assert ``rel_l2(actual, expected) <= tol`` for ``dtype`` (default: actual's)."""
+def _assert_close(actual, expected, dtype=None, what="", floor=0.0):
+    """Assert ``rel_l2(actual, expected) <= tol`` for ``dtype`` (default: actual's).
+
+    ``floor`` is a lower bound for the norm of ``expected`` used as the
+    denominator: a reference that is (nearly) all zero, such as a
+    convolution whose outputs only see padding, is then compared against a
+    natural scale of the problem instead of against zero.
+    """
     dtype = np.dtype(actual.dtype if dtype is None else dtype)
     assert np.shape(actual) == np.shape(expected), (np.shape(actual), np.shape(expected))
     err = rel_l2(actual, expected)
-    assert err <= tol_for(dtype), f"{what} rel L2 error {err:.3g} > {tol_for(dtype):g} ({dtype})"
+    ref = float(np.linalg.norm(np.asarray(expected).ravel()))
+    if floor > ref:
+        err = err * ref / floor if ref > 0 else err / floor
+    assert err <= tol_for(dtype), f"{what}: rel L2 error {err:.3g} > {tol_for(dtype):g} ({dtype})"
 
 
 @pytest.fixture(scope="session")
 def assert_close():
-    """``assert_close(actual, expected, dtype=None, what='')`` with the tolerance of the dtype.
+    """``assert_close(actual, expected, dtype=None, what='', floor=0)``, tolerance of the dtype.
 
     Session-scoped so that hypothesis tests may use it.
     """

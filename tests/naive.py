@@ -119,11 +119,12 @@ def conv_direct(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def rel_l2(a, b):
     """Relative L2 error ``||a - b|| / ||b||`` of ``a`` against the reference ``b``.
 
-    Computed in float64; falls back to the absolute error ``||a - b||``
-    when ``b`` is all zero.
+    Computed in float64 (complex128 for complex arrays); falls back to the
+    absolute error ``||a - b||`` when ``b`` is all zero.
     """
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
+    a, b = np.asarray(a), np.asarray(b)
+    wide = np.complex128 if np.iscomplexobj(a) or np.iscomplexobj(b) else np.float64
+    a, b = a.astype(wide), b.astype(wide)
     assert a.shape == b.shape, (a.shape, b.shape)
     err = float(np.linalg.norm((a - b).ravel()))
     ref = float(np.linalg.norm(b.ravel()))

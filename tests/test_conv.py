@@ -71,7 +71,11 @@ def check_conv(assert_close, x, w, b, *, tile=None, threads=None, **kw):
     assert y.dtype == x.dtype
     assert y.shape == ref.shape
     assert y.flags.c_contiguous
-    assert_close(y, ref, what=f"conv{nd}d x{x.shape} w{w.shape} {kw} tile={tile}")
+    # only outputs that see nothing but padding make the reference (nearly) all
+    # zero; then the error is measured against the scale of the products
+    floor = 1e-2 * np.sqrt(ref.size) * np.abs(x).max() * np.abs(w).max()
+    assert_close(y, ref, what=f"conv{nd}d x{x.shape} w{w.shape} {kw} tile={tile}",
+                 floor=floor)
     return y
 
 
@@ -140,13 +144,13 @@ def _check_problem(assert_close, p):
     check_conv(assert_close, x, w, b, tile=p["tile"], **p["kwargs"])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(p=conv_problems(2))
 def test_conv2d_matches_direct(assert_close, p):
     _check_problem(assert_close, p)
 
 
-@settings(max_examples=35, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(p=conv_problems(3))
 def test_conv3d_matches_direct(assert_close, p):
     _check_problem(assert_close, p)
@@ -197,6 +201,8 @@ AWKWARD = [
     case("3d-valid", (1, 2, 5, 6, 7), (2, 2, 3, 2, 3), padding="valid"),
     case("2d-asymmetric-padding", (1, 2, 6, 9), (2, 2, 3, 3), padding=(0, 2)),
     case("2d-padding-wider-than-kernel", (1, 2, 4, 4), (2, 2, 3, 3), padding=3),
+    case("2d-outputs-only-see-padding", (1, 2, 5, 1), (2, 2, 3, 1), padding=2, stride=3,
+         bias=False),
     # strides and dilation
     case("2d-stride2", (1, 3, 15, 16), (4, 3, 3, 3), stride=2, padding=1),
     case("2d-stride3", (1, 3, 17, 14), (4, 3, 3, 3), stride=3, padding=1),
