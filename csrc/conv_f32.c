@@ -12,5 +12,7 @@
 typedef float V __attribute__((vector_size(FDA_VBYTES)));
 typedef float UV __attribute__((vector_size(FDA_VBYTES), aligned(sizeof(float))));
 
+#define STREAM(p, v) FDA_STREAM_F32(p, v)
+
 #include "tile_fft.inc"
 #include "conv.inc"

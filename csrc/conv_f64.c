@@ -12,5 +12,7 @@
 typedef double V __attribute__((vector_size(FDA_VBYTES)));
 typedef double UV __attribute__((vector_size(FDA_VBYTES), aligned(sizeof(double))));
 
+#define STREAM(p, v) FDA_STREAM_F64(p, v)
+
 #include "tile_fft.inc"
 #include "conv.inc"

@@ -27,6 +27,20 @@
 #define FDA_TMAX 64
 #define FDA_TVOL_MAX 32768
 
+/* Non-temporal (streaming) stores of whole 64-byte lines, for data that is
+   written once and read back only after the rest of a phase: no
+   read-for-ownership, no cache pollution.  Plain stores elsewhere. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define FDA_STREAM_F32(p, v) _mm512_stream_ps((float *)(p), (__m512)(v))
+#define FDA_STREAM_F64(p, v) _mm512_stream_pd((double *)(p), (__m512d)(v))
+#define FDA_SFENCE() _mm_sfence()
+#else
+#define FDA_STREAM_F32(p, v) (*(p) = (v))
+#define FDA_STREAM_F64(p, v) (*(p) = (v))
+#define FDA_SFENCE() __sync_synchronize()
+#endif
+
 /* Threads: OpenMP when the build found it, else a serial loop. */
 #ifdef _OPENMP
 #include <omp.h>

@@ -78,9 +78,17 @@ def conv_workspace(geom, dtype):
 
 
 def aligned_empty(n, dtype):
-    """A 1-D array of ``n`` scalars whose data start on a 64-byte boundary."""
+    """An uninitialised 1-D array of ``n`` scalars starting on a 64-byte boundary."""
     dtype = np.dtype(dtype)
     raw = np.empty(n * dtype.itemsize + ALIGN, dtype=np.uint8)
+    off = (-raw.ctypes.data) % ALIGN
+    return raw[off:off + n * dtype.itemsize].view(dtype)
+
+
+def aligned_zeros(n, dtype):
+    """A zeroed 1-D array of ``n`` scalars whose data start on a 64-byte boundary."""
+    dtype = np.dtype(dtype)
+    raw = np.zeros(n * dtype.itemsize + ALIGN, dtype=np.uint8)
     off = (-raw.ctypes.data) % ALIGN
     return raw[off:off + n * dtype.itemsize].view(dtype)
 

@@ -260,7 +260,7 @@ class ConvPlan:
         n = _native.conv_workspace(geom, dtype)
         buf = self._work.get(dtype)
         if buf is None or buf.size < n:
-            buf = self._work[dtype] = _native.aligned_empty(n, dtype)
+            buf = self._work[dtype] = _native.aligned_zeros(n, dtype)
         return buf
 
     def output_shape(self, batch):
