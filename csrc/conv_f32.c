@@ -11,6 +11,7 @@
 #define SFX(name) name##_f32
 typedef float V __attribute__((vector_size(FDA_VBYTES)));
 typedef float UV __attribute__((vector_size(FDA_VBYTES), aligned(sizeof(float))));
+typedef int32_t VI __attribute__((vector_size(FDA_VBYTES)));
 
 #define STREAM(p, v) FDA_STREAM_F32(p, v)
 

@@ -11,6 +11,7 @@
 #define SFX(name) name##_f64
 typedef double V __attribute__((vector_size(FDA_VBYTES)));
 typedef double UV __attribute__((vector_size(FDA_VBYTES), aligned(sizeof(double))));
+typedef int64_t VI __attribute__((vector_size(FDA_VBYTES)));
 
 #define STREAM(p, v) FDA_STREAM_F64(p, v)
 
