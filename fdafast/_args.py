@@ -42,6 +42,8 @@ def float_array(a, name):
             a = a.detach().cpu().numpy()
         else:
             a = np.asarray(a)
+    if a.dtype.kind == "f" and not a.dtype.isnative and a.dtype.newbyteorder("=") in FLOAT_DTYPES:
+        a = a.astype(a.dtype.newbyteorder("="))          # byte-swapped float32/64
     if a.dtype not in FLOAT_DTYPES:
         raise DTypeError(f"{name} has dtype {a.dtype}; fdafast accepts float32 and float64 "
                          f"(cast with .astype(np.float32))")

@@ -108,8 +108,20 @@ def conv(geom, x, wpk, bias, y, work, phases=None):
     return y
 
 
+def _check_tile_buffers(tiles, re, im):
+    if tiles.ndim != 4:
+        raise FdafastError(f"internal: tiles must be (count, T0, T1, T2), got {tiles.shape}")
+    count, t0, t1, t2 = tiles.shape
+    need = count * t0 * t1 * (t2 // 2 + 1)
+    for name, a in (("re", re), ("im", im)):
+        if a.size != need:
+            raise FdafastError(f"internal: {name} has {a.size} elements, the spectra of "
+                               f"{tiles.shape} tiles need {need}")
+
+
 def tile_rfft(tiles, re, im, nthreads):
     """Forward real FFT of a batch of tiles (count, T0, T1, T2) into split planes."""
+    _check_tile_buffers(tiles, re, im)
     dt = tiles.dtype
     fn = lib.fda_tile_rfft_f32 if dt == np.float32 else lib.fda_tile_rfft_f64
     tile = ffi.new("int64_t[3]", list(tiles.shape[1:]))
@@ -119,6 +131,7 @@ def tile_rfft(tiles, re, im, nthreads):
 
 def tile_irfft(re, im, tiles, nthreads):
     """Unnormalised inverse of :func:`tile_rfft`."""
+    _check_tile_buffers(tiles, re, im)
     dt = tiles.dtype
     fn = lib.fda_tile_irfft_f32 if dt == np.float32 else lib.fda_tile_irfft_f64
     tile = ffi.new("int64_t[3]", list(tiles.shape[1:]))

@@ -40,20 +40,27 @@ def tiles_needed(out, stride, kext, tile):
     return -(-need // valid)
 
 
-def check_tile(tile, kext):
+def axis_label(axis, nd):
+    """The user's name of internal axis ``axis`` (0..2 over (D, H, W)) for a ``nd``-D conv."""
+    user = axis - (3 - nd)
+    return f"axis {user} ({'DHW'[axis]})"
+
+
+def check_tile(tile, kext, nd=3):
     """Validate a per-axis tile against the supported sizes and the kernel extents.
 
-    ``tile`` and ``kext`` are 3-tuples ordered (D, H, W).  Raises
+    ``tile`` and ``kext`` are 3-tuples ordered (D, H, W); ``nd`` (2 or 3)
+    only changes how axes are named in messages.  Raises
     :class:`TileError` naming the bad value and what is accepted.
     """
     for axis, (t, k) in enumerate(zip(tile, kext)):
         if t not in SUPPORTED_TILE_SIZES or (axis == 2 and t < 2):
             sizes = SUPPORTED_TILE_SIZES[1:] if axis == 2 else SUPPORTED_TILE_SIZES
-            raise TileError(f"tile size {t} along axis {axis} is not supported; "
+            raise TileError(f"tile size {t} along {axis_label(axis, nd)} is not supported; "
                             f"accepted sizes are {sizes}")
         if t < k:
-            raise TileError(f"tile size {t} along axis {axis} is smaller than the "
-                            f"dilated kernel extent {k}; use a tile of at least {k}")
+            raise TileError(f"tile size {t} along {axis_label(axis, nd)} is smaller than "
+                            f"the dilated kernel extent {k}; use a tile of at least {k}")
     vol = math.prod(tile)
     if vol > MAX_TILE_VOLUME:
         raise TileError(f"tile {tuple(tile)} has {vol} samples; at most "
@@ -130,7 +137,7 @@ def candidate_sizes(kext, span, axis):
 
 
 def choose_tile(*, batch, cin, cout, groups, out, stride, kext, itemsize, lanes, threads=1,
-                params=CostParams()):
+                params=CostParams(), nd=3):
     """The tile (D, H, W) with the least :func:`tile_cost`.
 
     Falls back to the candidate with the smallest weight spectra when every
@@ -141,8 +148,8 @@ def choose_tile(*, batch, cin, cout, groups, out, stride, kext, itemsize, lanes,
     axes = [candidate_sizes(k, span, a) for a, (k, span) in enumerate(zip(kext, spans))]
     for a, cands in enumerate(axes):
         if not cands:
-            raise TileError(f"the dilated kernel extent {kext[a]} along axis {a} exceeds the "
-                            f"largest supported tile {SUPPORTED_TILE_SIZES[-1]}")
+            raise TileError(f"the dilated kernel extent {kext[a]} along {axis_label(a, nd)} "
+                            f"exceeds the largest supported tile {SUPPORTED_TILE_SIZES[-1]}")
     best, fallback = None, None
     for tile in itertools.product(*axes):
         if math.prod(tile) > MAX_TILE_VOLUME:

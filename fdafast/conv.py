@@ -166,9 +166,11 @@ class ConvPlan:
         self.padding = tuple(zip(lo, hi))
         self.out_spatial = self._out_spatial(kext, lo, hi)
         self._kext3 = _to3(kext, 1)
-        self.bias = None if bias is None else self._bias_arg(bias, cout)
+        # copies: the plan is a snapshot, later changes to the caller's arrays
+        # do not leak into it
+        self.bias = None if bias is None else self._bias_arg(bias, cout).copy()
         self.tile = self._tile_arg(tile, w.dtype)
-        self._w = _to3_weight(w)
+        self._w = _to3_weight(w).copy()
         self._spectra = {}
         self._work = {}
         self._lock = threading.Lock()
@@ -216,10 +218,10 @@ class ConvPlan:
                 batch=self.batch or 1, cin=self.cin, cout=self.cout, groups=self.groups,
                 out=_to3(self.out_spatial, 1), stride=_to3(self.stride, 1), kext=self._kext3,
                 itemsize=np.dtype(dtype).itemsize, lanes=_native.lanes(dtype),
-                threads=default_threads())
+                threads=default_threads(), nd=self.nd)
         else:
             t3 = _to3(int_tuple(tile, self.nd, "tile", 1), 1)
-            _tiling.check_tile(t3, self._kext3)
+            _tiling.check_tile(t3, self._kext3, self.nd)
         return t3[3 - self.nd:]
 
     # -- cached state ------------------------------------------------------

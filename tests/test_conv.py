@@ -35,7 +35,7 @@ CONV = {2: fdafast.conv2d, 3: fdafast.conv3d}
 # -- helpers ---------------------------------------------------------------
 
 def lay_out(a, layout, rng):
-    """``a`` (same values) in a memory layout: 'C', 'F', 'sliced' or 'reversed'."""
+    """``a`` (same values) in a layout: 'C', 'F', 'sliced', 'reversed' or 'readonly'."""
     if layout == "C":
         return np.ascontiguousarray(a)
     if layout == "F":
@@ -48,6 +48,10 @@ def lay_out(a, layout, rng):
         view = big[:, 1:, ..., ::2, ::2]
         view[...] = a
         return view
+    if layout == "readonly":
+        a = np.array(a)
+        a.setflags(write=False)
+        return a
     if layout == "reversed":
         # negative strides along the spatial axes
         flipped = np.ascontiguousarray(np.flip(a, axis=tuple(range(2, a.ndim))))
@@ -102,7 +106,7 @@ def conv_problems(draw, nd):
         groups, cig, cog = draw(st.integers(1, 5)), 1, 1
     else:
         groups, cig, cog = draw(st.integers(1, 4)), 1, draw(st.integers(2, 3))
-    kmax, smax = (5, 20) if nd == 2 else (3, 8)
+    kmax, smax = (5, 24) if nd == 2 else (3, 9)
     kernel = tuple(draw(st.integers(1, kmax)) for _ in range(nd))
     dilation = tuple(draw(st.integers(1, 2)) for _ in range(nd))
     kext = kext_of(kernel, dilation)
@@ -134,7 +138,7 @@ def conv_problems(draw, nd):
         wshape=(cog * groups, cig) + kernel,
         kwargs=dict(stride=stride, padding=padding, dilation=dilation, groups=groups),
         tile=tile, dtype=draw(st.sampled_from(DTYPES)), bias=draw(st.booleans()),
-        layout=draw(st.sampled_from(["C", "F", "sliced", "reversed"])),
+        layout=draw(st.sampled_from(["C", "F", "sliced", "reversed", "readonly"])),
         seed=draw(st.integers(0, 2 ** 32 - 1)))
 
 
@@ -144,13 +148,13 @@ def _check_problem(assert_close, p):
     check_conv(assert_close, x, w, b, tile=p["tile"], **p["kwargs"])
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(p=conv_problems(2))
 def test_conv2d_matches_direct(assert_close, p):
     _check_problem(assert_close, p)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(p=conv_problems(3))
 def test_conv3d_matches_direct(assert_close, p):
     _check_problem(assert_close, p)
@@ -233,6 +237,7 @@ AWKWARD = [
     case("2d-reversed", (1, 3, 9, 8), (2, 3, 3, 3), layout="reversed", padding=1),
     case("3d-sliced", (1, 2, 4, 5, 6), (2, 2, 3, 3, 3), layout="sliced", padding=1),
     case("3d-fortran", (2, 2, 4, 5, 6), (2, 2, 3, 3, 3), layout="F", padding=1),
+    case("2d-readonly", (1, 2, 7, 8), (2, 2, 3, 3), layout="readonly", padding=1),
     # without bias
     case("2d-no-bias", (1, 2, 7, 7), (2, 2, 3, 3), bias=False, padding=1),
     case("3d-no-bias", (1, 2, 4, 4, 4), (2, 2, 3, 3, 3), bias=False, padding=1),
@@ -251,7 +256,7 @@ def test_weight_layouts(assert_close, rng, dtype):
     """Non-contiguous weights and bias give the same result as contiguous ones."""
     x, w, b = make_arrays(rng, (1, 3, 8, 9), (4, 3, 3, 3), dtype, True)
     ref = conv_direct(x, w, b, padding=1)
-    for layout in ("F", "sliced", "reversed"):
+    for layout in ("F", "sliced", "reversed", "readonly"):
         y = fdafast.conv2d(x, lay_out(w, layout, rng), b[::-1].copy()[::-1], padding=1)
         assert_close(y, ref, what=f"weight layout {layout}")
 
@@ -373,6 +378,33 @@ def test_env_thread_default_matches_explicit(rng, monkeypatch):
     y_env = fdafast.conv2d(x, w, b, padding=1, tile=(8, 8))
     np.testing.assert_array_equal(y_env, fdafast.conv2d(x, w, b, padding=1, tile=(8, 8),
                                                         threads=2))
+
+
+def test_plan_concurrent_calls_from_python_threads(rng):
+    """Calls from several Python threads on one plan (GIL released in C) agree with serial ones."""
+    from concurrent.futures import ThreadPoolExecutor
+    w = rng.standard_normal((6, 4, 3, 3))
+    plan = fdafast.ConvPlan(w, (None, 4, 21, 19), rng.standard_normal(6), padding=1)
+    xs = [rng.standard_normal((n, 4, 21, 19)).astype(dt)
+          for n, dt in [(1, np.float64), (3, np.float32), (2, np.float64), (4, np.float32)] * 2]
+    serial = [plan(x, threads=1) for x in xs]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(lambda x: plan(x, threads=1), xs))
+    for a, b in zip(serial, parallel):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_plan_is_a_snapshot_of_weights_and_bias(assert_close, rng):
+    """Changing w or bias in place after planning does not change the plan's results."""
+    x = rng.standard_normal((1, 2, 8, 8))
+    w = rng.standard_normal((3, 2, 3, 3))
+    b = rng.standard_normal(3)
+    ref = conv_direct(x, w, b, padding=1)
+    plan = fdafast.ConvPlan(w, x.shape, b, padding=1)
+    w[...] = 0.0
+    b[...] = 0.0
+    assert_close(plan(x.astype(np.float32)), ref, what="float32 call after the change")
+    assert_close(plan(x), ref, what="float64 call after the change")
 
 
 @pytest.mark.parametrize("xdt, wdt", list(itertools.product(DTYPES, DTYPES)),

@@ -58,6 +58,22 @@ def test_matches_torch(assert_close, rng, xshape, wshape, kw, dtype):
     assert_close(y, ref, what=f"{xshape} {wshape} {kw}")
 
 
+@pytest.mark.parametrize("xshape, wshape, kw", [
+    ((2, 4, 9, 11), (6, 2, 3, 4), dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)),
+    ((1, 3, 8, 7), (6, 1, 4, 2), dict(padding="same", groups=3)),
+    ((2, 4, 5, 6, 7), (8, 1, 3, 2, 3), dict(stride=(1, 2, 3), padding=1, dilation=(2, 1, 1),
+                                            groups=4)),
+    ((1, 2, 4, 5, 6), (3, 2, 2, 3, 2), dict(padding="same", dilation=(1, 2, 1))),
+], ids=["2d-grouped", "2d-depthwise-same-even", "3d-depthwise-mult", "3d-same-even"])
+def test_naive_reference_matches_torch(rng, xshape, wshape, kw):
+    """The loop-level reference itself agrees with torch to float64 rounding."""
+    from naive import conv_direct, rel_l2
+    x = rng.standard_normal(xshape)
+    w = rng.standard_normal(wshape)
+    b = rng.standard_normal(wshape[0])
+    assert rel_l2(conv_direct(x, w, b, **kw), torch_ref(x, w, b, **kw)) <= 1e-14
+
+
 def test_plan_matches_torch_for_several_batches(assert_close, rng):
     w = rng.standard_normal((8, 3, 3, 3, 3)) / 9
     plan = fdafast.ConvPlan(w, (None, 3, 6, 10, 10), padding=1, stride=(1, 2, 2))
