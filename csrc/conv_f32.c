@@ -14,6 +14,7 @@ typedef float UV __attribute__((vector_size(FDA_VBYTES), aligned(sizeof(float)))
 typedef int32_t VI __attribute__((vector_size(FDA_VBYTES)));
 
 #define STREAM(p, v) FDA_STREAM_F32(p, v)
+#define STORE_N(p, v, n) FDA_STORE_N_F32(p, v, n)
 
 #include "tile_fft.inc"
 #include "conv.inc"

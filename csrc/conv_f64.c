@@ -14,6 +14,7 @@ typedef double UV __attribute__((vector_size(FDA_VBYTES), aligned(sizeof(double)
 typedef int64_t VI __attribute__((vector_size(FDA_VBYTES)));
 
 #define STREAM(p, v) FDA_STREAM_F64(p, v)
+#define STORE_N(p, v, n) FDA_STORE_N_F64(p, v, n)
 
 #include "tile_fft.inc"
 #include "conv.inc"

@@ -35,11 +35,22 @@
 #define FDA_STREAM_F32(p, v) _mm512_stream_ps((float *)(p), (__m512)(v))
 #define FDA_STREAM_F64(p, v) _mm512_stream_pd((double *)(p), (__m512d)(v))
 #define FDA_SFENCE() _mm_sfence()
+/* store the first n (1..lanes) elements of a vector */
+#define FDA_STORE_N_F32(p, v, n) \
+    _mm512_mask_storeu_ps((p), (__mmask16)((1u << (n)) - 1u), (__m512)(v))
+#define FDA_STORE_N_F64(p, v, n) \
+    _mm512_mask_storeu_pd((p), (__mmask8)((1u << (n)) - 1u), (__m512d)(v))
 #else
+#define FDA_STORE_N_F32(p, v, n) FDA_STORE_N_SCALAR(p, v, n)
+#define FDA_STORE_N_F64(p, v, n) FDA_STORE_N_SCALAR(p, v, n)
 #define FDA_STREAM_F32(p, v) (*(p) = (v))
 #define FDA_STREAM_F64(p, v) (*(p) = (v))
 #define FDA_SFENCE() __sync_synchronize()
 #endif
+#define FDA_STORE_N_SCALAR(p, v, n)                                   \
+    do {                                                              \
+        for (int64_t i_ = 0; i_ < (n); i_++) (p)[i_] = (v)[i_];       \
+    } while (0)
 
 /* Threads: OpenMP when the build found it, else a serial loop. */
 #ifdef _OPENMP
