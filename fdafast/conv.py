@@ -25,7 +25,7 @@ from ._args import (check_finite, conv_shapes, float_array, int_tuple, padding_a
                     threads_arg, default_threads)
 from .errors import InvalidArgumentError, ShapeError
 
-__all__ = ["ConvPlan", "conv2d", "conv3d", "weight_spectra", "pack_spectra"]
+__all__ = ["ConvPlan", "conv2d", "conv3d", "kernel_spectra", "plan_spectra"]
 
 #: Default cap on the tile spectra held at once (bytes); larger problems run in chunks.
 DEFAULT_WORKSPACE_BYTES = 256 * 2 ** 20
@@ -36,71 +36,73 @@ def _to3(t, fill):
     return (fill,) + tuple(t) if len(t) == 2 else tuple(t)
 
 
-def weight_spectra(w, tile, dilation, dtype):
-    """Half spectra of the dilated kernels, laid out for the per-bin GEMM.
+def kernel_spectra(w, tile, dilation, threads=None):
+    """Half spectra of dilated kernels: ``conj(rfftn(w_dilated, tile)) / prod(tile)``.
+
+    Parameters
+    ----------
+    w : ndarray, shape (C0, C1, k0, k1, k2)
+    tile, dilation : tuples of 3 ints
+    threads : int, optional
+
+    Returns
+    -------
+    re, im : float64 ndarrays, shape (C0, C1, nbins)
+        Bins in ``numpy.fft.rfftn`` order over the last three axes, computed
+        with the C tile FFT in float64.
+    """
+    kext = [d * (k - 1) + 1 for d, k in zip(dilation, w.shape[2:])]
+    nb, vol = _tiling.bins(tile), math.prod(tile)
+    blk = np.zeros(w.shape[:2] + tuple(tile), np.float64)
+    blk[:, :, :kext[0]:dilation[0], :kext[1]:dilation[1], :kext[2]:dilation[2]] = w
+    re = np.empty(w.shape[:2] + (nb,))
+    im = np.empty(w.shape[:2] + (nb,))
+    _native.tile_rfft(blk.reshape(-1, *tile), re.reshape(-1, nb), im.reshape(-1, nb),
+                      threads_arg(threads))
+    re /= vol
+    im /= -vol
+    return re, im
+
+
+def plan_spectra(w, tile, dilation, groups, dtype, width, threads=None):
+    """Weight spectra in the packed panel layout the C micro-kernel streams.
 
     Parameters
     ----------
     w : ndarray, shape (Cout, Cin/groups, k0, k1, k2)
-    tile : tuple of 3 ints
-    dilation : tuple of 3 ints
-    dtype : float32 or float64
-
-    Returns
-    -------
-    wre, wim : ndarray, shape (nbins, Cin/groups, Cout)
-        ``conj(rfftn(w_dilated, tile)) / prod(tile)``, real and imaginary
-        planes, bins in ``numpy.fft.rfftn`` order.  Computed in float64 and
-        rounded once; Cout is processed in blocks to bound the temporaries.
-    """
-    cout, cig = w.shape[:2]
-    kext = [d * (k - 1) + 1 for d, k in zip(dilation, w.shape[2:])]
-    nb, vol = _tiling.bins(tile), math.prod(tile)
-    wre = np.empty((nb, cig, cout), dtype)
-    wim = np.empty((nb, cig, cout), dtype)
-    step = max(1, (1 << 22) // (cig * nb))          # about 64 MiB of complex128
-    for c0 in range(0, cout, step):
-        c1 = min(cout, c0 + step)
-        blk = np.zeros((c1 - c0, cig) + tuple(tile), np.float64)
-        blk[:, :, :kext[0]:dilation[0], :kext[1]:dilation[1], :kext[2]:dilation[2]] = w[c0:c1]
-        f = np.fft.rfftn(blk, axes=(2, 3, 4)).reshape(c1 - c0, cig, nb).transpose(2, 1, 0)
-        wre[:, :, c0:c1] = f.real / vol
-        wim[:, :, c0:c1] = f.imag / -vol
-    return wre, wim
-
-
-def pack_spectra(wre, wim, groups, width):
-    """Lay the weight spectra out in the panels the C micro-kernel streams.
-
-    Parameters
-    ----------
-    wre, wim : ndarray, shape (nbins, Cin/groups, Cout)
+    tile, dilation : tuples of 3 ints
     groups : int
+    dtype : float32 or float64
     width : int
         Columns per panel (:func:`fdafast._native.panel_width`).
 
     Returns
     -------
-    ndarray, shape (nbins, 2 * Cin/groups * Cout)
+    ndarray, shape (nbins, 2 * Cin/groups * Cout), dtype ``dtype``
         Per bin: for depthwise layers (one channel in and out per group) the
         real parts of all channels then the imaginary parts; otherwise, per
-        group and per panel of ``pw = min(width, Cout/groups - j0)``
+        group and per panel of ``pw = min(width, Cout/groups - j0)`` output
         columns starting at ``j0``, for each input channel ``pw`` real parts
         then ``pw`` imaginary parts (``csrc/conv.inc`` documents the same).
+        The spectra are those of :func:`kernel_spectra`, rounded once.
     """
-    nb, cig, cout = wre.shape
+    cout, cig = w.shape[:2]
     cog = cout // groups
-    out = np.empty((nb, 2 * cig * cout), wre.dtype)
+    nb = _tiling.bins(tile)
+    out = np.empty((nb, 2 * cig * cout), dtype)
     if cig == 1 and cog == 1:
-        out[:, :cout] = wre[:, 0, :]
-        out[:, cout:] = wim[:, 0, :]
+        re, im = kernel_spectra(w, tile, dilation, threads)
+        out[:, :cout] = re[:, 0, :].T
+        out[:, cout:] = im[:, 0, :].T
         return out
     for g in range(groups):
         for j0 in range(0, cog, width):
             pw, col = min(width, cog - j0), g * cog + j0
+            re, im = kernel_spectra(w[col:col + pw], tile, dilation, threads)
             blk = out[:, 2 * cig * col:2 * cig * (col + pw)].reshape(nb, cig, 2, pw)
-            blk[:, :, 0, :] = wre[:, :, col:col + pw]
-            blk[:, :, 1, :] = wim[:, :, col:col + pw]
+            # (j, k, b) -> (b, k, j) in two cache-friendly steps
+            blk[:, :, 0, :] = np.ascontiguousarray(re.transpose(1, 2, 0)).transpose(1, 0, 2)
+            blk[:, :, 1, :] = np.ascontiguousarray(im.transpose(1, 2, 0)).transpose(1, 0, 2)
     return out
 
 
@@ -237,8 +239,8 @@ class ConvPlan:
 
     def _spectrum(self, dtype):
         if dtype not in self._spectra:
-            wre, wim = weight_spectra(self._w, self._tile3, _to3(self.dilation, 1), dtype)
-            self._spectra[dtype] = pack_spectra(wre, wim, self.groups, _native.panel_width(dtype))
+            self._spectra[dtype] = plan_spectra(self._w, self._tile3, _to3(self.dilation, 1),
+                                                self.groups, dtype, _native.panel_width(dtype))
         return self._spectra[dtype]
 
     def _geom(self, batch, dtype, threads):
