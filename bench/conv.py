@@ -27,9 +27,11 @@ What is timed
   and run with ``execute()`` (unnormalised, like fdafast's inverse).
 
 Each case gets one warm-up call per backend (also used for the error
-column), then ``repeat`` timed runs with ``time.perf_counter``, the backends
-interleaved (alternating order) so that machine noise hits both; the table
-shows medians.  "ratio" is reference time / fdafast time: above 1 means
+column), then ``repeat`` rounds timed with ``time.perf_counter``; a round
+times each backend once, the backends interleaved (alternating order) so
+that machine noise hits both, each timed call right after an untimed one of
+the same backend so that it runs with its own data in cache; the table shows
+medians.  "ratio" is reference time / fdafast time: above 1 means
 fdafast is faster.  "err" is the largest absolute difference from the
 reference output relative to the reference's largest magnitude.
 
@@ -88,16 +90,23 @@ class Row:
 
 
 # -- timing -------------------------------------------------------------------
-def interleaved_medians(fns, repeat):
+def interleaved_medians(fns, repeat, prime=True):
     """Median seconds of each callable over ``repeat`` rounds, run in turn.
 
-    Each round calls every callable once, in alternating order, so that slow
-    phases of the machine hit all backends alike.  No warm-up is done here.
+    Each round times every callable once, in alternating order, so that slow
+    phases of the machine hit all backends alike.  With ``prime``, each timed
+    call follows an untimed call of the same callable, so that it finds its
+    own buffers in cache as in a back-to-back loop (and as pytest-benchmark
+    times it): alternating 25 MiB tile batches otherwise evict each other
+    from a 32 MiB L3 and the FFT ratio measures DRAM rather than the code.
+    The first warm-up of a case is left to the caller.
     """
     times = [[] for _ in fns]
     for r in range(repeat):
         order = range(len(fns)) if r % 2 == 0 else range(len(fns) - 1, -1, -1)
         for i in order:
+            if prime:
+                fns[i]()
             t0 = time.perf_counter()
             fns[i]()
             times[i].append(time.perf_counter() - t0)

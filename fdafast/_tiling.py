@@ -75,10 +75,12 @@ class CostParams:
     only their ratios matter for the choice.
     """
 
-    mac_flops_per_s: float = 120e9      #: complex GEMM, real flops per second
-    fft_flops_per_s: float = 25e9       #: tile FFTs, nominal 2.5 n log2 n flops per real transform
-    move_s_per_elem: float = 0.5e-9     #: gather/scatter per tile sample and channel
-    bytes_per_s: float = 20e9           #: DRAM bandwidth, whole machine
+    mac_flops_per_s: float = 180e9      #: complex GEMM, 8 real flops per complex MAC
+    fft_flops_per_s: float = 60e9       #: tile FFTs, nominal 2.5 n log2 n flops per real transform
+    move_s_per_elem: float = 0.2e-9     #: pack/scatter per tile sample and channel
+    bytes_per_s: float = 25e9           #: DRAM bandwidth, whole machine
+    cached_bytes_per_s: float = 80e9    #: the same for weight spectra that fit the cache
+    cache_bytes: float = 24 * 2 ** 20   #: weight spectra up to this size stay cached across calls
     max_weight_bytes: float = 2 ** 30   #: weight spectra larger than this are avoided
 
 
@@ -99,9 +101,11 @@ def tile_cost(tile, *, batch, cin, cout, groups, out, stride, kext, itemsize, la
     * ``t_fft = R (cin_p + cout_p) (2.5 V log2 V / fft_rate + V move) / threads``
       for tile volume ``V`` and channels padded to the SIMD lanes (the
       forward transforms every input channel, the inverse every output one);
-    * ``t_mem = (2 B (cin/groups) cout + 4 R B (cin_p + cout_p)) itemsize / bandwidth``:
-      streaming the weight spectra once, writing and reading the spectra of
-      the tiles once.
+    * ``t_mem = 2 B (cin/groups) cout itemsize / bw_w + 4 R B (cin_p + cout_p) itemsize / bw``:
+      streaming the weight spectra once (from the cache, at ``bw_w =
+      cached_bytes_per_s``, when they are smaller than ``cache_bytes`` and so
+      stay cached between calls of a plan; else at ``bytes_per_s``),
+      writing and reading the spectra of the tiles once.
     Border waste enters through ``R`` (the tiles past the end still cost).
     """
     ntiles = math.prod(tiles_needed(o, s, k, t) for o, s, k, t in zip(out, stride, kext, tile))
@@ -114,7 +118,8 @@ def tile_cost(tile, *, batch, cin, cout, groups, out, stride, kext, itemsize, la
     per_sample = 2.5 * math.log2(max(vol, 2)) / params.fft_flops_per_s + params.move_s_per_elem
     t_fft = rows * (cin_p + cout_p) * vol * per_sample / threads
     weight_bytes = 2.0 * nb * (cin // groups) * cout * itemsize
-    t_mem = (weight_bytes + 4.0 * rows * nb * (cin_p + cout_p) * itemsize) / params.bytes_per_s
+    bw_w = params.cached_bytes_per_s if weight_bytes <= params.cache_bytes else params.bytes_per_s
+    t_mem = weight_bytes / bw_w + 4.0 * rows * nb * (cin_p + cout_p) * itemsize / params.bytes_per_s
     return max(t_mac, t_mem) + t_fft
 
 
