@@ -308,8 +308,10 @@ def print_table(title, header, body, footer=None):
     except ImportError:
         allrows = [header] + body + ([footer] if footer else [])
         widths = [max(len(str(r[i])) for r in allrows) for i in range(len(header))]
-        line = lambda r: "  ".join(str(v).rjust(w) if i >= 2 else str(v).ljust(w)  # noqa: E731
-                                   for i, (v, w) in enumerate(zip(r, widths))).rstrip()
+
+        def line(r):        # the first two columns are text (left), the rest numbers (right)
+            return "  ".join(str(v).rjust(w) if i >= 2 else str(v).ljust(w)
+                             for i, (v, w) in enumerate(zip(r, widths))).rstrip()
         rule = "-" * len(line(header))
         print(f"\n{title}\n{rule}\n{line(header)}\n{rule}")
         for r in body:
