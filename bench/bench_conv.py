@@ -10,8 +10,8 @@ FFTW_MEASURE plans) happens before timing, followed by one warm-up call.
 A backend that is not installed is skipped.  For the speed-up tables and
 the issue's targets in one run, use ``python -m bench.conv``.
 """
-import math
 
+import numpy as np
 import pytest
 
 from bench.cases import CONV_CASES, FFT_CASES
@@ -23,7 +23,7 @@ FFT_BACKENDS = ("fdafast", "torch", "fftw")
 # -- runners: each returns a no-argument callable, everything planned ----------
 def fdafast_conv(case, x, w, threads):
     import fdafast
-    plan = fdafast.ConvPlan(w, x.shape, padding=case.padding)
+    plan = fdafast.ConvPlan(w, x.shape, padding=case.padding, threads=threads)
     return lambda: plan(x, threads=threads), {"tile": list(plan.tile)}
 
 
@@ -35,15 +35,14 @@ def torch_conv(case, x, w, threads):
 
 
 def fdafast_fft(case, tiles, threads):
-    from fdafast import _native
-    n = math.prod(case.spectrum_shape)
-    re = _native.aligned_empty(n, tiles.dtype).reshape(case.spectrum_shape)
-    im = _native.aligned_empty(n, tiles.dtype).reshape(case.spectrum_shape)
-    out = _native.aligned_empty(tiles.size, tiles.dtype).reshape(tiles.shape)
+    from fdafast import fft
+    re = np.empty(case.spectrum_shape, tiles.dtype)
+    im = np.empty(case.spectrum_shape, tiles.dtype)
+    out = np.empty(tiles.shape, tiles.dtype)
 
     def run():
-        _native.tile_rfft(tiles, re, im, threads)
-        _native.tile_irfft(re, im, out, threads)
+        fft.rfft_tiles(tiles, threads=threads, out=(re, im))
+        fft.irfft_tiles(re, im, tiles.shape[1:], threads=threads, out=out, normalize=False)
     return run
 
 

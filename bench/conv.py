@@ -137,7 +137,7 @@ def measure_conv(case, rng, threads, repeat):
     """Plan (untimed), warm up and check, then time fdafast and torch interleaved."""
     import fdafast
     x, w = case.make(rng)
-    plan = fdafast.ConvPlan(w, x.shape, padding=case.padding)
+    plan = fdafast.ConvPlan(w, x.shape, padding=case.padding, threads=threads)
 
     def fda():
         return plan(x, threads=threads)
@@ -154,15 +154,14 @@ def measure_conv(case, rng, threads, repeat):
 # -- tile FFTs ----------------------------------------------------------------
 def fdafast_tile_fft(case, tiles, threads):
     """Fused forward + inverse tile FFT with fdafast; returns (run, spectra())."""
-    from fdafast import _native
-    n = math.prod(case.spectrum_shape)
-    re = _native.aligned_empty(n, tiles.dtype).reshape(case.spectrum_shape)
-    im = _native.aligned_empty(n, tiles.dtype).reshape(case.spectrum_shape)
-    out = _native.aligned_empty(tiles.size, tiles.dtype).reshape(tiles.shape)
+    from fdafast import fft
+    re = np.empty(case.spectrum_shape, tiles.dtype)
+    im = np.empty(case.spectrum_shape, tiles.dtype)
+    out = np.empty(tiles.shape, tiles.dtype)
 
     def run():
-        _native.tile_rfft(tiles, re, im, threads)
-        _native.tile_irfft(re, im, out, threads)
+        fft.rfft_tiles(tiles, threads=threads, out=(re, im))
+        fft.irfft_tiles(re, im, tiles.shape[1:], threads=threads, out=out, normalize=False)
         return out
     return run, lambda: re + 1j * im.astype(np.complex64)
 
@@ -219,7 +218,7 @@ def measure_memory(case, rng, threads):
     """
     import fdafast
     x, w = case.make(rng)
-    plan = fdafast.ConvPlan(w, x.shape, padding=case.padding)
+    plan = fdafast.ConvPlan(w, x.shape, padding=case.padding, threads=threads)
     peaks = []
     tracemalloc.start()
     try:
@@ -231,8 +230,7 @@ def measure_memory(case, rng, threads):
             del y
     finally:
         tracemalloc.stop()
-    # The workspace is private state of the plan (no public accessor yet).
-    workspace = sum(b.nbytes for b in getattr(plan, "_work", {}).values())
+    workspace = plan.workspace_nbytes
     return {"case": case, "spectra": plan.spectrum_nbytes, "workspace": workspace,
             "first_call": peaks[0], "later_call": peaks[1],
             "total": plan.spectrum_nbytes + peaks[0]}

@@ -11,6 +11,7 @@ The first layer is a tiled FFT convolution engine with the semantics of
 
 See :class:`fdafast.ConvPlan` to plan a layer once and run it many times.
 """
+from . import fft
 from .conv import ConvPlan, conv2d, conv3d
 from .errors import (DTypeError, FdafastError, InvalidArgumentError, NativeError,
                      NonFiniteError, ShapeError, TileError)
@@ -18,7 +19,7 @@ from .errors import (DTypeError, FdafastError, InvalidArgumentError, NativeError
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConvPlan", "conv2d", "conv3d",
+    "ConvPlan", "conv2d", "conv3d", "fft",
     "FdafastError", "InvalidArgumentError", "ShapeError", "DTypeError", "NonFiniteError",
     "TileError", "NativeError", "__version__",
 ]

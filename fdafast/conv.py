@@ -22,8 +22,8 @@ import numpy as np
 
 from . import _native, _tiling
 from ._args import (check_finite, conv_shapes, float_array, int_tuple, padding_arg,
-                    threads_arg, default_threads)
-from .errors import InvalidArgumentError, ShapeError
+                    threads_arg)
+from .errors import ShapeError
 
 __all__ = ["ConvPlan", "conv2d", "conv3d", "kernel_spectra", "plan_spectra"]
 
@@ -127,6 +127,9 @@ class ConvPlan:
     max_workspace_bytes : int, optional
         Cap on the tile spectra held at once; larger problems run in chunks
         of tiles (default 256 MiB).
+    threads : int, optional
+        Threads the plan is tuned for (the tile choice) and runs with when a
+        call does not say (default: ``FDAFAST_NUM_THREADS`` or all usable CPUs).
 
     Attributes
     ----------
@@ -148,7 +151,7 @@ class ConvPlan:
     """
 
     def __init__(self, w, input_shape, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
-                 tile=None, max_workspace_bytes=DEFAULT_WORKSPACE_BYTES):
+                 tile=None, max_workspace_bytes=DEFAULT_WORKSPACE_BYTES, threads=None):
         w = float_array(w, "weight")
         nd = w.ndim - 2
         if nd not in (2, 3):
@@ -157,6 +160,7 @@ class ConvPlan:
         shape = self._input_shape(input_shape, nd)
         batch, cin, cout = conv_shapes((shape[0] or 1,) + shape[1:], w.shape, groups, nd)
         check_finite(w, "weight")
+        self.threads = threads_arg(threads)
         self.nd, self.groups, self.cin, self.cout = nd, int(groups), cin, cout
         self.batch = shape[0]
         self.in_spatial = tuple(shape[2:])
@@ -220,7 +224,7 @@ class ConvPlan:
                 batch=self.batch or 1, cin=self.cin, cout=self.cout, groups=self.groups,
                 out=_to3(self.out_spatial, 1), stride=_to3(self.stride, 1), kext=self._kext3,
                 itemsize=np.dtype(dtype).itemsize, lanes=_native.lanes(dtype),
-                threads=default_threads(), nd=self.nd)
+                threads=self.threads, nd=self.nd)
         else:
             t3 = _to3(int_tuple(tile, self.nd, "tile", 1), 1)
             _tiling.check_tile(t3, self._kext3, self.nd)
@@ -232,6 +236,11 @@ class ConvPlan:
         return _to3(self.tile, 1)
 
     @property
+    def workspace_nbytes(self):
+        """Bytes of workspace the plan holds now (grows to the largest call seen)."""
+        return sum(b.nbytes for b in self._work.values())
+
+    @property
     def spectrum_nbytes(self):
         """Bytes of one dtype's weight spectra (real and imaginary planes)."""
         return 2 * _tiling.bins(self._tile3) * self.cin // self.groups * self.cout \
@@ -240,7 +249,8 @@ class ConvPlan:
     def _spectrum(self, dtype):
         if dtype not in self._spectra:
             self._spectra[dtype] = plan_spectra(self._w, self._tile3, _to3(self.dilation, 1),
-                                                self.groups, dtype, _native.panel_width(dtype))
+                                                self.groups, dtype, _native.panel_width(dtype),
+                                                self.threads)
         return self._spectra[dtype]
 
     def _geom(self, batch, dtype, threads):
@@ -297,7 +307,7 @@ class ConvPlan:
         if x.shape[0] < 1:
             raise ShapeError(f"input has an empty batch (shape {x.shape})")
         check_finite(x, "input")
-        threads = threads_arg(threads)
+        threads = self.threads if threads is None else threads_arg(threads)
         x = np.ascontiguousarray(x)
         dtype = x.dtype
         wpk = self._spectrum(dtype)
@@ -329,8 +339,9 @@ def _conv(nd, x, w, bias, stride, padding, dilation, groups, tile, threads):
     if x.ndim != nd + 2:
         layout = "(N, C, D, H, W)" if nd == 3 else "(N, C, H, W)"
         raise ShapeError(f"conv{nd}d needs a {nd + 2}-D input {layout}, got shape {x.shape}")
-    plan = ConvPlan(w, x.shape, bias, stride, padding, dilation, groups, tile=tile)
-    return plan(x, threads=threads)
+    plan = ConvPlan(w, x.shape, bias, stride, padding, dilation, groups, tile=tile,
+                    threads=threads)
+    return plan(x)
 
 
 def conv2d(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1, *, tile=None,
