@@ -18,10 +18,10 @@ What is timed
 * Convolutions (batch 1, float32): a :class:`fdafast.ConvPlan` built before
   timing (weight spectra already computed) called with ``threads=T``, against
   ``torch.nn.functional.conv2d``/``conv3d`` with ``torch.set_num_threads(T)``.
-  ``FDAFAST_NUM_THREADS`` is set to ``T`` so that the plan's tile choice
-  assumes the thread count it runs with.
+  Plans are built with ``threads=T`` so that the tile choice assumes the
+  thread count they run with.
 * Tile FFTs: fdafast's fused forward plus inverse tile transform
-  (``tile_rfft`` then ``tile_irfft``) on a batch of tiles, against pyFFTW
+  (``fdafast.fft.rfft_tiles`` then ``irfft_tiles``) on a batch of tiles, against pyFFTW
   ``FFTW`` objects (``FFTW_MEASURE``, ``T`` threads) for ``rfftn`` and
   ``irfftn`` over the last axes of the same batch, planned before timing
   and run with ``execute()`` (unnormalised, like fdafast's inverse).
@@ -90,6 +90,10 @@ class Row:
 
 
 # -- timing -------------------------------------------------------------------
+#: Pause before switching backends, so the other runtime's threads stop spinning.
+SETTLE_S = 0.02
+
+
 def interleaved_medians(fns, repeat, prime=True):
     """Median seconds of each callable over ``repeat`` rounds, run in turn.
 
@@ -99,12 +103,18 @@ def interleaved_medians(fns, repeat, prime=True):
     own buffers in cache as in a back-to-back loop (and as pytest-benchmark
     times it): alternating 25 MiB tile batches otherwise evict each other
     from a 32 MiB L3 and the FFT ratio measures DRAM rather than the code.
+    Before a backend's calls the loop sleeps ``SETTLE_S``: torch's and
+    fdafast's OpenMP runtimes (two separate libgomp copies) keep their worker
+    threads spinning for a while after a parallel region, and on two cores
+    those spinning threads would otherwise steal the next backend's cores.
     The first warm-up of a case is left to the caller.
     """
     times = [[] for _ in fns]
     for r in range(repeat):
         order = range(len(fns)) if r % 2 == 0 else range(len(fns) - 1, -1, -1)
         for i in order:
+            if len(fns) > 1:
+                time.sleep(SETTLE_S)
             if prime:
                 fns[i]()
             t0 = time.perf_counter()

@@ -23,6 +23,8 @@ from .errors import TileError
 SUPPORTED_TILE_SIZES = (1, 2, 4, 8, 16, 32, 64)
 #: Largest tile volume (the codelet scratch is sized for it).
 MAX_TILE_VOLUME = 32768
+#: Rows per block of the C GEMM micro-kernel (MRB in csrc/conv.inc).
+GEMM_ROW_BLOCK = 4
 
 
 def output_size(n, kext, pad_lo, pad_hi, stride):
@@ -81,6 +83,7 @@ class CostParams:
     bytes_per_s: float = 25e9           #: DRAM bandwidth, whole machine
     cached_bytes_per_s: float = 80e9    #: the same for weight spectra that fit the cache
     cache_bytes: float = 24 * 2 ** 20   #: weight spectra up to this size stay cached across calls
+    bin_overhead_s: float = 0.6e-6     #: fixed cost of one bin's GEMM (packing, scheduling)
     max_weight_bytes: float = 2 ** 30   #: weight spectra larger than this are avoided
 
 
@@ -96,8 +99,10 @@ def tile_cost(tile, *, batch, cin, cout, groups, out, stride, kext, itemsize, la
     ``time = max(t_mac, t_mem) + t_fft`` where, with ``R`` rows (images x tiles)
     and ``B`` bins:
 
-    * ``t_mac = 8 R B (cin/groups) cout / (mac_rate threads)``: the per-bin
-      complex GEMM at four real multiply-adds per complex MAC;
+    * ``t_mac = 8 R' B (cin/groups) cout / (mac_rate threads)``: the per-bin
+      complex GEMM, ``R'`` being ``R`` rounded up to the GEMM's blocks of
+      ``GEMM_ROW_BLOCK`` rows (the kernel computes whole blocks), plus
+      ``bin_overhead_s`` per bin and group;
     * ``t_fft = R (cin_p + cout_p) (2.5 V log2 V / fft_rate + V move) / threads``
       for tile volume ``V`` and channels padded to the SIMD lanes (the
       forward transforms every input channel, the inverse every output one);
@@ -114,7 +119,9 @@ def tile_cost(tile, *, batch, cin, cout, groups, out, stride, kext, itemsize, la
     vol = math.prod(tile)
     cin_p = -(-cin // lanes) * lanes
     cout_p = -(-cout // lanes) * lanes
-    t_mac = 8.0 * rows * nb * (cin // groups) * cout / (params.mac_flops_per_s * threads)
+    rows_blocked = -(-rows // GEMM_ROW_BLOCK) * GEMM_ROW_BLOCK
+    t_mac = (8.0 * rows_blocked * nb * (cin // groups) * cout / params.mac_flops_per_s
+             + nb * groups * params.bin_overhead_s) / threads
     per_sample = 2.5 * math.log2(max(vol, 2)) / params.fft_flops_per_s + params.move_s_per_elem
     t_fft = rows * (cin_p + cout_p) * vol * per_sample / threads
     weight_bytes = 2.0 * nb * (cin // groups) * cout * itemsize
