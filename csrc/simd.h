@@ -16,6 +16,9 @@
 #define FDA_INLINE static inline __attribute__((always_inline))
 #define FDA_VBYTES 64
 #define FDA_ALIGN 64
+/* Output spectra larger than this (bytes) are written with streaming stores;
+   smaller ones stay in the cache for the inverse FFTs that read them. */
+#define FDA_STREAM_MIN_BYTES (8.0 * 1024 * 1024)
 /* How far ahead the GEMM prefetches its weight stream (into L2). */
 #define FDA_PREFETCH_BYTES 131072
 /* Vectors per weight panel of the complex GEMM (1 or 2). */
