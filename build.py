@@ -58,7 +58,7 @@ def compile_flags(env=None, openmp_ok=None):
     ``openmp_ok`` overrides the compiler probe (for tests).
     """
     env = os.environ if env is None else env
-    cflags = ["-std=c11", "-ffp-contract=fast", "-fno-math-errno", "-Wall",
+    cflags = ["-std=gnu11", "-ffp-contract=fast", "-fno-math-errno", "-Wall",
               "-Wno-unknown-pragmas", "-Wno-psabi"]
     ldflags = []
     if env.get("FDAFAST_SANITIZE", "") == "address":
