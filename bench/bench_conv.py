@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from bench.cases import CONV_CASES, FFT_CASES
+from bench.runners import fdafast_tile_fft
 
 CONV_BACKENDS = ("fdafast", "torch")
 FFT_BACKENDS = ("fdafast", "torch", "fftw")
@@ -35,15 +36,7 @@ def torch_conv(case, x, w, threads):
 
 
 def fdafast_fft(case, tiles, threads):
-    from fdafast import fft
-    re = np.empty(case.spectrum_shape, tiles.dtype)
-    im = np.empty(case.spectrum_shape, tiles.dtype)
-    out = np.empty(tiles.shape, tiles.dtype)
-
-    def run():
-        fft.rfft_tiles(tiles, threads=threads, out=(re, im))
-        fft.irfft_tiles(re, im, tiles.shape[1:], threads=threads, out=out, normalize=False)
-    return run
+    return fdafast_tile_fft(case, tiles, threads)[0]
 
 
 def torch_fft(case, tiles, threads):

@@ -57,6 +57,7 @@ import tracemalloc
 import numpy as np
 
 from .cases import C3D, CONV2D, CONV_CASES, FFT_CASES, GROUPS, by_id, select
+from .runners import fdafast_tile_fft
 
 try:
     import torch
@@ -162,20 +163,6 @@ def measure_conv(case, rng, threads, repeat):
 
 
 # -- tile FFTs ----------------------------------------------------------------
-def fdafast_tile_fft(case, tiles, threads):
-    """Fused forward + inverse tile FFT with fdafast; returns (run, spectra())."""
-    from fdafast import fft
-    re = np.empty(case.spectrum_shape, tiles.dtype)
-    im = np.empty(case.spectrum_shape, tiles.dtype)
-    out = np.empty(tiles.shape, tiles.dtype)
-
-    def run():
-        fft.rfft_tiles(tiles, threads=threads, out=(re, im))
-        fft.irfft_tiles(re, im, tiles.shape[1:], threads=threads, out=out, normalize=False)
-        return out
-    return run, lambda: re + 1j * im.astype(np.complex64)
-
-
 def fftw_tile_fft(case, tiles, threads):
     """pyFFTW forward + inverse over the case's axes; returns (run, spectra()) or None."""
     if pyfftw is None:
