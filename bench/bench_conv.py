@@ -11,7 +11,6 @@ A backend that is not installed is skipped.  For the speed-up tables and
 the issue's targets in one run, use ``python -m bench.conv``.
 """
 
-import numpy as np
 import pytest
 
 from bench.cases import CONV_CASES, FFT_CASES
