@@ -383,26 +383,30 @@ def _operand(a, bits, name):
 
 # -- the emulation ----------------------------------------------------------------
 def _slices(v, config):
-    """Per set and slice, the cell levels of integer weights v: (sets, slices) + v.shape."""
+    """Cell levels of integer weights v: shape (sets, slices) + v.shape."""
     cb, ns = config.cell_bits, config.slices
     if config.sets == 2:
         mags = (np.maximum(v, 0), np.maximum(-v, 0))
     else:
         mags = (v + (1 << (config.weight_bits - 1)),)
     return np.stack([np.stack([(m >> (s * cb)) & config.levels for s in range(ns)])
-                     for m in mags]).astype(np.int64)
+                     for m in mags])
 
 
-def _conductances(levels, config, seed, K, N):
-    """Effective conductances of cells (part, set, slice, K, N) from their levels."""
+def _conductances(levels, config, seed):
+    """Effective conductances of cells (B, part, set, slice, K, N) from their levels.
+
+    Cell ids run in C order over that shape, so batch b's ids follow batch
+    b-1's (for B = 1 they are the ids of the CrossbarConfig notes).
+    """
     if config.ideal_devices:
-        return levels.astype(np.float64)
+        return levels
     from . import _rng
-    ids = np.arange(levels.size, dtype=np.uint64).reshape(levels.shape)
+    ids = np.arange(levels.size, dtype=np.uint64)
     lev = levels.astype(np.float64)
     lmax = float(config.levels)
     if config.stuck_on_rate or config.stuck_off_rate:
-        u = _rng.uniform(seed, 2, ids.ravel()).reshape(levels.shape)
+        u = _rng.uniform(seed, 2, ids).reshape(levels.shape)
         lev = np.where(u < config.stuck_off_rate, 0.0,
                        np.where(u < config.stuck_off_rate + config.stuck_on_rate, lmax, lev))
     g = lev
@@ -410,74 +414,67 @@ def _conductances(levels, config, seed, K, N):
         g_off = lmax / config.on_off_ratio
         g = g_off + lev * (lmax - g_off) / lmax
     if config.program_sigma:
-        z = _rng.normal(seed, 1, ids.ravel()).reshape(levels.shape)
+        z = _rng.normal(seed, 1, ids).reshape(levels.shape)
         g = np.maximum(g * (1.0 + config.program_sigma * z), 0.0)
     return g
 
 
-def _input_chunks(a, config):
-    """DAC values of integer inputs: (chunks,) + a.shape, and the chunk significances."""
+def input_chunking(config):
+    """(shifts, masks, significances) of the input chunks, int64 arrays of length chunks."""
     ib, db = config.input_bits, config.dac_bits
-    t = np.asarray(a, np.int64) & ((1 << ib) - 1)
     nmag = config.chunks - 1
-    vals, sig = [], []
-    for c in range(nmag):
-        width = min(db, ib - 1 - c * db)
-        vals.append((t >> (c * db)) & ((1 << width) - 1))
-        sig.append(1 << (c * db))
-    vals.append((t >> (ib - 1)) & 1)
-    sig.append(-(1 << (ib - 1)))
-    return np.stack(vals), np.array(sig, np.int64)
+    shifts = [c * db for c in range(nmag)] + [ib - 1]
+    masks = [(1 << min(db, ib - 1 - c * db)) - 1 for c in range(nmag)] + [1]
+    sig = [1 << (c * db) for c in range(nmag)] + [-(1 << (ib - 1))]
+    return (np.array(shifts, np.int64), np.array(masks, np.int64), np.array(sig, np.int64))
 
 
 def _layout(xr, xi, wr, wi, config, seed):
-    """Physical rows, conductances and column routing of one product (see the config notes).
+    """Physical rows, conductances and column routing of a batch of products.
 
-    Returns (U, G, route, sign_mult, nrows_block) where U is (2, chunks, M, R_total)
-    DAC values, G is (R_total, ncols) conductances, route (2, ncols) the output
-    (0 re, 1 im) each column feeds per cycle and mult (2, ncols) its signed
-    power-of-two weight.
+    Operands have a leading batch axis: x (B, M, K), w (B, K, N).  Returns
+    ``A`` (B, 2, M, R) int32, the integer driven on physical row r in
+    cycle q; ``G`` (B, R, ncols) the cell conductances (integer levels with
+    ideal devices); ``route`` and ``mult`` (2, ncols): the output (0 re,
+    1 im) each column feeds in each cycle and its signed power-of-two
+    weight; and the physical rows per block.
     """
-    K, N = wr.shape
+    B, K, N = wr.shape
     ns, sets, cb = config.slices, config.sets, config.cell_bits
-    lev = np.stack([_slices(wr, config), _slices(wi, config)])      # (part, set, s, K, N)
-    G = _conductances(lev, config, seed, K, N)
+    lev = np.stack([_slices(wr, config), _slices(wi, config)])      # (part, set, s, B, K, N)
+    lev = lev.transpose(3, 0, 1, 2, 4, 5)                            # (B, part, set, s, K, N)
+    G = _conductances(lev, config, seed)
     set_sign = np.array([1, -1] if sets == 2 else [1], np.int64)
     slice_w = np.array([1 << (s * cb) for s in range(ns)], np.int64)
-    base = (set_sign[:, None] * slice_w[None, :]).reshape(-1)        # (set*ns,)
+    m = np.repeat((set_sign[:, None] * slice_w[None, :]).reshape(-1), N)
+    half = sets * ns * N
     if config.pe is PE.ROWPAIR:
-        # row 2k: Re w, row 2k+1: Im w; column (set, s, n)
-        Gp = G.transpose(3, 0, 1, 2, 4).reshape(K * 2, sets * ns * N)
-        ncols = sets * ns * N
-        mult = np.repeat(base, N)
-        route = np.stack([np.zeros(ncols, np.int64), np.ones(ncols, np.int64)])
-        mult = np.stack([mult, mult])
-        u0 = np.stack([xr, -xi], axis=2).reshape(xr.shape[0], 2 * K)
-        u1 = np.stack([xi, xr], axis=2).reshape(xr.shape[0], 2 * K)
+        # row 2k holds Re w, row 2k+1 Im w; column (set, s, n)
+        G = G.transpose(0, 4, 1, 2, 3, 5).reshape(B, 2 * K, half)
+        route = np.stack([np.zeros(half), np.ones(half)]).astype(np.int64)
+        mult = np.stack([m, m])
+        a0 = np.stack([xr, -xi], axis=3).reshape(B, -1, 2 * K)
+        a1 = np.stack([xi, xr], axis=3).reshape(B, -1, 2 * K)
         rows_per_block = 2 * config.channels_per_block
     else:
-        Gp = G.transpose(3, 0, 1, 2, 4).reshape(K, 2 * sets * ns * N)
-        ncols = 2 * sets * ns * N
-        m = np.repeat(base, N)
-        mult = np.stack([np.concatenate([m, m]), np.concatenate([m, -m])])
-        half = sets * ns * N
+        # row k; column (part, set, s, n)
+        G = G.transpose(0, 4, 1, 2, 3, 5).reshape(B, K, 2 * half)
         route = np.stack([np.concatenate([np.zeros(half), np.ones(half)]),
                           np.concatenate([np.ones(half), np.zeros(half)])]).astype(np.int64)
-        u0, u1 = xr, xi
+        mult = np.stack([np.concatenate([m, m]), np.concatenate([m, -m])])
+        a0, a1 = xr, xi
         rows_per_block = config.channels_per_block
-    c0, sig = _input_chunks(u0, config)
-    c1, _ = _input_chunks(u1, config)
-    U = np.stack([c0, c1])                                           # (2, chunks, M, R)
-    return U, np.ascontiguousarray(Gp), route, mult, sig, rows_per_block
+    A = np.stack([a0, a1], axis=1).astype(np.int32)                  # (B, 2, M, R)
+    return A, np.ascontiguousarray(G), route, mult, rows_per_block
 
 
 def _offset_correction(xr, xi, config):
-    """Exact digital offset terms (D_re, D_im) per input row, (M,) int64 each."""
+    """Exact digital offset terms (D_re, D_im), shape (B, M) int64 each."""
     if config.sets == 2:
-        z = np.zeros(xr.shape[0], np.int64)
+        z = np.zeros(xr.shape[:2], np.int64)
         return z, z
     off = 1 << (config.weight_bits - 1)
-    sr, si = xr.sum(axis=1), xi.sum(axis=1)
+    sr, si = xr.sum(axis=2), xi.sum(axis=2)
     if config.pe is PE.ROWPAIR:
         return -off * (sr - si), -off * (si + sr)
     return -off * sr + off * si, -off * sr - off * si
@@ -489,6 +486,22 @@ def _seed_arg(seed):
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
         raise InvalidArgumentError(f"seed must be an int or None, got {seed!r}")
     return int(seed) & ((1 << 64) - 1)
+
+
+def _emulate_batch(xr, xi, wr, wi, config, seed, threads, full_scale=None):
+    """y (B, M, N) complex128 of a batch of integer operands (B, M, K) x (B, K, N)."""
+    step = config.adc_step(full_scale)
+    if config.exact and full_scale is None:
+        yr = np.matmul(xr, wr) - np.matmul(xi, wi)
+        yi = np.matmul(xr, wi) + np.matmul(xi, wr)
+        return yr.astype(np.float64) + 1j * yi.astype(np.float64)
+    from ._kernels.crossbar import emulate
+    A, G, route, mult, rows_per_block = _layout(xr, xi, wr, wi, config, seed)
+    C = emulate(A, G, route, mult, rows_per_block, wr.shape[2], step, config, seed,
+                threads)
+    d_re, d_im = _offset_correction(xr, xi, config)
+    return ((step * C[:, :, 0].astype(np.float64) + d_re[..., None].astype(np.float64))
+            + 1j * (step * C[:, :, 1].astype(np.float64) + d_im[..., None].astype(np.float64)))
 
 
 def cmatmul(x, w, config, *, seed=None, threads=None):
@@ -531,17 +544,6 @@ def cmatmul(x, w, config, *, seed=None, threads=None):
     M, K = xr.shape
     N = wr.shape[1]
     counts = crossbar_counts(M, K, N, config)
-    step = config.adc_step()
-    if config.exact:
-        yr = xr @ wr - xi @ wi
-        yi = xr @ wi + xi @ wr
-        return yr.astype(np.float64) + 1j * yi.astype(np.float64), counts
-    from ._kernels.crossbar import emulate
-    seed = _seed_arg(seed)
-    U, G, route, mult, sig, rows_per_block = _layout(xr, xi, wr, wi, config, seed)
-    C = emulate(U, G, route, mult, sig, rows_per_block, N, step, config,
-                seed, threads_arg(threads))
-    d_re, d_im = _offset_correction(xr, xi, config)
-    y = (step * C[:, 0].astype(np.float64) + d_re[:, None].astype(np.float64)) \
-        + 1j * (step * C[:, 1].astype(np.float64) + d_im[:, None].astype(np.float64))
-    return y, counts
+    y = _emulate_batch(xr[None], xi[None], wr[None], wi[None], config, _seed_arg(seed),
+                       threads_arg(threads))
+    return y[0], counts

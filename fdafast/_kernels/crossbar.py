@@ -25,60 +25,66 @@ def _normal(seed, stream, index):
     return acc - 6.0
 
 
+@numba.njit(**JIT)
+def _chunk(a, shift, mask):
+    # DAC value of input chunk (shift, mask) of integer a in two's complement
+    return (np.int64(a) >> shift) & mask
+
+
 @numba.njit(**JIT_PARALLEL)
-def _emulate(U, G, route, mult, sig, rows_per_block, N, step, adc_max, lut,
+def _emulate(A, G, route, mult, shifts, masks, sig, rows_per_block, N, step, adc_max,
              read_sigma, seed):
-    _, chunks, M, R = U.shape
-    ncols = G.shape[1]
+    """General devices: float64 conductances, column sums in physical row order."""
+    B, _, M, R = A.shape
+    chunks = shifts.shape[0]
+    ncols = G.shape[2]
     nblocks = (R + rows_per_block - 1) // rows_per_block
-    C = np.zeros((M, 2, N), np.int64)
-    use_lut = lut.shape[0] > 0
-    for m in numba.prange(M):
-        S = np.empty(ncols, G.dtype)
+    C = np.zeros((B, M, 2, N), np.int64)
+    for bm in numba.prange(B * M):
+        bb, m = bm // M, bm % M
+        S = np.empty(ncols, np.float64)
         for b in range(nblocks):
             r0 = b * rows_per_block
             r1 = min(R, r0 + rows_per_block)
             for q in range(2):
                 for c in range(chunks):
-                    S[:] = 0
+                    S[:] = 0.0
                     for r in range(r0, r1):
-                        u = U[q, c, m, r]
-                        if u != 0:
+                        u = np.float64(_chunk(A[bb, q, m, r], shifts[c], masks[c]))
+                        if u != 0.0:
                             for j in range(ncols):
-                                S[j] = S[j] + u * G[r, j]
-                    conv0 = np.uint64((((m * nblocks + b) * 2 + q) * chunks + c) * ncols)
+                                S[j] = S[j] + u * G[bb, r, j]
+                    conv0 = np.uint64(((((bb * M + m) * nblocks + b) * 2 + q) * chunks + c)
+                                      * ncols)
                     for j in range(ncols):
-                        s = np.float64(S[j])
+                        s = S[j]
                         if read_sigma != 0.0:
                             s = s + read_sigma * _normal(seed, np.uint64(3), conv0 + np.uint64(j))
-                        if use_lut:
-                            code = lut[np.int64(s)]
-                        else:
-                            code = np.int64(np.floor(s / step + 0.5))
-                            if code < 0:
-                                code = 0
-                            elif code > adc_max:
-                                code = adc_max
-                        C[m, route[q, j], j % N] += sig[c] * mult[q, j] * code
+                        code = np.floor(s / step + 0.5)
+                        code = min(max(code, 0.0), np.float64(adc_max))
+                        C[bb, m, route[q, j], j % N] += sig[c] * mult[q, j] * np.int64(code)
     return C
 
 
 @numba.njit(**JIT_PARALLEL)
-def _emulate_packed(U, Gp, bits, ncols, route, mult, sig, rows_per_block, N, lut):
+def _emulate_packed(A, Gp, bits, ncols, route, mult, shifts, masks, sig, rows_per_block, N,
+                    lut):
     """Ideal devices: integer column sums packed as bit fields of uint64 words.
 
     Column j is field j % F of word j // F, F = 64 // bits; every column sum
     fits its field (bits covers S_max), so packed adds never carry across
     fields and each field is the exact sum.  Codes come from the ADC table.
     """
-    _, chunks, M, R = U.shape
-    nwords = Gp.shape[1]
+    B, _, M, R = A.shape
+    chunks = shifts.shape[0]
+    nwords = Gp.shape[2]
     F = 64 // bits
-    mask = np.uint64((1 << bits) - 1)
+    fmask = np.uint64((1 << bits) - 1)
     nblocks = (R + rows_per_block - 1) // rows_per_block
     ngroups = ncols // N
-    C = np.zeros((M, 2, N), np.int64)
-    for m in numba.prange(M):
+    C = np.zeros((B, M, 2, N), np.int64)
+    for bm in numba.prange(B * M):
+        bb, m = bm // M, bm % M
         Sp = np.empty(nwords, np.uint64)
         code = np.empty(ncols, np.int64)
         for b in range(nblocks):
@@ -88,34 +94,34 @@ def _emulate_packed(U, Gp, bits, ncols, route, mult, sig, rows_per_block, N, lut
                 for c in range(chunks):
                     Sp[:] = 0
                     for r in range(r0, r1):
-                        u = U[q, c, m, r]
+                        u = _chunk(A[bb, q, m, r], shifts[c], masks[c])
                         if u == 1:
                             for k in range(nwords):
-                                Sp[k] += Gp[r, k]
+                                Sp[k] += Gp[bb, r, k]
                         elif u != 0:
                             uu = np.uint64(u)
                             for k in range(nwords):
-                                Sp[k] += uu * Gp[r, k]
+                                Sp[k] += uu * Gp[bb, r, k]
                     for j in range(ncols):
                         f = np.uint64(bits * (j % F))
-                        code[j] = lut[np.int64((Sp[j // F] >> f) & mask)]
+                        code[j] = lut[np.int64((Sp[j // F] >> f) & fmask)]
                     for g in range(ngroups):
                         t = route[q, g * N]
                         wgt = sig[c] * mult[q, g * N]
                         for n in range(N):
-                            C[m, t, n] += wgt * code[g * N + n]
+                            C[bb, m, t, n] += wgt * code[g * N + n]
     return C
 
 
 def pack_columns(G, bits):
-    """Integer conductances (R, ncols) packed as ``bits``-wide fields of uint64 words."""
+    """Integer levels (..., R, ncols) packed as ``bits``-wide fields of uint64 words."""
     F = 64 // bits
-    R, ncols = G.shape
+    ncols = G.shape[-1]
     nwords = -(-ncols // F)
-    pad = np.zeros((R, nwords * F), np.uint64)
-    pad[:, :ncols] = G.astype(np.uint64)
-    shifts = (np.arange(F, dtype=np.uint64) * np.uint64(bits))
-    return np.bitwise_or.reduce(pad.reshape(R, nwords, F) << shifts, axis=2)
+    pad = np.zeros(G.shape[:-1] + (nwords * F,), np.uint64)
+    pad[..., :ncols] = G
+    shifts = np.arange(F, dtype=np.uint64) * np.uint64(bits)
+    return np.bitwise_or.reduce(pad.reshape(G.shape[:-1] + (nwords, F)) << shifts, axis=-1)
 
 
 def adc_lut(s_max, step, adc_max):
@@ -124,26 +130,23 @@ def adc_lut(s_max, step, adc_max):
     return np.minimum(np.maximum(np.floor(s / step + 0.5), 0), adc_max).astype(np.int64)
 
 
-#: Integer column sums up to this size use a lookup table for the ADC.
+#: Integer column sums up to this size use the packed kernel and an ADC table.
 LUT_MAX = 1 << 20
 
 
-def emulate(U, G, route, mult, sig, rows_per_block, N, step, config, seed, threads):
-    """Integer accumulators C, shape (M, 2, N) (real, imaginary), of the emulation."""
+def emulate(A, G, route, mult, rows_per_block, N, step, config, seed, threads):
+    """Integer accumulators C, shape (B, M, 2, N) (real, imaginary), of the emulation."""
+    from ..crossbar import input_chunking
     set_threads(threads)
+    shifts, masks, sig = input_chunking(config)
+    A = np.ascontiguousarray(A)
+    route = np.ascontiguousarray(route)
+    mult = np.ascontiguousarray(mult)
     if config.ideal_devices and config.s_max <= LUT_MAX:
         bits = int(config.s_max).bit_length()
-        lut = adc_lut(config.s_max, step, config.adc_max)
-        return _emulate_packed(np.ascontiguousarray(U, np.int64), pack_columns(G, bits), bits,
-                               G.shape[1], np.ascontiguousarray(route),
-                               np.ascontiguousarray(mult), sig, rows_per_block, N, lut)
-    dtype = np.float64
-    if config.ideal_devices and config.s_max < (1 << 24):
-        dtype = np.float32                  # integer levels and sums: exact in float32
-    U = np.ascontiguousarray(U, dtype)      # DAC values < 2^16: exact in either
-    G = G.astype(dtype)
-    lut = (adc_lut(config.s_max, step, config.adc_max)
-           if config.ideal_devices and config.s_max <= LUT_MAX else np.zeros(0, np.int64))
-    return _emulate(U, np.ascontiguousarray(G), np.ascontiguousarray(route),
-                    np.ascontiguousarray(mult), sig, rows_per_block, N, float(step),
-                    config.adc_max, lut, float(config.read_sigma), np.uint64(seed))
+        return _emulate_packed(A, pack_columns(G, bits), bits, G.shape[-1], route, mult,
+                               shifts, masks, sig, rows_per_block, N,
+                               adc_lut(config.s_max, step, config.adc_max))
+    return _emulate(A, np.ascontiguousarray(G, np.float64), route, mult, shifts, masks, sig,
+                    rows_per_block, N, float(step), config.adc_max,
+                    float(config.read_sigma), np.uint64(seed))
