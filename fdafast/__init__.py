@@ -11,15 +11,18 @@ The first layer is a tiled FFT convolution engine with the semantics of
 
 See :class:`fdafast.ConvPlan` to plan a layer once and run it many times.
 """
-from . import fft
+from . import crossbar, fft
 from .conv import ConvPlan, conv2d, conv3d
+from .crossbar import CrossbarConfig, CrossbarCounts
+from .reram import ReRAM
 from .errors import (DTypeError, FdafastError, InvalidArgumentError, NativeError,
                      NonFiniteError, ShapeError, TileError)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConvPlan", "conv2d", "conv3d", "fft",
+    "ConvPlan", "conv2d", "conv3d", "fft", "crossbar", "CrossbarConfig", "CrossbarCounts",
+    "ReRAM",
     "FdafastError", "InvalidArgumentError", "ShapeError", "DTypeError", "NonFiniteError",
     "TileError", "NativeError", "__version__",
 ]

@@ -23,7 +23,7 @@ import numpy as np
 from . import _native, _tiling
 from ._args import (check_finite, conv_shapes, float_array, int_tuple, padding_arg,
                     threads_arg)
-from .errors import ShapeError
+from .errors import InvalidArgumentError, ShapeError
 
 __all__ = ["ConvPlan", "conv2d", "conv3d", "kernel_spectra", "plan_spectra"]
 
@@ -130,6 +130,11 @@ class ConvPlan:
     threads : int, optional
         Threads the plan is tuned for (the tile choice) and runs with when a
         call does not say (default: ``FDAFAST_NUM_THREADS`` or all usable CPUs).
+    engine : None or fdafast.ReRAM
+        None (default): the float engine.  :class:`fdafast.ReRAM`: the
+        per-bin MACs run through the emulated crossbars (float64 output; see
+        :mod:`fdafast.reram`); :meth:`calibrate` sets calibrated ranges and
+        :attr:`last_counts` holds the crossbar events of the last call.
 
     Attributes
     ----------
@@ -151,7 +156,8 @@ class ConvPlan:
     """
 
     def __init__(self, w, input_shape, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
-                 tile=None, max_workspace_bytes=DEFAULT_WORKSPACE_BYTES, threads=None):
+                 tile=None, max_workspace_bytes=DEFAULT_WORKSPACE_BYTES, threads=None,
+                 engine=None):
         w = float_array(w, "weight")
         nd = w.ndim - 2
         if nd not in (2, 3):
@@ -182,7 +188,11 @@ class ConvPlan:
         self._lock = threading.Lock()
         self.max_workspace_bytes = int(max_workspace_bytes)
         self.dtype = w.dtype
-        self._spectrum(w.dtype)
+        self.engine = _engine_arg(engine)
+        self.calibration = None
+        self.last_counts = None
+        if self.engine is None:
+            self._spectrum(w.dtype)
 
     # -- argument handling -------------------------------------------------
     @staticmethod
@@ -277,6 +287,63 @@ class ConvPlan:
             buf = self._work[dtype] = _native.aligned_zeros(n, dtype)
         return buf
 
+    # -- geometry of the tiling, per internal axis (D, H, W) ---------------------
+    @property
+    def _in3(self):
+        return _to3(self.in_spatial, 1)
+
+    @property
+    def _out3(self):
+        return _to3(self.out_spatial, 1)
+
+    @property
+    def _stride3(self):
+        return _to3(self.stride, 1)
+
+    @property
+    def _pad3(self):
+        return _to3([p[0] for p in self.padding], 0)
+
+    @property
+    def _valid3(self):
+        return tuple(t - k + 1 for t, k in zip(self._tile3, self._kext3))
+
+    @property
+    def _ntiles3(self):
+        return tuple(_tiling.tiles_needed(o, s, k, t) for o, s, k, t in
+                     zip(self._out3, self._stride3, self._kext3, self._tile3))
+
+    @property
+    def _padded3(self):
+        return tuple(n * v + k - 1 for n, v, k in zip(self._ntiles3, self._valid3, self._kext3))
+
+    @property
+    def _bias64(self):
+        return None if self.bias is None else self.bias.astype(np.float64)
+
+    def _complex_spectra(self):
+        """Weight spectra (nbins, Cin/groups, Cout) complex128, cached (ReRAM engine)."""
+        if "complex" not in self._spectra:
+            re, im = kernel_spectra(self._w, self._tile3, _to3(self.dilation, 1), self.threads)
+            self._spectra["complex"] = np.ascontiguousarray((re + 1j * im).transpose(2, 1, 0))
+        return self._spectra["complex"]
+
+    def calibrate(self, x):
+        """Set the calibrated ranges of a ReRAM engine from the batch ``x``.
+
+        With ``input_scale='calibrated'`` the input scale maps the engine's
+        ``percentile`` of the spectral magnitudes to the top input code; with
+        ``adc_full_scale='calibrate'`` the ADC full scale is that percentile
+        of the column sums of an ideal emulation.  Returns the values (also
+        kept in :attr:`calibration`).
+        """
+        if self.engine is None:
+            raise InvalidArgumentError("calibrate() needs a plan with engine=fdafast.ReRAM(...)")
+        from . import reram
+        x = self._input_arg(x)
+        self.calibration = reram.calibrate(self, x)
+        return dict(self.calibration)
+
     def output_shape(self, batch):
         """Shape of the output for ``batch`` images."""
         return (batch, self.cout) + self.out_spatial
@@ -297,7 +364,7 @@ class ConvPlan:
         y = self._run(x, threads, ph)
         return y, dict(zip(("forward", "mac", "inverse"), ph.tolist()))
 
-    def _run(self, x, threads, phases):
+    def _input_arg(self, x):
         x = float_array(x, "input")
         expect = (self.batch, self.cin) + self.in_spatial
         if x.ndim != self.nd + 2 or x.shape[1:] != expect[1:] or \
@@ -307,6 +374,14 @@ class ConvPlan:
         if x.shape[0] < 1:
             raise ShapeError(f"input has an empty batch (shape {x.shape})")
         check_finite(x, "input")
+        return x
+
+    def _run(self, x, threads, phases):
+        x = self._input_arg(x)
+        if self.engine is not None:
+            from . import reram
+            y, self.last_counts = reram.run(self, x, self.calibration)
+            return y
         threads = self.threads if threads is None else threads_arg(threads)
         x = np.ascontiguousarray(x)
         dtype = x.dtype
@@ -326,12 +401,20 @@ class ConvPlan:
                 f"groups={self.groups}, tile={self.tile})")
 
 
+def _engine_arg(engine):
+    from .reram import ReRAM
+    if engine is None or isinstance(engine, ReRAM):
+        return engine
+    raise InvalidArgumentError(f"engine must be None (float) or fdafast.ReRAM(...), got "
+                               f"{engine!r}")
+
+
 def _to3_weight(w):
     """Weights as (Cout, Cin/groups, k0, k1, k2), a depth of 1 added for 2D."""
     return w[:, :, None] if w.ndim == 4 else w
 
 
-def _conv(nd, x, w, bias, stride, padding, dilation, groups, tile, threads):
+def _conv(nd, x, w, bias, stride, padding, dilation, groups, tile, threads, engine=None):
     x = float_array(x, "input")
     w = float_array(w, "weight")
     if w.ndim != nd + 2:
@@ -340,12 +423,14 @@ def _conv(nd, x, w, bias, stride, padding, dilation, groups, tile, threads):
         layout = "(N, C, D, H, W)" if nd == 3 else "(N, C, H, W)"
         raise ShapeError(f"conv{nd}d needs a {nd + 2}-D input {layout}, got shape {x.shape}")
     plan = ConvPlan(w, x.shape, bias, stride, padding, dilation, groups, tile=tile,
-                    threads=threads)
+                    threads=threads, engine=engine)
+    if plan.engine is not None and plan.engine.needs_calibration:
+        plan.calibrate(x)            # one-shot call: the input is its own calibration batch
     return plan(x)
 
 
 def conv2d(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1, *, tile=None,
-           threads=None):
+           threads=None, engine=None):
     """2D convolution through tiled FFTs, with ``torch.nn.functional.conv2d`` semantics.
 
     Parameters
@@ -360,6 +445,9 @@ def conv2d(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1, *, tile=N
         FFT tile size; ``None`` chooses one per layer (see :class:`ConvPlan`).
     threads : int, optional
         Threads of the C kernels (default: ``FDAFAST_NUM_THREADS`` or all usable CPUs).
+    engine : None or fdafast.ReRAM, optional
+        Run the per-bin MACs on emulated ReRAM crossbars (see
+        :mod:`fdafast.reram`); calibrated ranges then come from ``x`` itself.
 
     Returns
     -------
@@ -370,15 +458,15 @@ def conv2d(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1, *, tile=N
     Builds a :class:`ConvPlan` per call; reuse a plan to amortise the
     weight spectra over many inputs.
     """
-    return _conv(2, x, w, bias, stride, padding, dilation, groups, tile, threads)
+    return _conv(2, x, w, bias, stride, padding, dilation, groups, tile, threads, engine)
 
 
 def conv3d(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1, *, tile=None,
-           threads=None):
+           threads=None, engine=None):
     """3D convolution through tiled FFTs, with ``torch.nn.functional.conv3d`` semantics.
 
     Parameters are those of :func:`conv2d` with a depth axis added:
     ``x`` is (N, C, D, H, W), ``w`` is (Cout, C/groups, kD, kH, kW) and
     per-axis tuples have three entries.
     """
-    return _conv(3, x, w, bias, stride, padding, dilation, groups, tile, threads)
+    return _conv(3, x, w, bias, stride, padding, dilation, groups, tile, threads, engine)

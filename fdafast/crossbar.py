@@ -390,7 +390,7 @@ def _slices(v, config):
     else:
         mags = (v + (1 << (config.weight_bits - 1)),)
     return np.stack([np.stack([(m >> (s * cb)) & config.levels for s in range(ns)])
-                     for m in mags])
+                     for m in mags]).astype(np.uint8)
 
 
 def _conductances(levels, config, seed):

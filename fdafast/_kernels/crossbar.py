@@ -113,6 +113,53 @@ def _emulate_packed(A, Gp, bits, ncols, route, mult, shifts, masks, sig, rows_pe
     return C
 
 
+@numba.njit(**JIT_PARALLEL)
+def _column_sum_hist(A, Gp, bits, ncols, shifts, masks, rows_per_block, s_max, parts):
+    """Histogram (length s_max + 1) of every column sum of an ideal emulation.
+
+    The (batch, row) pairs are split into ``parts`` contiguous ranges, each
+    counted into its own row of a partial histogram, so the result does not
+    depend on scheduling.
+    """
+    B, _, M, R = A.shape
+    chunks = shifts.shape[0]
+    nwords = Gp.shape[2]
+    F = 64 // bits
+    fmask = np.uint64((1 << bits) - 1)
+    nblocks = (R + rows_per_block - 1) // rows_per_block
+    total = B * M
+    hist = np.zeros((parts, s_max + 1), np.int64)
+    for p in numba.prange(parts):
+        Sp = np.empty(nwords, np.uint64)
+        for bm in range(p * total // parts, (p + 1) * total // parts):
+            bb, m = bm // M, bm % M
+            for b in range(nblocks):
+                r0 = b * rows_per_block
+                r1 = min(R, r0 + rows_per_block)
+                for q in range(2):
+                    for c in range(chunks):
+                        Sp[:] = 0
+                        for r in range(r0, r1):
+                            u = np.uint64(_chunk(A[bb, q, m, r], shifts[c], masks[c]))
+                            if u != 0:
+                                for k in range(nwords):
+                                    Sp[k] += u * Gp[bb, r, k]
+                        for j in range(ncols):
+                            f = np.uint64(bits * (j % F))
+                            hist[p, np.int64((Sp[j // F] >> f) & fmask)] += 1
+    return hist.sum(axis=0)
+
+
+def column_sum_histogram(A, G, rows_per_block, config, threads):
+    """Counts of each integer column sum 0..S_max over an ideal emulation's conversions."""
+    from ..crossbar import input_chunking
+    set_threads(threads)
+    shifts, masks, _ = input_chunking(config)
+    bits = int(config.s_max).bit_length()
+    return _column_sum_hist(np.ascontiguousarray(A), pack_columns(G, bits), bits, G.shape[-1],
+                            shifts, masks, rows_per_block, int(config.s_max), 4 * threads)
+
+
 def pack_columns(G, bits):
     """Integer levels (..., R, ncols) packed as ``bits``-wide fields of uint64 words."""
     F = 64 // bits

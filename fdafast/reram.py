@@ -1,0 +1,264 @@
+"""Convolution through emulated ReRAM crossbars: the ``engine=ReRAM(...)`` of fdafast.
+
+The tiles' spectra and the weight spectra are quantized to fixed point, every
+per-bin complex MAC runs through :mod:`fdafast.crossbar`'s emulation, and the
+results are dequantized and transformed back.  What is quantized, and how:
+
+* Weight spectra ``W[bin, ci, co]`` (already ``conj(FFT(w)) / T^3``): real
+  and imaginary parts rounded to ``weight_bits`` signed integers with one
+  scale per output channel (``weight_scale='channel'``, default), per bin
+  (``'bin'``) or per layer (``'layer'``); the scale maps the largest
+  magnitude of its group to ``2^(weight_bits-1) - 1``.
+* Input spectra ``X[bin, tile, ci]``: rounded to ``input_bits`` signed
+  integers with one scale per tile (``input_scale='tile'``, default: the
+  tile's largest spectral magnitude, the digital FFT unit's block floating
+  point), per layer and call (``'layer'``), or fixed by a calibration batch
+  (``'calibrated'``: a high percentile of the magnitudes, values beyond it
+  saturate).
+* Each bin's product is ``s_x[tile] * s_w * cmatmul(Xq, Wq)``; the scales
+  factor out of the sum over input channels, so the crossbar sees integers.
+* ADC range: ``CrossbarConfig.adc_full_scale`` as configured, or with
+  ``'calibrate'`` a percentile of the column sums an ideal emulation of the
+  calibration batch produces (:meth:`fdafast.ConvPlan.calibrate`).
+
+The spectra are computed in float64 (fdafast's tile FFTs); only the
+crossbar is emulated, the digital FFT/IFFT units are taken as exact.
+"""
+import dataclasses
+import math
+
+import numpy as np
+
+from . import _tiling, fft
+from .crossbar import ConfigError, CrossbarConfig, CrossbarCounts, _emulate_batch, \
+    _layout, crossbar_counts
+from .errors import InvalidArgumentError
+
+__all__ = ["ReRAM", "WEIGHT_SCALES", "INPUT_SCALES"]
+
+WEIGHT_SCALES = ("channel", "bin", "layer")
+INPUT_SCALES = ("tile", "layer", "calibrated")
+
+
+@dataclasses.dataclass(frozen=True)
+class ReRAM:
+    """Run convolutions' per-bin complex MACs on emulated ReRAM crossbars.
+
+    Parameters
+    ----------
+    config : CrossbarConfig
+    seed : int
+        Fixes every random draw of the device models (default 0).
+    weight_scale : {'channel', 'bin', 'layer'}
+    input_scale : {'tile', 'layer', 'calibrated'}
+    percentile : float
+        Percentile (0 < p <= 100) used by calibration, for the input scale
+        and for the ADC full scale.
+    bins_per_batch : int
+        Frequency bins emulated together (bounds the emulation's memory).
+
+    Examples
+    --------
+    >>> import numpy as np, fdafast
+    >>> x = np.random.default_rng(0).random((1, 4, 8, 8))
+    >>> w = np.random.default_rng(1).standard_normal((2, 4, 3, 3))
+    >>> eng = fdafast.ReRAM(fdafast.CrossbarConfig(adc_bits=12))
+    >>> y = fdafast.conv2d(x, w, padding=1, engine=eng)
+    >>> y.shape
+    (1, 2, 8, 8)
+    """
+
+    config: CrossbarConfig = dataclasses.field(default_factory=CrossbarConfig)
+    seed: int = 0
+    weight_scale: str = "channel"
+    input_scale: str = "tile"
+    percentile: float = 99.9
+    bins_per_batch: int = 64
+
+    def __post_init__(self):
+        if not isinstance(self.config, CrossbarConfig):
+            raise ConfigError(f"config must be a CrossbarConfig, got "
+                              f"{type(self.config).__name__}")
+        if self.weight_scale not in WEIGHT_SCALES:
+            raise ConfigError(f"weight_scale must be one of {WEIGHT_SCALES}, got "
+                              f"{self.weight_scale!r}")
+        if self.input_scale not in INPUT_SCALES:
+            raise ConfigError(f"input_scale must be one of {INPUT_SCALES}, got "
+                              f"{self.input_scale!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
+            raise ConfigError(f"seed must be an int, got {self.seed!r}")
+        if not 0 < float(self.percentile) <= 100:
+            raise ConfigError(f"percentile must be in (0, 100], got {self.percentile}")
+        if isinstance(self.bins_per_batch, bool) or not isinstance(
+                self.bins_per_batch, (int, np.integer)) or self.bins_per_batch < 1:
+            raise ConfigError(f"bins_per_batch must be a positive int, got "
+                              f"{self.bins_per_batch!r}")
+
+    @property
+    def needs_calibration(self):
+        """True when the input scale or the ADC range come from a calibration batch."""
+        return self.input_scale == "calibrated" or self.config.adc_full_scale == "calibrate"
+
+
+# -- tiles and spectra ------------------------------------------------------------
+def input_spectra(plan, x):
+    """Spectra of all input tiles: complex128 (nbins, rows, Cin), rows = (n, tile)."""
+    t3, L, P = plan._tile3, plan._valid3, plan._padded3
+    n = x.shape[0]
+    x5 = x.reshape((n, plan.cin) + plan._in3).astype(np.float64)
+    xp = np.zeros((n, plan.cin) + P)
+    lo = plan._pad3
+    hi = [min(P[a], lo[a] + plan._in3[a]) for a in range(3)]
+    xp[:, :, lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = \
+        x5[:, :, :hi[0] - lo[0], :hi[1] - lo[1], :hi[2] - lo[2]]
+    win = np.lib.stride_tricks.sliding_window_view(xp, t3, axis=(2, 3, 4))
+    win = win[:, :, ::L[0], ::L[1], ::L[2]]                 # (n, C, nt0, nt1, nt2, T...)
+    nt = win.shape[2:5]
+    tiles = np.ascontiguousarray(win.transpose(0, 2, 3, 4, 1, 5, 6, 7))
+    rows = n * math.prod(nt)
+    re, im = fft.rfft_tiles(tiles.reshape((rows * plan.cin,) + t3), threads=plan.threads)
+    spec = (re + 1j * im).reshape(rows, plan.cin, -1)
+    return np.ascontiguousarray(spec.transpose(2, 0, 1)), nt
+
+
+def output_from_spectra(plan, Y, n, nt, bias):
+    """Inverse of the tiles' output spectra Y (nbins, rows, Cout) into the output array."""
+    t3, L = plan._tile3, plan._valid3
+    rows, cout = Y.shape[1], Y.shape[2]
+    spec = np.ascontiguousarray(Y.transpose(1, 2, 0)).reshape((rows * cout,)
+                                                              + fft.spectrum_shape(t3))
+    tiles = fft.irfft_tiles(spec.real.copy(), spec.imag.copy(), t3, threads=plan.threads,
+                            normalize=False)
+    tiles = tiles.reshape((n,) + tuple(nt) + (cout,) + t3)[..., :L[0], :L[1], :L[2]]
+    full = tiles.transpose(0, 4, 1, 5, 2, 6, 3, 7).reshape(
+        (n, cout, nt[0] * L[0], nt[1] * L[1], nt[2] * L[2]))
+    s3, o3 = plan._stride3, plan._out3
+    y = full[:, :, ::s3[0], ::s3[1], ::s3[2]][:, :, :o3[0], :o3[1], :o3[2]]
+    if bias is not None:
+        y = y + bias[None, :, None, None, None]
+    return y.reshape((n, cout) + plan.out_spatial)
+
+
+# -- quantization -------------------------------------------------------------------
+def _max_abs_parts(a, axis):
+    return np.maximum(np.abs(a.real), np.abs(a.imag)).max(axis=axis)
+
+
+def _scale(peak, bits):
+    """Scale mapping ``peak`` to the top integer 2^(bits-1) - 1 (1 where peak is 0)."""
+    top = (1 << (bits - 1)) - 1
+    peak = np.asarray(peak, np.float64)
+    return np.where(peak > 0, peak / top, 1.0)
+
+
+def quantize(a, scale, bits):
+    """Round ``a / scale`` to integers, saturating at +-(2^(bits-1) - 1): (re, im) int64."""
+    top = (1 << (bits - 1)) - 1
+    q = a / scale
+    return (np.clip(np.rint(q.real), -top, top).astype(np.int64),
+            np.clip(np.rint(q.imag), -top, top).astype(np.int64))
+
+
+def weight_scales(W, mode, bits):
+    """Scales of the weight spectra W (nbins, Cin_g, Cout), broadcastable to W's output."""
+    if mode == "channel":
+        return _scale(_max_abs_parts(W, (0, 1)), bits)[None, None, :]       # per co
+    if mode == "bin":
+        return _scale(_max_abs_parts(W, (1, 2)), bits)[:, None, None]       # per bin
+    return _scale(_max_abs_parts(W, None), bits)[None, None, None]
+
+
+def input_scales(X, mode, bits, calibrated):
+    """Scales of the input spectra X (nbins, rows, Cin), shape (1, rows, 1) or scalar-like."""
+    if mode == "tile":
+        return _scale(_max_abs_parts(X, (0, 2)), bits)[None, :, None]
+    if mode == "layer":
+        return _scale(_max_abs_parts(X, None), bits)[None, None, None]
+    if calibrated is None:
+        raise InvalidArgumentError("input_scale='calibrated' needs a calibration batch: "
+                                   "call plan.calibrate(x) first")
+    return np.asarray(calibrated, np.float64)[None, None, None]
+
+
+# -- the engine's call ------------------------------------------------------------------
+def _group_products(Xq, Wq, plan, engine, full_scale, calib_hist=None):
+    """Emulated per-bin products, in integer units: complex128 (nbins, rows, Cout)."""
+    xr, xi = Xq
+    wr, wi = Wq
+    nb, rows, _ = xr.shape
+    cig, cog = plan.cin // plan.groups, plan.cout // plan.groups
+    out = np.empty((nb, rows, plan.cout), np.complex128)
+    step = max(1, int(engine.bins_per_batch))
+    for g in range(plan.groups):
+        ci, co = slice(g * cig, (g + 1) * cig), slice(g * cog, (g + 1) * cog)
+        for b0 in range(0, nb, step):
+            bs = slice(b0, min(nb, b0 + step))
+            args = (xr[bs, :, ci], xi[bs, :, ci], wr[bs, ci, co], wi[bs, ci, co])
+            if calib_hist is not None:
+                calib_hist += _column_sums(*args, engine.config, plan.threads)
+                continue
+            # batch b's random ids follow batch b-1's: offset the seed per bin batch
+            seed = (int(engine.seed) + 0x9E3779B97F4A7C15 * (g * nb + b0)) & (2 ** 64 - 1)
+            out[bs, :, co] = _emulate_batch(*args, engine.config, seed, plan.threads,
+                                            full_scale)
+    return out
+
+
+def _column_sums(xr, xi, wr, wi, config, threads):
+    from ._kernels.crossbar import column_sum_histogram
+    ideal = config.replace(program_sigma=0.0, read_sigma=0.0, stuck_on_rate=0.0,
+                           stuck_off_rate=0.0, on_off_ratio=None, adc_full_scale=None)
+    A, G, _, _, rpb = _layout(xr, xi, wr, wi, ideal, 0)
+    return column_sum_histogram(A, G, rpb, ideal, threads)
+
+
+def conv_counts(plan, rows):
+    """Crossbar events of one call with ``rows`` (image, tile) rows: every bin and group."""
+    per = crossbar_counts(rows, plan.cin // plan.groups, plan.cout // plan.groups,
+                          plan.engine.config)
+    k = _tiling.bins(plan._tile3) * plan.groups
+    return CrossbarCounts(*(k * v for v in dataclasses.astuple(per)))
+
+
+def run(plan, x, calibration=None):
+    """y = conv(x) through the emulated crossbars (float64), and the call's counts."""
+    engine, cfg = plan.engine, plan.engine.config
+    X, nt = input_spectra(plan, x)
+    W = plan._complex_spectra()
+    s_w = weight_scales(W, engine.weight_scale, cfg.weight_bits)
+    s_x = input_scales(X, engine.input_scale, cfg.input_bits,
+                       None if calibration is None else calibration.get("input_scale"))
+    Xq = quantize(X, s_x, cfg.input_bits)
+    Wq = quantize(W, s_w, cfg.weight_bits)
+    full_scale = None
+    if cfg.adc_full_scale == "calibrate":
+        if calibration is None or "adc_full_scale" not in calibration:
+            raise InvalidArgumentError("adc_full_scale='calibrate' needs a calibration batch: "
+                                       "call plan.calibrate(x) first")
+        full_scale = calibration["adc_full_scale"]
+    P = _group_products(Xq, Wq, plan, engine, full_scale)
+    Y = P * s_x * s_w                      # scales: (1, rows|1, 1) and (bins|1, 1, Cout|1)
+    y = output_from_spectra(plan, Y, x.shape[0], nt, plan._bias64)
+    return y, conv_counts(plan, X.shape[1])
+
+
+def calibrate(plan, x):
+    """Calibration values (input scale and/or ADC full scale) from the batch ``x``."""
+    engine, cfg = plan.engine, plan.engine.config
+    out = {}
+    X, _ = input_spectra(plan, x)
+    if engine.input_scale == "calibrated":
+        mags = np.concatenate([np.abs(X.real).ravel(), np.abs(X.imag).ravel()])
+        out["input_scale"] = float(_scale(np.percentile(mags, engine.percentile),
+                                          cfg.input_bits))
+    if cfg.adc_full_scale == "calibrate":
+        W = plan._complex_spectra()
+        s_w = weight_scales(W, engine.weight_scale, cfg.weight_bits)
+        s_x = input_scales(X, engine.input_scale, cfg.input_bits, out.get("input_scale"))
+        hist = np.zeros(cfg.s_max + 1, np.int64)
+        _group_products(quantize(X, s_x, cfg.input_bits), quantize(W, s_w, cfg.weight_bits),
+                        plan, engine, None, calib_hist=hist)
+        cdf = np.cumsum(hist) / max(1, hist.sum())
+        level = int(np.searchsorted(cdf, engine.percentile / 100.0))
+        out["adc_full_scale"] = float(max(1, min(level, cfg.s_max)))
+    return out
