@@ -193,7 +193,7 @@ def _group_products(Xq, Wq, plan, engine, full_scale, calib_hist=None):
         ci, co = slice(g * cig, (g + 1) * cig), slice(g * cog, (g + 1) * cog)
         for b0 in range(0, nb, step):
             bs = slice(b0, min(nb, b0 + step))
-            args = (xr[bs, :, ci], xi[bs, :, ci], wr[bs, ci, co], wi[bs, ci, co])
+            args = (xr[bs, :, ci], xi[bs, :, ci], wr[bs, :, co], wi[bs, :, co])
             if calib_hist is not None:
                 calib_hist += _column_sums(*args, engine.config, plan.threads)
                 continue
