@@ -106,6 +106,34 @@ int fda_tile_rfft_f64(const int64_t tile[3], int64_t count, const double *tiles,
                       double *re, double *im, int64_t nthreads);
 int fda_tile_irfft_f64(const int64_t tile[3], int64_t count, const double *re,
                        const double *im, double *tiles, int64_t nthreads);
+/*
+ * Crossbar emulation, ideal devices (integer column sums packed in bit
+ * fields).  See fdafast/crossbar.py for the semantics and
+ * fdafast/_kernels/crossbar.py (pack_vector_columns) for the packing:
+ * column j sits in field (j % (8F)) / 8 of word 8 (j / (8F)) + j % 8,
+ * F = 64 / bits fields per word; columns are grouped by ngroups groups of
+ * np columns (np a multiple of 8), group g feeding output t = route[q][g]
+ * with weight (-1)^wneg[q][g] 2^wshift[q][g] in cycle q.
+ */
+#define FDA_XBAR_MAX_CHUNKS 32
+#define FDA_XBAR_MAX_GROUPS 128
+typedef struct {
+    int64_t B, M, R;          /* batch, input rows, physical rows */
+    int64_t N, np;            /* outputs per group, padded to a multiple of 8 */
+    int64_t ngroups, nwords, bits, rows_per_block, chunks;
+    int64_t in_shift[FDA_XBAR_MAX_CHUNKS], in_mask[FDA_XBAR_MAX_CHUNKS];
+    int64_t sig_shift[FDA_XBAR_MAX_CHUNKS], sig_neg[FDA_XBAR_MAX_CHUNKS];
+    int64_t route[2][FDA_XBAR_MAX_GROUPS], wshift[2][FDA_XBAR_MAX_GROUPS];
+    int64_t wneg[2][FDA_XBAR_MAX_GROUPS];
+    int64_t s_max, adc_max;
+    int64_t adc_mul, adc_add; /* code = min((S*adc_mul + adc_add) >> 32, adc_max) */
+    int64_t nthreads;
+} fda_xbar_desc;
+
+/* C (B, M, 2, N) int64 accumulators from A (B, 2, M, R) int32 and Gp
+   (B, R, nwords) uint64; lengths are checked against the descriptor. */
+int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *A, int64_t a_len,
+                   const uint64_t *Gp, int64_t g_len, int64_t *C, int64_t c_len);
 /* cdef-end */
 
 #endif /* FDAFAST_H */

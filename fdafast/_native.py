@@ -137,3 +137,28 @@ def tile_irfft(re, im, tiles, nthreads):
     tile = ffi.new("int64_t[3]", list(tiles.shape[1:]))
     _check(fn(tile, tiles.shape[0], _ptr(re, dt, "re"), _ptr(im, dt, "im"),
               _ptr(tiles, dt, "tiles"), nthreads))
+
+
+def xbar_ideal(desc_fields, A, Gp, C):
+    """Run the packed ideal-device crossbar kernel; ``desc_fields`` fills fda_xbar_desc."""
+    d = ffi.new("fda_xbar_desc *")
+    for key, value in desc_fields.items():
+        target = getattr(d, key)
+        if isinstance(value, (list, tuple, np.ndarray)):
+            arr = np.asarray(value)
+            if arr.ndim == 1:
+                for i, v in enumerate(arr):
+                    target[i] = int(v)
+            else:
+                for i in range(arr.shape[0]):
+                    for j, v in enumerate(arr[i]):
+                        target[i][j] = int(v)
+        else:
+            setattr(d, key, int(value))
+    for name, a, dt in (("A", A, np.int32), ("Gp", Gp, np.uint64), ("C", C, np.int64)):
+        if a.dtype != dt or not a.flags.c_contiguous:
+            raise FdafastError(f"internal: {name} must be a C-contiguous {np.dtype(dt)} array")
+    _check(lib.fda_xbar_ideal(d, ffi.cast("int32_t *", A.ctypes.data), A.size,
+                              ffi.cast("uint64_t *", Gp.ctypes.data), Gp.size,
+                              ffi.cast("int64_t *", C.ctypes.data), C.size))
+    return C

@@ -177,12 +177,90 @@ def adc_lut(s_max, step, adc_max):
     return np.minimum(np.maximum(np.floor(s / step + 0.5), 0), adc_max).astype(np.int64)
 
 
-#: Integer column sums up to this size use the packed kernel and an ADC table.
+#: Integer column sums up to this size use the packed kernels and an ADC table.
 LUT_MAX = 1 << 20
 
 
-def emulate(A, G, route, mult, rows_per_block, N, step, config, seed, threads):
-    """Integer accumulators C, shape (B, M, 2, N) (real, imaginary), of the emulation."""
+def adc_multiply_shift(lut, adc_max):
+    """(mul, add) with ``min((S*mul + add) >> 32, adc_max) == lut[S]`` for every S, or None.
+
+    The C kernel converts with this multiply-shift; it is used only when it
+    reproduces the spec's float64 formula (the table) exactly for every
+    possible column sum.
+    """
+    s = np.arange(lut.shape[0], dtype=np.int64)
+    top = int(lut.max(initial=0))
+    # estimate 1/step from the table's first step up, then try neighbours
+    nz = np.flatnonzero(lut)
+    if nz.size == 0:
+        return (0, 0)
+    first = int(nz[0])                       # smallest S with code 1: ~ step/2
+    for step in {2.0 * first - 1, 2.0 * first, 2.0 * first + 1, 2.0 * first - 0.5,
+                 2.0 * first + 0.5} | {float(lut.shape[0] - 1) / max(top, 1)}:
+        if step <= 0:
+            continue
+        base = int(round(2 ** 32 / step))
+        for mul in (base - 1, base, base + 1):
+            for add in (2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1):
+                code = np.minimum((s * mul + add) >> 32, adc_max)
+                if np.array_equal(code, lut):
+                    return (mul, add)
+    return None
+
+
+def pack_vector_columns(G, bits, ngroups, N, np_):
+    """Levels (B, R, ngroups*N) packed for the C kernel (see fda_xbar_desc).
+
+    Groups are padded to ``np_`` columns (zero levels: sums and codes 0); column
+    j of the padded layout goes to field (j % 8F) // 8 of word 8 (j // 8F) + j % 8.
+    """
+    F = 64 // bits
+    B, R, _ = G.shape
+    padded = np.zeros((B, R, ngroups, np_), np.uint64)
+    padded[..., :N] = G.reshape(B, R, ngroups, N)
+    ncols = ngroups * np_
+    nv = -(-ncols // (8 * F))
+    flat = np.zeros((B, R, nv * 8 * F), np.uint64)
+    flat[..., :ncols] = padded.reshape(B, R, ncols)
+    fields = flat.reshape(B, R, nv, F, 8) << (np.arange(F, dtype=np.uint64)
+                                              * np.uint64(bits))[:, None]
+    return np.ascontiguousarray(np.bitwise_or.reduce(fields, axis=3).reshape(B, R, nv * 8))
+
+
+def _native_ideal(A, G, route, mult, rows_per_block, N, lut, config, threads):
+    """The C kernel for ideal devices, or None when its limits do not hold."""
+    from .. import _native
+    from ..crossbar import input_chunking
+    adc = adc_multiply_shift(lut, config.adc_max)
+    shifts, masks, sig = input_chunking(config)
+    ncols = G.shape[-1]
+    ngroups = ncols // N
+    if adc is None or len(shifts) > 32 or ngroups > 128:
+        return None
+    bits = int(config.s_max).bit_length()
+    np_ = -(-N // 8) * 8
+    Gp = pack_vector_columns(G, bits, ngroups, N, np_)
+    gmult = mult[:, ::N]
+    B, _, M, R = A.shape
+    desc = dict(B=B, M=M, R=R, N=N, np=np_, ngroups=ngroups, nwords=Gp.shape[-1], bits=bits,
+                rows_per_block=rows_per_block, chunks=len(shifts), in_shift=shifts,
+                in_mask=masks, sig_shift=np.log2(np.abs(sig)).astype(np.int64),
+                sig_neg=(sig < 0).astype(np.int64), route=route[:, ::N],
+                wshift=np.log2(np.abs(gmult)).astype(np.int64),
+                wneg=(gmult < 0).astype(np.int64), s_max=config.s_max,
+                adc_max=config.adc_max, adc_mul=adc[0], adc_add=adc[1], nthreads=threads)
+    C = np.empty((B, M, 2, N), np.int64)
+    return _native.xbar_ideal(desc, np.ascontiguousarray(A, np.int32), Gp, C)
+
+
+def emulate(A, G, route, mult, rows_per_block, N, step, config, seed, threads,
+            use_native=True):
+    """Integer accumulators C, shape (B, M, 2, N) (real, imaginary), of the emulation.
+
+    Ideal devices run the C kernel (packed bit fields, exact multiply-shift
+    ADC) where its limits hold, else the Numba packed kernel; device
+    non-idealities run the Numba float kernel.  All agree bit for bit.
+    """
     from ..crossbar import input_chunking
     set_threads(threads)
     shifts, masks, sig = input_chunking(config)
@@ -190,10 +268,14 @@ def emulate(A, G, route, mult, rows_per_block, N, step, config, seed, threads):
     route = np.ascontiguousarray(route)
     mult = np.ascontiguousarray(mult)
     if config.ideal_devices and config.s_max <= LUT_MAX:
+        lut = adc_lut(config.s_max, step, config.adc_max)
+        if use_native:
+            C = _native_ideal(A, G, route, mult, rows_per_block, N, lut, config, threads)
+            if C is not None:
+                return C
         bits = int(config.s_max).bit_length()
         return _emulate_packed(A, pack_columns(G, bits), bits, G.shape[-1], route, mult,
-                               shifts, masks, sig, rows_per_block, N,
-                               adc_lut(config.s_max, step, config.adc_max))
+                               shifts, masks, sig, rows_per_block, N, lut)
     return _emulate(A, np.ascontiguousarray(G, np.float64), route, mult, shifts, masks, sig,
                     rows_per_block, N, float(step), config.adc_max,
                     float(config.read_sigma), np.uint64(seed))
