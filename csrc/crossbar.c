@@ -41,36 +41,54 @@ static int xbar_check(const fda_xbar_desc *d, int64_t a_len, int64_t g_len,
     return FDA_OK;
 }
 
-/* Column sums of one (row block, cycle, chunk) into the packed words Sp. */
-static void column_sums(const fda_xbar_desc *d, const int32_t *a, const uint64_t *G,
-                        int64_t r0, int64_t r1, int64_t c, U8 *Sp)
+/* Vectors of packed words handled together: their rows stay in L1 while all
+   the cycles and chunks of an input row run over them. */
+#define VT 4
+
+/* Column sums of one (row block, cycle, chunk) for the vectors [v0, v0+nvt).
+   Branch-free over the rows: DAC values are data, and a mispredicted
+   branch per row costs more than the adds it would skip. */
+static inline __attribute__((always_inline))
+void column_sums(const fda_xbar_desc *d, const int32_t *a, const uint64_t *G,
+                 int64_t r0, int64_t r1, int64_t c, int64_t v0, int nvt, U8 sp[VT])
 {
-    const int64_t nv = d->nwords / 8;
-    for (int64_t v = 0; v < nv; v++) Sp[v] = (U8){0};
+    const uint64_t mask = (uint64_t)d->in_mask[c];
+    const int64_t sh = d->in_shift[c];
+    for (int t = 0; t < VT; t++) sp[t] = (U8){0};
+    if (mask == 1) {                       /* one-bit chunks: add or not */
+        for (int64_t r = r0; r < r1; r++) {
+            const uint64_t sel = 0 - (((uint64_t)(int64_t)a[r] >> sh) & 1);
+            const U8 *g = (const U8 *)(G + r * d->nwords) + v0;
+#pragma GCC unroll 4
+            for (int t = 0; t < VT; t++)
+                if (t < nvt) sp[t] += g[t] & sel;
+        }
+        return;
+    }
     for (int64_t r = r0; r < r1; r++) {
-        const uint64_t u = ((uint64_t)(int64_t)a[r] >> d->in_shift[c]) & (uint64_t)d->in_mask[c];
-        if (!u) continue;
-        const U8 *g = (const U8 *)(G + r * d->nwords);
-        if (u == 1)
-            for (int64_t v = 0; v < nv; v++) Sp[v] += g[v];
-        else
-            for (int64_t v = 0; v < nv; v++) Sp[v] += g[v] * u;
+        const uint64_t u = ((uint64_t)(int64_t)a[r] >> sh) & mask;
+        const U8 *g = (const U8 *)(G + r * d->nwords) + v0;
+#pragma GCC unroll 4
+        for (int t = 0; t < VT; t++)
+            if (t < nvt) sp[t] += g[t] * u;
     }
 }
 
-/* ADC every packed column sum and add the codes into acc[2][np]. */
-static void convert_add(const fda_xbar_desc *d, const U8 *Sp, int q, int64_t c,
-                        int64_t *acc)
+/* ADC the packed column sums of vectors [v0, v0+nvt) and add the codes into
+   acc[2][np]. */
+static inline __attribute__((always_inline))
+void convert_add(const fda_xbar_desc *d, const U8 sp[VT], int64_t v0, int nvt, int q,
+                 int64_t c, int64_t *acc)
 {
     const int64_t F = 64 / d->bits, ncols = d->ngroups * d->np;
     const uint64_t fmask = d->bits == 64 ? ~0ull : ((1ull << d->bits) - 1);
     const I8 amax = (I8){0} + d->adc_max;
-    for (int64_t v = 0; v < d->nwords / 8; v++) {
+    for (int t = 0; t < nvt; t++) {
         for (int64_t p = 0; p < F; p++) {
-            const int64_t col = (v * F + p) * 8;
+            const int64_t col = ((v0 + t) * F + p) * 8;
             if (col >= ncols) break;
             const int64_t g = col / d->np, n0 = col % d->np;
-            const I8 s = (I8)((Sp[v] >> (uint64_t)(d->bits * p)) & fmask);
+            const I8 s = (I8)((sp[t] >> (uint64_t)(d->bits * p)) & fmask);
             I8 code = (s * d->adc_mul + d->adc_add) >> 32;
             const I8 lt = code < amax;                 /* lane-wise min: -1 where below */
             code = (code & lt) | (amax & ~lt);
@@ -93,32 +111,35 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *A, int64_t a_len,
     if (st) return st;
     const int64_t M = d->M, R = d->R, N = d->N, np = d->np;
     const int64_t nblocks = (R + d->rows_per_block - 1) / d->rows_per_block;
-    const size_t bytes = sizeof(uint64_t) * (size_t)(d->nwords + 2 * np);
+    const int64_t nv = d->nwords / 8;
+    const size_t bytes = sizeof(uint64_t) * (size_t)(2 * np);
     int failed = 0;
 #ifdef _OPENMP
 #pragma omp parallel num_threads((int)d->nthreads) reduction(| : failed)
 #endif
     {
-        uint64_t *buf = aligned_alloc(FDA_ALIGN, fda_round_up((int64_t)bytes, FDA_ALIGN));
-        if (!buf) failed = 1;
-        U8 *Sp = (U8 *)buf;
-        int64_t *acc = (int64_t *)(buf + d->nwords);
+        int64_t *acc = aligned_alloc(FDA_ALIGN, fda_round_up((int64_t)bytes, FDA_ALIGN));
+        if (!acc) failed = 1;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 16)
 #endif
         for (int64_t bm = 0; bm < d->B * M; bm++) {
-            if (!buf) continue;
+            if (!acc) continue;
             const int64_t bb = bm / M, m = bm % M;
             const uint64_t *G = Gp + bb * R * d->nwords;
             memset(acc, 0, sizeof(int64_t) * (size_t)(2 * np));
             for (int64_t b = 0; b < nblocks; b++) {
                 const int64_t r0 = b * d->rows_per_block;
                 const int64_t r1 = r0 + d->rows_per_block < R ? r0 + d->rows_per_block : R;
-                for (int q = 0; q < 2; q++) {
-                    const int32_t *a = A + ((bb * 2 + q) * M + m) * R;
-                    for (int64_t c = 0; c < d->chunks; c++) {
-                        column_sums(d, a, G, r0, r1, c, Sp);
-                        convert_add(d, Sp, q, c, acc);
+                for (int64_t v0 = 0; v0 < nv; v0 += VT) {
+                    const int nvt = nv - v0 < VT ? (int)(nv - v0) : VT;
+                    for (int q = 0; q < 2; q++) {
+                        const int32_t *a = A + ((bb * 2 + q) * M + m) * R;
+                        for (int64_t c = 0; c < d->chunks; c++) {
+                            U8 sp[VT];
+                            column_sums(d, a, G, r0, r1, c, v0, nvt, sp);
+                            convert_add(d, sp, v0, nvt, q, c, acc);
+                        }
                     }
                 }
             }
@@ -126,7 +147,7 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *A, int64_t a_len,
             for (int t = 0; t < 2; t++)
                 memcpy(out + t * N, acc + t * np, sizeof(int64_t) * (size_t)N);
         }
-        free(buf);
+        free(acc);
     }
     return failed ? FDA_ERR_NOMEM : FDA_OK;
 }
