@@ -247,8 +247,13 @@ class CrossbarConfig:
         """Top ADC code 2^adc_bits - 1."""
         return (1 << self.adc_bits) - 1
 
-    def adc_step(self, full_scale=None):
-        """ADC step ``max(1, full_scale / adc_max)``; ``full_scale`` defaults to the config's."""
+    @property
+    def adc_step(self):
+        """ADC step ``max(1, adc_full_scale / adc_max)`` (full scale S_max when None)."""
+        return self.step_for(None)
+
+    def step_for(self, full_scale):
+        """ADC step for ``full_scale`` (None: the configured one; 'calibrate' has none)."""
         fs = self.adc_full_scale if full_scale is None else full_scale
         if isinstance(fs, str):
             raise ConfigError("adc_full_scale='calibrate' has no step until a calibration "
@@ -266,7 +271,7 @@ class CrossbarConfig:
     def exact(self):
         """True when the emulation reproduces x @ w exactly (ideal, never quantizing)."""
         return (self.ideal_devices and not isinstance(self.adc_full_scale, str)
-                and self.adc_step() == 1.0 and self.s_max <= self.adc_max)
+                and self.adc_step == 1.0 and self.s_max <= self.adc_max)
 
 
 def _reject_unknown_keys(init):
@@ -370,11 +375,12 @@ def _operand(a, bits, name):
                 raise InvalidArgumentError(f"{name} has non-finite {what} parts")
             bad = part != np.round(part)
             if bad.any():
-                v = part[bad].flat[0]
+                v = part[bad].flat[0].item()
                 raise InvalidArgumentError(f"{name} must be integer-valued; {what} part "
                                            f"{v!r} is not")
-        if part.size and np.abs(part).max() > limit:
-            v = part.flat[np.argmax(np.abs(part))]
+        bad = (part < -limit) | (part > limit)          # no abs: it wraps at the dtype's minimum
+        if bad.any():
+            v = part[bad].flat[0].item()
             raise InvalidArgumentError(f"{name} {what} part {v!r} is outside "
                                        f"[-{limit}, {limit}] ({bits}-bit operands)")
         out.append(np.asarray(part, np.int64))
@@ -490,7 +496,7 @@ def _seed_arg(seed):
 
 def _emulate_batch(xr, xi, wr, wi, config, seed, threads, full_scale=None):
     """y (B, M, N) complex128 of a batch of integer operands (B, M, K) x (B, K, N)."""
-    step = config.adc_step(full_scale)
+    step = config.step_for(full_scale)
     if config.exact and full_scale is None:
         # integers below 2^15 in magnitude: every partial sum of K < 2^22
         # products is an integer below 2^53, so float64 BLAS is exact
