@@ -1,14 +1,16 @@
 /*
  * crossbar.c -- bit-sliced crossbar emulation for ideal devices.
  *
- * Every column sum of a (row block, cycle, input chunk) is an integer below
- * 2^bits, so the sums of F = 64/bits columns share one uint64 word as bit
- * fields: adding a row's packed levels (times its DAC value) never carries
- * from one field into the next.  Eight words form a vector whose field p
- * holds eight consecutive columns, so the ADC (an exact multiply-shift, see
- * fda_xbar_desc) and the shift-and-add into the int64 accumulators run on
- * whole vectors.  Results are exact integers: identical for any thread
- * count, and identical to the Numba and loop references.
+ * With ideal devices a column sum is an integer:
+ *   S = sum_rows u_r L_r = sum_{input bit i} sum_{plane p} 2^(i + p) popcount(in_i & lev_p)
+ * where in_i is the row mask of bit i of the driven values (two's
+ * complement) and lev_p the row mask of bit p of the column's cell levels.
+ * Eight columns go through the vector unit together (their level planes are
+ * contiguous), the ADC is an exact multiply-shift (fda_xbar_desc), and the
+ * codes of a cycle are shifted by their chunk significance and summed in
+ * registers before the shift-and-add into the int64 accumulators.  Results
+ * are exact integers, identical for any thread count and to the Numba and
+ * loop references.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,135 +20,180 @@
 
 typedef uint64_t U8 __attribute__((vector_size(64)));
 typedef int64_t I8 __attribute__((vector_size(64)));
+typedef uint64_t U8u __attribute__((vector_size(64), aligned(8)));
 
-static int xbar_check(const fda_xbar_desc *d, int64_t a_len, int64_t g_len,
-                      int64_t c_len)
+#define MAX_NW 64              /* 64-row words per block: 4096 rows */
+#define MAX_BITS 16
+
+static int xbar_check(const fda_xbar_desc *d, int64_t x_len, int64_t p_len, int64_t c_len)
 {
-    if (d->B < 1 || d->M < 1 || d->R < 1 || d->N < 1 || d->np < d->N || d->np % 8 ||
-        d->ngroups < 1 || d->ngroups > FDA_XBAR_MAX_GROUPS || d->bits < 1 ||
-        d->bits > 64 || d->rows_per_block < 1 || d->chunks < 1 ||
-        d->chunks > FDA_XBAR_MAX_CHUNKS || d->adc_max < 0)
+    if (d->B < 1 || d->M < 1 || d->K < 1 || d->N < 1 || d->cpb < 1 || d->nblocks < 1 ||
+        d->planes < 1 || d->planes > 8 || d->nw < 1 || d->nw > MAX_NW || d->ngroups < 1 ||
+        d->ngroups > FDA_XBAR_MAX_GROUPS || d->input_bits < 2 ||
+        d->input_bits > MAX_BITS || d->dac_bits < 1 || d->dac_bits >= d->input_bits ||
+        d->adc_max < 0 || d->N % 8)
         return FDA_ERR_GEOMETRY;
     if (d->nthreads < 1) return FDA_ERR_THREADS;
-    const int64_t F = 64 / d->bits, ncols = d->ngroups * d->np;
-    if (d->nwords != (ncols + 8 * F - 1) / (8 * F) * 8) return FDA_ERR_GEOMETRY;
-    if (a_len != d->B * 2 * d->M * d->R || g_len != d->B * d->R * d->nwords ||
+    const int64_t rows_pb = (d->rowpair ? 2 : 1) * d->cpb;
+    if (d->nblocks != (d->K + d->cpb - 1) / d->cpb || d->nw != (rows_pb + 63) / 64)
+        return FDA_ERR_GEOMETRY;
+    const int64_t ncols = d->ngroups * d->N;
+    if (x_len != d->B * d->M * d->K || p_len != d->B * d->nblocks * d->planes * d->nw * ncols ||
         c_len != d->B * d->M * 2 * d->N)
         return FDA_ERR_GEOMETRY;
     for (int q = 0; q < 2; q++)
         for (int64_t g = 0; g < d->ngroups; g++)
             if (d->route[q][g] < 0 || d->route[q][g] > 1 || d->wshift[q][g] < 0 ||
-                d->wshift[q][g] > 62)
+                d->wshift[q][g] > 40)
                 return FDA_ERR_GEOMETRY;
     return FDA_OK;
 }
 
-/* Vectors of packed words handled together: their rows stay in L1 while all
-   the cycles and chunks of an input row run over them. */
-#define VT 4
-
-/* Column sums of one (row block, cycle, chunk) for the vectors [v0, v0+nvt).
-   Branch-free over the rows: DAC values are data, and a mispredicted
-   branch per row costs more than the adds it would skip. */
-static inline __attribute__((always_inline))
-void column_sums(const fda_xbar_desc *d, const int32_t *a, const uint64_t *G,
-                 int64_t r0, int64_t r1, int64_t c, int64_t v0, int nvt, U8 sp[VT])
+/* Row masks of the input bit planes of one input row and block:
+   in[q][i][w], bit r%64 of word r/64 set when bit i of row r's value is. */
+static void input_planes(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
+                         int64_t k0, int64_t k1, uint64_t in[2][MAX_BITS][MAX_NW])
 {
-    const uint64_t mask = (uint64_t)d->in_mask[c];
-    const int64_t sh = d->in_shift[c];
-    for (int t = 0; t < VT; t++) sp[t] = (U8){0};
-    if (mask == 1) {                       /* one-bit chunks: add or not */
-        for (int64_t r = r0; r < r1; r++) {
-            const uint64_t sel = 0 - (((uint64_t)(int64_t)a[r] >> sh) & 1);
-            const U8 *g = (const U8 *)(G + r * d->nwords) + v0;
-#pragma GCC unroll 4
-            for (int t = 0; t < VT; t++)
-                if (t < nvt) sp[t] += g[t] & sel;
+    const int ib = (int)d->input_bits;
+    const uint64_t tc = (1ull << ib) - 1;
+    for (int q = 0; q < 2; q++)
+        for (int i = 0; i < ib; i++)
+            for (int64_t w = 0; w < d->nw; w++) in[q][i][w] = 0;
+    for (int64_t k = k0; k < k1; k++) {
+        const int64_t re = xr[k], im = xi[k];
+        /* physical rows and their driven values in cycles 0 and 1 */
+        int64_t r[2], v0[2], v1[2];
+        int nr;
+        if (d->rowpair) {
+            nr = 2;
+            r[0] = 2 * (k - k0), r[1] = r[0] + 1;
+            v0[0] = re, v0[1] = -im;
+            v1[0] = im, v1[1] = re;
+        } else {
+            nr = 1;
+            r[0] = k - k0;
+            v0[0] = re, v1[0] = im;
         }
-        return;
-    }
-    for (int64_t r = r0; r < r1; r++) {
-        const uint64_t u = ((uint64_t)(int64_t)a[r] >> sh) & mask;
-        const U8 *g = (const U8 *)(G + r * d->nwords) + v0;
-#pragma GCC unroll 4
-        for (int t = 0; t < VT; t++)
-            if (t < nvt) sp[t] += g[t] * u;
+        for (int j = 0; j < nr; j++) {
+            const uint64_t t0 = (uint64_t)v0[j] & tc, t1 = (uint64_t)v1[j] & tc;
+            const int64_t w = r[j] >> 6;
+            const uint64_t bit = 1ull << (r[j] & 63);
+            for (int i = 0; i < ib; i++) {
+                in[0][i][w] |= ((t0 >> i) & 1) ? bit : 0;
+                in[1][i][w] |= ((t1 >> i) & 1) ? bit : 0;
+            }
+        }
     }
 }
 
-/* ADC the packed column sums of vectors [v0, v0+nvt) and add the codes into
-   acc[2][np]. */
-static inline __attribute__((always_inline))
-void convert_add(const fda_xbar_desc *d, const U8 sp[VT], int64_t v0, int nvt, int q,
-                 int64_t c, int64_t *acc)
+FDA_INLINE U8 popcount8(U8 v)
 {
-    const int64_t F = 64 / d->bits, ncols = d->ngroups * d->np;
-    const uint64_t fmask = d->bits == 64 ? ~0ull : ((1ull << d->bits) - 1);
+#if defined(__AVX512VPOPCNTDQ__)
+    return (U8)_mm512_popcnt_epi64((__m512i)v);
+#else
+    U8 r;
+    for (int l = 0; l < 8; l++) r[l] = (uint64_t)__builtin_popcountll(v[l]);
+    return r;
+#endif
+}
+
+/* One block, eight columns [j0, j0+8) of group g: all cycles and chunks.
+   Inlined with constant planes and nw for the common shapes (fully unrolled
+   popcount loops), with run-time values otherwise. */
+FDA_INLINE void columns8_impl(const fda_xbar_desc *d,
+                              const uint64_t in[2][MAX_BITS][MAX_NW], const uint64_t *P,
+                              int64_t ncols, int64_t j0, int64_t *acc, const int planes,
+                              const int nw)
+{
+    const int ib = (int)d->input_bits, db = (int)d->dac_bits;
+    const int64_t g = j0 / d->N, n0 = j0 % d->N;
     const I8 amax = (I8){0} + d->adc_max;
-    for (int t = 0; t < nvt; t++) {
-        for (int64_t p = 0; p < F; p++) {
-            const int64_t col = ((v0 + t) * F + p) * 8;
-            if (col >= ncols) break;
-            const int64_t g = col / d->np, n0 = col % d->np;
-            const I8 s = (I8)((sp[t] >> (uint64_t)(d->bits * p)) & fmask);
-            I8 code = (s * d->adc_mul + d->adc_add) >> 32;
+    U8 lev[8][MAX_NW];
+#pragma GCC unroll 8
+    for (int p = 0; p < planes; p++)
+#pragma GCC unroll 4
+        for (int w = 0; w < nw; w++)
+            lev[p][w] = *(const U8u *)(P + ((int64_t)p * nw + w) * ncols + j0);
+    const int nmag = (ib - 1 + db - 1) / db;
+    for (int q = 0; q < 2; q++) {
+        I8 tot = (I8){0};
+        for (int c = 0; c <= nmag; c++) {
+            /* chunk c: magnitude bits [lo, hi), or (c == nmag) the sign bit */
+            const int sign = c == nmag;
+            const int lo = sign ? ib - 1 : c * db;
+            const int hi = sign ? ib : (lo + db < ib - 1 ? lo + db : ib - 1);
+            U8 s = (U8){0};
+            for (int i = lo; i < hi; i++)
+#pragma GCC unroll 8
+                for (int p = 0; p < planes; p++) {
+                    U8 cnt = (U8){0};
+#pragma GCC unroll 4
+                    for (int w = 0; w < nw; w++)
+                        cnt += popcount8(lev[p][w] & in[q][i][w]);
+                    s += cnt << (uint64_t)(i - lo + p);
+                }
+            I8 code = ((I8)s * d->adc_mul + d->adc_add) >> 32;
             const I8 lt = code < amax;                 /* lane-wise min: -1 where below */
             code = (code & lt) | (amax & ~lt);
-            const int64_t sh = d->sig_shift[c] + d->wshift[q][g];
-            const int neg = (int)((d->sig_neg[c] + d->wneg[q][g]) & 1);
-            I8 *dst = (I8 *)(acc + d->route[q][g] * d->np + n0);
-            const I8 add = code << sh;
-            /* acc rows are 64-byte aligned and n0 is a multiple of 8 */
-            if (neg) *dst -= add;
-            else *dst += add;
+            if (sign) tot -= code << (int64_t)lo;
+            else tot += code << (int64_t)lo;
         }
+        I8 *dst = (I8 *)(acc + d->route[q][g] * d->N + n0);
+        if (d->wneg[q][g]) *dst -= tot << d->wshift[q][g];
+        else *dst += tot << d->wshift[q][g];
     }
 }
 
-int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *A, int64_t a_len,
-                   const uint64_t *Gp, int64_t g_len, int64_t *C, int64_t c_len)
+static void columns8(const fda_xbar_desc *d, const uint64_t in[2][MAX_BITS][MAX_NW],
+                     const uint64_t *P, int64_t ncols, int64_t j0, int64_t *acc)
 {
-    if (!d || !A || !Gp || !C) return FDA_ERR_NULL;
-    int st = xbar_check(d, a_len, g_len, c_len);
+#define FDA_CASE(PL, NW)                                                   \
+    if (d->planes == PL && d->nw == NW) {                                  \
+        columns8_impl(d, in, P, ncols, j0, acc, PL, NW);                   \
+        return;                                                            \
+    }
+    FDA_CASE(1, 1) FDA_CASE(1, 2) FDA_CASE(1, 4)
+    FDA_CASE(2, 1) FDA_CASE(2, 2) FDA_CASE(2, 4)
+    FDA_CASE(4, 1) FDA_CASE(4, 2) FDA_CASE(4, 4)
+#undef FDA_CASE
+    columns8_impl(d, in, P, ncols, j0, acc, (int)d->planes, (int)d->nw);
+}
+
+int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
+                   int64_t x_len, const uint64_t *P, int64_t p_len, int64_t *C,
+                   int64_t c_len)
+{
+    if (!d || !xr || !xi || !P || !C) return FDA_ERR_NULL;
+    int st = xbar_check(d, x_len, p_len, c_len);
     if (st) return st;
-    const int64_t M = d->M, R = d->R, N = d->N, np = d->np;
-    const int64_t nblocks = (R + d->rows_per_block - 1) / d->rows_per_block;
-    const int64_t nv = d->nwords / 8;
-    const size_t bytes = sizeof(uint64_t) * (size_t)(2 * np);
+    const int64_t M = d->M, K = d->K, N = d->N, ncols = d->ngroups * N;
+    const int64_t blk = d->planes * d->nw * ncols;
     int failed = 0;
 #ifdef _OPENMP
 #pragma omp parallel num_threads((int)d->nthreads) reduction(| : failed)
 #endif
     {
-        int64_t *acc = aligned_alloc(FDA_ALIGN, fda_round_up((int64_t)bytes, FDA_ALIGN));
-        if (!acc) failed = 1;
+        uint64_t(*in)[MAX_BITS][MAX_NW] = aligned_alloc(
+            FDA_ALIGN, fda_round_up(sizeof(uint64_t) * 2 * MAX_BITS * MAX_NW, FDA_ALIGN));
+        int64_t *acc = aligned_alloc(FDA_ALIGN, fda_round_up(sizeof(int64_t) * 2 * N, FDA_ALIGN));
+        if (!in || !acc) failed = 1;
 #ifdef _OPENMP
-#pragma omp for schedule(dynamic, 16)
+#pragma omp for schedule(dynamic, 8)
 #endif
         for (int64_t bm = 0; bm < d->B * M; bm++) {
-            if (!acc) continue;
-            const int64_t bb = bm / M, m = bm % M;
-            const uint64_t *G = Gp + bb * R * d->nwords;
-            memset(acc, 0, sizeof(int64_t) * (size_t)(2 * np));
-            for (int64_t b = 0; b < nblocks; b++) {
-                const int64_t r0 = b * d->rows_per_block;
-                const int64_t r1 = r0 + d->rows_per_block < R ? r0 + d->rows_per_block : R;
-                for (int64_t v0 = 0; v0 < nv; v0 += VT) {
-                    const int nvt = nv - v0 < VT ? (int)(nv - v0) : VT;
-                    for (int q = 0; q < 2; q++) {
-                        const int32_t *a = A + ((bb * 2 + q) * M + m) * R;
-                        for (int64_t c = 0; c < d->chunks; c++) {
-                            U8 sp[VT];
-                            column_sums(d, a, G, r0, r1, c, v0, nvt, sp);
-                            convert_add(d, sp, v0, nvt, q, c, acc);
-                        }
-                    }
-                }
+            if (!in || !acc) continue;
+            const int64_t bb = bm / M;
+            memset(acc, 0, sizeof(int64_t) * (size_t)(2 * N));
+            for (int64_t b = 0; b < d->nblocks; b++) {
+                const int64_t k0 = b * d->cpb, k1 = k0 + d->cpb < K ? k0 + d->cpb : K;
+                input_planes(d, xr + bm * K, xi + bm * K, k0, k1, in);
+                const uint64_t *Pb = P + (bb * d->nblocks + b) * blk;
+                for (int64_t j0 = 0; j0 < ncols; j0 += 8)
+                    columns8(d, (const uint64_t(*)[MAX_NW])in, Pb, ncols, j0, acc);
             }
-            int64_t *out = C + bm * 2 * N;
-            for (int t = 0; t < 2; t++)
-                memcpy(out + t * N, acc + t * np, sizeof(int64_t) * (size_t)N);
+            memcpy(C + bm * 2 * N, acc, sizeof(int64_t) * (size_t)(2 * N));
         }
+        free(in);
         free(acc);
     }
     return failed ? FDA_ERR_NOMEM : FDA_OK;

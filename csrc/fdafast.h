@@ -107,33 +107,34 @@ int fda_tile_rfft_f64(const int64_t tile[3], int64_t count, const double *tiles,
 int fda_tile_irfft_f64(const int64_t tile[3], int64_t count, const double *re,
                        const double *im, double *tiles, int64_t nthreads);
 /*
- * Crossbar emulation, ideal devices (integer column sums packed in bit
- * fields).  See fdafast/crossbar.py for the semantics and
- * fdafast/_kernels/crossbar.py (pack_vector_columns) for the packing:
- * column j sits in field (j % (8F)) / 8 of word 8 (j / (8F)) + j % 8,
- * F = 64 / bits fields per word; columns are grouped by ngroups groups of
- * np columns (np a multiple of 8), group g feeding output t = route[q][g]
- * with weight (-1)^wneg[q][g] 2^wshift[q][g] in cycle q.
+ * Crossbar emulation, ideal devices.  See fdafast/crossbar.py for the
+ * semantics.  Cell levels are given as bit planes P (B, nblocks, cb, nw, ncols)
+ * uint64: bit i of word w of plane p of column j is bit p of the level of
+ * physical row 64*w + i of the block in column j.  Inputs are the integer
+ * operands xr, xi (B, M, K); the kernel forms the rows' driven values
+ * (rowpair: (Re x, -Im x) then (Im x, Re x); colpair: Re x then Im x) and
+ * their two's complement bit planes.  Columns come in ngroups groups of N
+ * (column j = g*N + n); group g feeds output route[q][g] with weight
+ * (-1)^wneg[q][g] 2^wshift[q][g] in cycle q.  The ADC is the exact
+ * multiply-shift code = min((S*adc_mul + adc_add) >> 32, adc_max).
  */
-#define FDA_XBAR_MAX_CHUNKS 32
 #define FDA_XBAR_MAX_GROUPS 128
 typedef struct {
-    int64_t B, M, R;          /* batch, input rows, physical rows */
-    int64_t N, np;            /* outputs per group, padded to a multiple of 8 */
-    int64_t ngroups, nwords, bits, rows_per_block, chunks;
-    int64_t in_shift[FDA_XBAR_MAX_CHUNKS], in_mask[FDA_XBAR_MAX_CHUNKS];
-    int64_t sig_shift[FDA_XBAR_MAX_CHUNKS], sig_neg[FDA_XBAR_MAX_CHUNKS];
+    int64_t B, M, K, N;       /* batch, input rows, channels, outputs */
+    int64_t rowpair;          /* 1: rowpair PE, 0: colpair */
+    int64_t cpb;              /* channels per row block */
+    int64_t nblocks, planes, nw, ngroups;
+    int64_t input_bits, dac_bits;
     int64_t route[2][FDA_XBAR_MAX_GROUPS], wshift[2][FDA_XBAR_MAX_GROUPS];
     int64_t wneg[2][FDA_XBAR_MAX_GROUPS];
-    int64_t s_max, adc_max;
-    int64_t adc_mul, adc_add; /* code = min((S*adc_mul + adc_add) >> 32, adc_max) */
+    int64_t adc_max, adc_mul, adc_add;
     int64_t nthreads;
 } fda_xbar_desc;
 
-/* C (B, M, 2, N) int64 accumulators from A (B, 2, M, R) int32 and Gp
-   (B, R, nwords) uint64; lengths are checked against the descriptor. */
-int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *A, int64_t a_len,
-                   const uint64_t *Gp, int64_t g_len, int64_t *C, int64_t c_len);
+/* C (B, M, 2, N) int64 accumulators; lengths are checked against desc. */
+int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
+                   int64_t x_len, const uint64_t *P, int64_t p_len, int64_t *C,
+                   int64_t c_len);
 /* cdef-end */
 
 #endif /* FDAFAST_H */

@@ -139,26 +139,26 @@ def tile_irfft(re, im, tiles, nthreads):
               _ptr(tiles, dt, "tiles"), nthreads))
 
 
-def xbar_ideal(desc_fields, A, Gp, C):
-    """Run the packed ideal-device crossbar kernel; ``desc_fields`` fills fda_xbar_desc."""
+def xbar_ideal(desc_fields, xr, xi, P, C):
+    """Run the ideal-device crossbar kernel; ``desc_fields`` fills fda_xbar_desc."""
     d = ffi.new("fda_xbar_desc *")
     for key, value in desc_fields.items():
         target = getattr(d, key)
-        if isinstance(value, (list, tuple, np.ndarray)):
-            arr = np.asarray(value)
-            if arr.ndim == 1:
-                for i, v in enumerate(arr):
-                    target[i] = int(v)
-            else:
-                for i in range(arr.shape[0]):
-                    for j, v in enumerate(arr[i]):
-                        target[i][j] = int(v)
-        else:
+        arr = np.asarray(value)
+        if arr.ndim == 0:
             setattr(d, key, int(value))
-    for name, a, dt in (("A", A, np.int32), ("Gp", Gp, np.uint64), ("C", C, np.int64)):
+        else:
+            for i in range(arr.shape[0]):
+                for j, v in enumerate(arr[i]):
+                    target[i][j] = int(v)
+    for name, a, dt in (("xr", xr, np.int32), ("xi", xi, np.int32), ("P", P, np.uint64),
+                        ("C", C, np.int64)):
         if a.dtype != dt or not a.flags.c_contiguous:
             raise FdafastError(f"internal: {name} must be a C-contiguous {np.dtype(dt)} array")
-    _check(lib.fda_xbar_ideal(d, ffi.cast("int32_t *", A.ctypes.data), A.size,
-                              ffi.cast("uint64_t *", Gp.ctypes.data), Gp.size,
+    if xr.shape != xi.shape:
+        raise FdafastError("internal: xr and xi differ in shape")
+    _check(lib.fda_xbar_ideal(d, ffi.cast("int32_t *", xr.ctypes.data),
+                              ffi.cast("int32_t *", xi.ctypes.data), xr.size,
+                              ffi.cast("uint64_t *", P.ctypes.data), P.size,
                               ffi.cast("int64_t *", C.ctypes.data), C.size))
     return C

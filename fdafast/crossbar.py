@@ -436,14 +436,28 @@ def input_chunking(config):
 
 
 def _layout(xr, xi, wr, wi, config, seed):
-    """Physical rows, conductances and column routing of a batch of products.
+    """Inputs and weights laid out for the kernels: see :func:`_weight_layout`.
 
-    Operands have a leading batch axis: x (B, M, K), w (B, K, N).  Returns
-    ``A`` (B, 2, M, R) int32, the integer driven on physical row r in
-    cycle q; ``G`` (B, R, ncols) the cell conductances (integer levels with
-    ideal devices); ``route`` and ``mult`` (2, ncols): the output (0 re,
-    1 im) each column feeds in each cycle and its signed power-of-two
-    weight; and the physical rows per block.
+    Returns ``A`` (B, 2, M, R) int32, the integer driven on physical row r in
+    cycle q, followed by :func:`_weight_layout`'s four values.
+    """
+    G, route, mult, rows_per_block = _weight_layout(wr, wi, config, seed)
+    if config.pe is PE.ROWPAIR:
+        a0 = np.stack([xr, -xi], axis=3).reshape(xr.shape[0], -1, 2 * xr.shape[2])
+        a1 = np.stack([xi, xr], axis=3).reshape(xr.shape[0], -1, 2 * xr.shape[2])
+    else:
+        a0, a1 = xr, xi
+    A = np.stack([a0, a1], axis=1).astype(np.int32)                  # (B, 2, M, R)
+    return A, G, route, mult, rows_per_block
+
+
+def _weight_layout(wr, wi, config, seed):
+    """Conductances and column routing of a batch of weight matrices (B, K, N).
+
+    Returns ``G`` (B, R, ncols) the cell conductances in physical row order
+    (integer levels with ideal devices); ``route`` and ``mult`` (2, ncols):
+    the output (0 re, 1 im) each column feeds in each cycle and its signed
+    power-of-two weight; and the physical rows per block.
     """
     B, K, N = wr.shape
     ns, sets, cb = config.slices, config.sets, config.cell_bits
@@ -459,8 +473,6 @@ def _layout(xr, xi, wr, wi, config, seed):
         G = G.transpose(0, 4, 1, 2, 3, 5).reshape(B, 2 * K, half)
         route = np.stack([np.zeros(half), np.ones(half)]).astype(np.int64)
         mult = np.stack([m, m])
-        a0 = np.stack([xr, -xi], axis=3).reshape(B, -1, 2 * K)
-        a1 = np.stack([xi, xr], axis=3).reshape(B, -1, 2 * K)
         rows_per_block = 2 * config.channels_per_block
     else:
         # row k; column (part, set, s, n)
@@ -468,10 +480,8 @@ def _layout(xr, xi, wr, wi, config, seed):
         route = np.stack([np.concatenate([np.zeros(half), np.ones(half)]),
                           np.concatenate([np.ones(half), np.zeros(half)])]).astype(np.int64)
         mult = np.stack([np.concatenate([m, m]), np.concatenate([m, -m])])
-        a0, a1 = xr, xi
         rows_per_block = config.channels_per_block
-    A = np.stack([a0, a1], axis=1).astype(np.int32)                  # (B, 2, M, R)
-    return A, np.ascontiguousarray(G), route, mult, rows_per_block
+    return np.ascontiguousarray(G), route, mult, rows_per_block
 
 
 def _offset_correction(xr, xi, config):
@@ -504,10 +514,16 @@ def _emulate_batch(xr, xi, wr, wi, config, seed, threads, full_scale=None):
         yr = np.matmul(f[0], f[2]) - np.matmul(f[1], f[3])
         yi = np.matmul(f[0], f[3]) + np.matmul(f[1], f[2])
         return yr + 1j * yi
-    from ._kernels.crossbar import emulate
-    A, G, route, mult, rows_per_block = _layout(xr, xi, wr, wi, config, seed)
-    C = emulate(A, G, route, mult, rows_per_block, wr.shape[2], step, config, seed,
-                threads)
+    from ._kernels.crossbar import emulate, native_ideal
+    C = None
+    if config.ideal_devices:
+        G, route, mult, rows_per_block = _weight_layout(wr, wi, config, seed)
+        C = native_ideal(xr, xi, G, route, mult, rows_per_block, wr.shape[2], step, config,
+                         threads)
+    if C is None:
+        A, G, route, mult, rows_per_block = _layout(xr, xi, wr, wi, config, seed)
+        C = emulate(A, G, route, mult, rows_per_block, wr.shape[2], step, config, seed,
+                    threads)
     d_re, d_im = _offset_correction(xr, xi, config)
     return ((step * C[:, :, 0].astype(np.float64) + d_re[..., None].astype(np.float64))
             + 1j * (step * C[:, :, 1].astype(np.float64) + d_im[..., None].astype(np.float64)))

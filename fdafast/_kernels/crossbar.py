@@ -208,58 +208,72 @@ def adc_multiply_shift(lut, adc_max):
     return None
 
 
-def pack_vector_columns(G, bits, ngroups, N, np_):
-    """Levels (B, R, ngroups*N) packed for the C kernel (see fda_xbar_desc).
+def level_planes(G, rows_per_block, planes, ngroups, N, np_):
+    """Bit planes of cell levels for the C kernel: (B, nblocks, planes, nw, ngroups*np_) uint64.
 
-    Groups are padded to ``np_`` columns (zero levels: sums and codes 0); column
-    j of the padded layout goes to field (j % 8F) // 8 of word 8 (j // 8F) + j % 8.
+    G is (B, R, ngroups*N) levels in physical row order; rows are cut into
+    blocks of ``rows_per_block`` and 64-row words (bit i of a word is row
+    64w + i of the block); groups are padded to ``np_`` columns with zero
+    levels (their sums and codes are 0).
     """
-    F = 64 // bits
     B, R, _ = G.shape
-    padded = np.zeros((B, R, ngroups, np_), np.uint64)
-    padded[..., :N] = G.reshape(B, R, ngroups, N)
-    ncols = ngroups * np_
-    nv = -(-ncols // (8 * F))
-    flat = np.zeros((B, R, nv * 8 * F), np.uint64)
-    flat[..., :ncols] = padded.reshape(B, R, ncols)
-    fields = flat.reshape(B, R, nv, F, 8) << (np.arange(F, dtype=np.uint64)
-                                              * np.uint64(bits))[:, None]
-    return np.ascontiguousarray(np.bitwise_or.reduce(fields, axis=3).reshape(B, R, nv * 8))
+    nblocks = -(-R // rows_per_block)
+    nw = -(-rows_per_block // 64)
+    lev = np.zeros((B, nblocks * rows_per_block, ngroups, np_), np.uint8)
+    lev[:, :R, :, :N] = G.reshape(B, R, ngroups, N)
+    lev = lev.reshape(B, nblocks, rows_per_block, ngroups * np_)
+    rows = np.zeros((B, nblocks, nw * 64, ngroups * np_), np.uint8)
+    rows[:, :, :rows_per_block] = lev
+    out = np.empty((B, nblocks, planes, nw, ngroups * np_), np.uint64)
+    for p in range(planes):
+        bits = ((rows >> p) & 1).reshape(B, nblocks, nw, 64, -1)
+        packed = np.packbits(bits, axis=3, bitorder="little")      # (B, nb, nw, 8, ncols)
+        out[:, :, p] = np.ascontiguousarray(packed.transpose(0, 1, 2, 4, 3)) \
+            .view("<u8")[..., 0]
+    return out
 
 
-def _native_ideal(A, G, route, mult, rows_per_block, N, lut, config, threads):
+def _native_ideal(xr, xi, G, route, mult, rows_per_block, N, lut, config, threads):
     """The C kernel for ideal devices, or None when its limits do not hold."""
     from .. import _native
-    from ..crossbar import input_chunking
+    from ..crossbar import PE
     adc = adc_multiply_shift(lut, config.adc_max)
-    shifts, masks, sig = input_chunking(config)
     ncols = G.shape[-1]
     ngroups = ncols // N
-    if adc is None or len(shifts) > 32 or ngroups > 128:
+    nw = -(-rows_per_block // 64)
+    if adc is None or ngroups > 128 or nw > 64 or config.input_bits > 16:
         return None
-    bits = int(config.s_max).bit_length()
     np_ = -(-N // 8) * 8
-    Gp = pack_vector_columns(G, bits, ngroups, N, np_)
+    P = level_planes(G, rows_per_block, config.cell_bits, ngroups, N, np_)
     gmult = mult[:, ::N]
-    B, _, M, R = A.shape
-    desc = dict(B=B, M=M, R=R, N=N, np=np_, ngroups=ngroups, nwords=Gp.shape[-1], bits=bits,
-                rows_per_block=rows_per_block, chunks=len(shifts), in_shift=shifts,
-                in_mask=masks, sig_shift=np.log2(np.abs(sig)).astype(np.int64),
-                sig_neg=(sig < 0).astype(np.int64), route=route[:, ::N],
+    B, M, K = xr.shape
+    desc = dict(B=B, M=M, K=K, N=np_, rowpair=int(config.pe is PE.ROWPAIR),
+                cpb=config.channels_per_block, nblocks=P.shape[1], planes=config.cell_bits,
+                nw=nw, ngroups=ngroups, input_bits=config.input_bits,
+                dac_bits=config.dac_bits, route=route[:, ::N],
                 wshift=np.log2(np.abs(gmult)).astype(np.int64),
-                wneg=(gmult < 0).astype(np.int64), s_max=config.s_max,
-                adc_max=config.adc_max, adc_mul=adc[0], adc_add=adc[1], nthreads=threads)
-    C = np.empty((B, M, 2, N), np.int64)
-    return _native.xbar_ideal(desc, np.ascontiguousarray(A, np.int32), Gp, C)
+                wneg=(gmult < 0).astype(np.int64), adc_max=config.adc_max, adc_mul=adc[0],
+                adc_add=adc[1], nthreads=threads)
+    C = np.empty((B, M, 2, np_), np.int64)
+    _native.xbar_ideal(desc, np.ascontiguousarray(xr, np.int32),
+                       np.ascontiguousarray(xi, np.int32), P, C)
+    return C[..., :N]
 
 
-def emulate(A, G, route, mult, rows_per_block, N, step, config, seed, threads,
-            use_native=True):
+def native_ideal(xr, xi, G, route, mult, rows_per_block, N, step, config, threads):
+    """C kernel accumulators for ideal devices, or None where it does not apply."""
+    if not config.ideal_devices or config.s_max > LUT_MAX:
+        return None
+    lut = adc_lut(config.s_max, step, config.adc_max)
+    return _native_ideal(xr, xi, G, route, mult, rows_per_block, N, lut, config, threads)
+
+
+def emulate(A, G, route, mult, rows_per_block, N, step, config, seed, threads):
     """Integer accumulators C, shape (B, M, 2, N) (real, imaginary), of the emulation.
 
-    Ideal devices run the C kernel (packed bit fields, exact multiply-shift
-    ADC) where its limits hold, else the Numba packed kernel; device
-    non-idealities run the Numba float kernel.  All agree bit for bit.
+    The Numba kernels: packed integer sums for ideal devices, float sums in
+    row order otherwise.  :func:`native_ideal` (the C kernel) agrees with
+    both bit for bit and is tried first for ideal devices.
     """
     from ..crossbar import input_chunking
     set_threads(threads)
@@ -269,10 +283,6 @@ def emulate(A, G, route, mult, rows_per_block, N, step, config, seed, threads,
     mult = np.ascontiguousarray(mult)
     if config.ideal_devices and config.s_max <= LUT_MAX:
         lut = adc_lut(config.s_max, step, config.adc_max)
-        if use_native:
-            C = _native_ideal(A, G, route, mult, rows_per_block, N, lut, config, threads)
-            if C is not None:
-                return C
         bits = int(config.s_max).bit_length()
         return _emulate_packed(A, pack_columns(G, bits), bits, G.shape[-1], route, mult,
                                shifts, masks, sig, rows_per_block, N, lut)
