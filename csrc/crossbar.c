@@ -103,9 +103,8 @@ FDA_INLINE U8 popcount8(U8 v)
 FDA_INLINE void columns8_impl(const fda_xbar_desc *d,
                               const uint64_t in[2][MAX_BITS][MAX_NW], const uint64_t *P,
                               int64_t ncols, int64_t j0, int64_t *acc, const int planes,
-                              const int nw)
+                              const int nw, const int ib, const int db)
 {
-    const int ib = (int)d->input_bits, db = (int)d->dac_bits;
     const int64_t g = j0 / d->N, n0 = j0 % d->N;
     const I8 amax = (I8){0} + d->adc_max;
     U8 lev[8][MAX_NW];
@@ -117,12 +116,14 @@ FDA_INLINE void columns8_impl(const fda_xbar_desc *d,
     const int nmag = (ib - 1 + db - 1) / db;
     for (int q = 0; q < 2; q++) {
         I8 tot = (I8){0};
+#pragma GCC unroll 16
         for (int c = 0; c <= nmag; c++) {
             /* chunk c: magnitude bits [lo, hi), or (c == nmag) the sign bit */
             const int sign = c == nmag;
             const int lo = sign ? ib - 1 : c * db;
             const int hi = sign ? ib : (lo + db < ib - 1 ? lo + db : ib - 1);
             U8 s = (U8){0};
+#pragma GCC unroll 8
             for (int i = lo; i < hi; i++)
 #pragma GCC unroll 8
                 for (int p = 0; p < planes; p++) {
@@ -147,16 +148,18 @@ FDA_INLINE void columns8_impl(const fda_xbar_desc *d,
 static void columns8(const fda_xbar_desc *d, const uint64_t in[2][MAX_BITS][MAX_NW],
                      const uint64_t *P, int64_t ncols, int64_t j0, int64_t *acc)
 {
+    const int ib = (int)d->input_bits, db = (int)d->dac_bits;
+    /* the common shapes, unrolled: 8-bit inputs, 1-bit DACs */
 #define FDA_CASE(PL, NW)                                                   \
-    if (d->planes == PL && d->nw == NW) {                                  \
-        columns8_impl(d, in, P, ncols, j0, acc, PL, NW);                   \
+    if (d->planes == PL && d->nw == NW && ib == 8 && db == 1) {            \
+        columns8_impl(d, in, P, ncols, j0, acc, PL, NW, 8, 1);             \
         return;                                                            \
     }
     FDA_CASE(1, 1) FDA_CASE(1, 2) FDA_CASE(1, 4)
     FDA_CASE(2, 1) FDA_CASE(2, 2) FDA_CASE(2, 4)
     FDA_CASE(4, 1) FDA_CASE(4, 2) FDA_CASE(4, 4)
 #undef FDA_CASE
-    columns8_impl(d, in, P, ncols, j0, acc, (int)d->planes, (int)d->nw);
+    columns8_impl(d, in, P, ncols, j0, acc, (int)d->planes, (int)d->nw, ib, db);
 }
 
 int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,

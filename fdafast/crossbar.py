@@ -525,8 +525,10 @@ def _emulate_batch(xr, xi, wr, wi, config, seed, threads, full_scale=None):
         C = emulate(A, G, route, mult, rows_per_block, wr.shape[2], step, config, seed,
                     threads)
     d_re, d_im = _offset_correction(xr, xi, config)
-    return ((step * C[:, :, 0].astype(np.float64) + d_re[..., None].astype(np.float64))
-            + 1j * (step * C[:, :, 1].astype(np.float64) + d_im[..., None].astype(np.float64)))
+    y = np.empty(C.shape[:2] + (C.shape[3],), np.complex128)
+    y.real = C[:, :, 0] * step + d_re[..., None]     # float64: step*C + D, as specified
+    y.imag = C[:, :, 1] * step + d_im[..., None]
+    return y
 
 
 def cmatmul(x, w, config, *, seed=None, threads=None):
