@@ -25,13 +25,14 @@ typedef uint64_t U8u __attribute__((vector_size(64), aligned(8)));
 #define MAX_NW 64              /* 64-row words per block: 4096 rows */
 #define MAX_BITS 16
 
-static int xbar_check(const fda_xbar_desc *d, int64_t x_len, int64_t p_len, int64_t c_len)
+static int xbar_check(const fda_xbar_desc *d, int64_t x_len, int64_t p_len, int64_t y_len)
 {
     if (d->B < 1 || d->M < 1 || d->K < 1 || d->N < 1 || d->cpb < 1 || d->nblocks < 1 ||
         d->planes < 1 || d->planes > 8 || d->nw < 1 || d->nw > MAX_NW || d->ngroups < 1 ||
         d->ngroups > FDA_XBAR_MAX_GROUPS || d->input_bits < 2 ||
         d->input_bits > MAX_BITS || d->dac_bits < 1 || d->dac_bits >= d->input_bits ||
-        d->adc_max < 0 || d->N % 8)
+        d->adc_max < 0 || d->N % 8 || d->n_out < 1 || d->n_out > d->N || d->offset < 0 ||
+        !(d->step >= 1.0))
         return FDA_ERR_GEOMETRY;
     if (d->nthreads < 1) return FDA_ERR_THREADS;
     const int64_t rows_pb = (d->rowpair ? 2 : 1) * d->cpb;
@@ -39,7 +40,7 @@ static int xbar_check(const fda_xbar_desc *d, int64_t x_len, int64_t p_len, int6
         return FDA_ERR_GEOMETRY;
     const int64_t ncols = d->ngroups * d->N;
     if (x_len != d->B * d->M * d->K || p_len != d->B * d->nblocks * d->planes * d->nw * ncols ||
-        c_len != d->B * d->M * 2 * d->N)
+        y_len != d->B * d->M * 2 * d->n_out)
         return FDA_ERR_GEOMETRY;
     for (int q = 0; q < 2; q++)
         for (int64_t g = 0; g < d->ngroups; g++)
@@ -162,12 +163,39 @@ static void columns8(const fda_xbar_desc *d, const uint64_t in[2][MAX_BITS][MAX_
     columns8_impl(d, in, P, ncols, j0, acc, (int)d->planes, (int)d->nw, ib, db);
 }
 
-int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
-                   int64_t x_len, const uint64_t *P, int64_t p_len, int64_t *C,
-                   int64_t c_len)
+/* step*C + D rounded as specified: a product, then a sum (the build's
+   -ffp-contract=fast must not fuse them into an FMA). */
+static inline double scale_add(double step, int64_t c, int64_t dd)
 {
-    if (!d || !xr || !xi || !P || !C) return FDA_ERR_NULL;
-    int st = xbar_check(d, x_len, p_len, c_len);
+    volatile double p = step * (double)c;
+    return p + (double)dd;
+}
+
+/* Exact digital offset correction of one input row (see crossbar.py). */
+static void offset_terms(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
+                         int64_t *dre, int64_t *dim)
+{
+    int64_t sr = 0, si = 0;
+    for (int64_t k = 0; k < d->K; k++) {
+        sr += xr[k];
+        si += xi[k];
+    }
+    const int64_t off = d->offset;
+    if (d->rowpair) {
+        *dre = -off * (sr - si);
+        *dim = -off * (si + sr);
+    } else {
+        *dre = -off * sr + off * si;
+        *dim = -off * sr - off * si;
+    }
+}
+
+int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
+                   int64_t x_len, const uint64_t *P, int64_t p_len, double *y,
+                   int64_t y_len)
+{
+    if (!d || !xr || !xi || !P || !y) return FDA_ERR_NULL;
+    int st = xbar_check(d, x_len, p_len, y_len);
     if (st) return st;
     const int64_t M = d->M, K = d->K, N = d->N, ncols = d->ngroups * N;
     const int64_t blk = d->planes * d->nw * ncols;
@@ -194,7 +222,13 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                 for (int64_t j0 = 0; j0 < ncols; j0 += 8)
                     columns8(d, (const uint64_t(*)[MAX_NW])in, Pb, ncols, j0, acc);
             }
-            memcpy(C + bm * 2 * N, acc, sizeof(int64_t) * (size_t)(2 * N));
+            int64_t dre, dim;
+            offset_terms(d, xr + bm * K, xi + bm * K, &dre, &dim);
+            double *out = y + bm * 2 * d->n_out;
+            for (int64_t n = 0; n < d->n_out; n++) {     /* float64: step*C + D */
+                out[2 * n] = scale_add(d->step, acc[n], dre);
+                out[2 * n + 1] = scale_add(d->step, acc[N + n], dim);
+            }
         }
         free(in);
         free(acc);

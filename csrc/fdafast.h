@@ -128,13 +128,18 @@ typedef struct {
     int64_t route[2][FDA_XBAR_MAX_GROUPS], wshift[2][FDA_XBAR_MAX_GROUPS];
     int64_t wneg[2][FDA_XBAR_MAX_GROUPS];
     int64_t adc_max, adc_mul, adc_add;
+    int64_t offset;           /* 2^(weight_bits-1) for offset encoding, else 0 */
+    int64_t n_out;            /* outputs written per row (<= N, which may be padded) */
+    double step;              /* ADC step */
     int64_t nthreads;
 } fda_xbar_desc;
 
-/* C (B, M, 2, N) int64 accumulators; lengths are checked against desc. */
+/* y (B, M, n_out) complex128 (interleaved re, im) = step*C + D, with C the
+   exact integer code sums and D the offset correction; lengths are checked
+   against desc. */
 int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
-                   int64_t x_len, const uint64_t *P, int64_t p_len, int64_t *C,
-                   int64_t c_len);
+                   int64_t x_len, const uint64_t *P, int64_t p_len, double *y,
+                   int64_t y_len);
 /* cdef-end */
 
 #endif /* FDAFAST_H */

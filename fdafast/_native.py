@@ -139,20 +139,20 @@ def tile_irfft(re, im, tiles, nthreads):
               _ptr(tiles, dt, "tiles"), nthreads))
 
 
-def xbar_ideal(desc_fields, xr, xi, P, C):
+def xbar_ideal(desc_fields, xr, xi, P, y):
     """Run the ideal-device crossbar kernel; ``desc_fields`` fills fda_xbar_desc."""
     d = ffi.new("fda_xbar_desc *")
     for key, value in desc_fields.items():
         target = getattr(d, key)
         arr = np.asarray(value)
         if arr.ndim == 0:
-            setattr(d, key, int(value))
+            setattr(d, key, float(value) if key == "step" else int(value))
         else:
             for i in range(arr.shape[0]):
                 for j, v in enumerate(arr[i]):
                     target[i][j] = int(v)
     for name, a, dt in (("xr", xr, np.int32), ("xi", xi, np.int32), ("P", P, np.uint64),
-                        ("C", C, np.int64)):
+                        ("y", y, np.complex128)):
         if a.dtype != dt or not a.flags.c_contiguous:
             raise FdafastError(f"internal: {name} must be a C-contiguous {np.dtype(dt)} array")
     if xr.shape != xi.shape:
@@ -160,5 +160,5 @@ def xbar_ideal(desc_fields, xr, xi, P, C):
     _check(lib.fda_xbar_ideal(d, ffi.cast("int32_t *", xr.ctypes.data),
                               ffi.cast("int32_t *", xi.ctypes.data), xr.size,
                               ffi.cast("uint64_t *", P.ctypes.data), P.size,
-                              ffi.cast("int64_t *", C.ctypes.data), C.size))
-    return C
+                              ffi.cast("double *", y.ctypes.data), 2 * y.size))
+    return y

@@ -515,15 +515,14 @@ def _emulate_batch(xr, xi, wr, wi, config, seed, threads, full_scale=None):
         yi = np.matmul(f[0], f[3]) + np.matmul(f[1], f[2])
         return yr + 1j * yi
     from ._kernels.crossbar import emulate, native_ideal
-    C = None
     if config.ideal_devices:
         G, route, mult, rows_per_block = _weight_layout(wr, wi, config, seed)
-        C = native_ideal(xr, xi, G, route, mult, rows_per_block, wr.shape[2], step, config,
+        y = native_ideal(xr, xi, G, route, mult, rows_per_block, wr.shape[2], step, config,
                          threads)
-    if C is None:
-        A, G, route, mult, rows_per_block = _layout(xr, xi, wr, wi, config, seed)
-        C = emulate(A, G, route, mult, rows_per_block, wr.shape[2], step, config, seed,
-                    threads)
+        if y is not None:
+            return y
+    A, G, route, mult, rows_per_block = _layout(xr, xi, wr, wi, config, seed)
+    C = emulate(A, G, route, mult, rows_per_block, wr.shape[2], step, config, seed, threads)
     d_re, d_im = _offset_correction(xr, xi, config)
     y = np.empty(C.shape[:2] + (C.shape[3],), np.complex128)
     y.real = C[:, :, 0] * step + d_re[..., None]     # float64: step*C + D, as specified

@@ -233,8 +233,9 @@ def level_planes(G, rows_per_block, planes, ngroups, N, np_):
     return out
 
 
-def _native_ideal(xr, xi, G, route, mult, rows_per_block, N, lut, config, threads):
-    """The C kernel for ideal devices, or None when its limits do not hold."""
+def _native_ideal(xr, xi, G, route, mult, rows_per_block, N, lut, config, threads, step):
+    """y (B, M, N) complex128 from the C kernel for ideal devices, or None when its
+    limits do not hold."""
     from .. import _native
     from ..crossbar import PE
     adc = adc_multiply_shift(lut, config.adc_max)
@@ -253,19 +254,21 @@ def _native_ideal(xr, xi, G, route, mult, rows_per_block, N, lut, config, thread
                 dac_bits=config.dac_bits, route=route[:, ::N],
                 wshift=np.log2(np.abs(gmult)).astype(np.int64),
                 wneg=(gmult < 0).astype(np.int64), adc_max=config.adc_max, adc_mul=adc[0],
-                adc_add=adc[1], nthreads=threads)
-    C = np.empty((B, M, 2, np_), np.int64)
-    _native.xbar_ideal(desc, np.ascontiguousarray(xr, np.int32),
-                       np.ascontiguousarray(xi, np.int32), P, C)
-    return C[..., :N]
+                adc_add=adc[1], offset=0 if config.sets == 2 else 1 << (config.weight_bits - 1),
+                n_out=N, step=step, nthreads=threads)
+    y = np.empty((B, M, N), np.complex128)
+    return _native.xbar_ideal(desc, np.ascontiguousarray(xr, np.int32),
+                              np.ascontiguousarray(xi, np.int32), P, y)
 
 
 def native_ideal(xr, xi, G, route, mult, rows_per_block, N, step, config, threads):
-    """C kernel accumulators for ideal devices, or None where it does not apply."""
+    """y = step*C + D (B, M, N) complex128 from the C kernel for ideal devices, or None
+    where it does not apply."""
     if not config.ideal_devices or config.s_max > LUT_MAX:
         return None
     lut = adc_lut(config.s_max, step, config.adc_max)
-    return _native_ideal(xr, xi, G, route, mult, rows_per_block, N, lut, config, threads)
+    return _native_ideal(xr, xi, G, route, mult, rows_per_block, N, lut, config, threads,
+                         step)
 
 
 def emulate(A, G, route, mult, rows_per_block, N, step, config, seed, threads):
