@@ -442,13 +442,17 @@ def _layout(xr, xi, wr, wi, config, seed):
     cycle q, followed by :func:`_weight_layout`'s four values.
     """
     G, route, mult, rows_per_block = _weight_layout(wr, wi, config, seed)
+    return _input_layout(xr, xi, config), G, route, mult, rows_per_block
+
+
+def _input_layout(xr, xi, config):
+    """A (B, 2, M, R) int32: the integer driven on physical row r in cycle q."""
     if config.pe is PE.ROWPAIR:
         a0 = np.stack([xr, -xi], axis=3).reshape(xr.shape[0], -1, 2 * xr.shape[2])
         a1 = np.stack([xi, xr], axis=3).reshape(xr.shape[0], -1, 2 * xr.shape[2])
     else:
         a0, a1 = xr, xi
-    A = np.stack([a0, a1], axis=1).astype(np.int32)                  # (B, 2, M, R)
-    return A, G, route, mult, rows_per_block
+    return np.stack([a0, a1], axis=1).astype(np.int32)
 
 
 def _weight_layout(wr, wi, config, seed):
@@ -504,25 +508,52 @@ def _seed_arg(seed):
     return int(seed) & ((1 << 64) - 1)
 
 
-def _emulate_batch(xr, xi, wr, wi, config, seed, threads, full_scale=None):
-    """y (B, M, N) complex128 of a batch of integer operands (B, M, K) x (B, K, N)."""
+class PreparedWeights:
+    """A batch of integer weight matrices (B, K, N) laid out on crossbars once.
+
+    Holds what depends only on the weights, the configuration and the seed
+    (cell levels or conductances, column routing, and, lazily, the C kernel's
+    bit planes), so that a plan can emulate many inputs against them.
+    """
+
+    def __init__(self, wr, wi, config, seed):
+        self.wr, self.wi, self.config, self.seed = wr, wi, config, seed
+        self.G, self.route, self.mult, self.rows_per_block = _weight_layout(wr, wi, config,
+                                                                            seed)
+        self._native = {}
+
+    @property
+    def N(self):
+        return self.wr.shape[2]
+
+    def native(self, step):
+        """The C kernel's inputs for ``step`` (None where the kernel does not apply)."""
+        if step not in self._native:
+            from ._kernels.crossbar import native_setup
+            self._native[step] = native_setup(self.G, self.route, self.mult,
+                                              self.rows_per_block, self.N, step, self.config)
+        return self._native[step]
+
+
+def _emulate_batch(xr, xi, weights, threads, full_scale=None):
+    """y (B, M, N) complex128 of integer inputs (B, M, K) against PreparedWeights."""
+    config = weights.config
     step = config.step_for(full_scale)
     if config.exact and full_scale is None:
         # integers below 2^15 in magnitude: every partial sum of K < 2^22
         # products is an integer below 2^53, so float64 BLAS is exact
-        f = [a.astype(np.float64) for a in (xr, xi, wr, wi)]
+        f = [a.astype(np.float64) for a in (xr, xi, weights.wr, weights.wi)]
         yr = np.matmul(f[0], f[2]) - np.matmul(f[1], f[3])
         yi = np.matmul(f[0], f[3]) + np.matmul(f[1], f[2])
         return yr + 1j * yi
-    from ._kernels.crossbar import emulate, native_ideal
+    from ._kernels.crossbar import emulate, native_run
     if config.ideal_devices:
-        G, route, mult, rows_per_block = _weight_layout(wr, wi, config, seed)
-        y = native_ideal(xr, xi, G, route, mult, rows_per_block, wr.shape[2], step, config,
-                         threads)
-        if y is not None:
-            return y
-    A, G, route, mult, rows_per_block = _layout(xr, xi, wr, wi, config, seed)
-    C = emulate(A, G, route, mult, rows_per_block, wr.shape[2], step, config, seed, threads)
+        setup = weights.native(step)
+        if setup is not None:
+            return native_run(setup, xr, xi, threads)
+    A = _input_layout(xr, xi, config)
+    C = emulate(A, weights.G, weights.route, weights.mult, weights.rows_per_block, weights.N,
+                step, config, weights.seed, threads)
     d_re, d_im = _offset_correction(xr, xi, config)
     y = np.empty(C.shape[:2] + (C.shape[3],), np.complex128)
     y.real = C[:, :, 0] * step + d_re[..., None]     # float64: step*C + D, as specified
@@ -570,6 +601,6 @@ def cmatmul(x, w, config, *, seed=None, threads=None):
     M, K = xr.shape
     N = wr.shape[1]
     counts = crossbar_counts(M, K, N, config)
-    y = _emulate_batch(xr[None], xi[None], wr[None], wi[None], config, _seed_arg(seed),
-                       threads_arg(threads))
+    weights = PreparedWeights(wr[None], wi[None], config, _seed_arg(seed))
+    y = _emulate_batch(xr[None], xi[None], weights, threads_arg(threads))
     return y[0], counts

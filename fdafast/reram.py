@@ -30,8 +30,8 @@ import math
 import numpy as np
 
 from . import _tiling, fft
-from .crossbar import ConfigError, CrossbarConfig, CrossbarCounts, _emulate_batch, \
-    _layout, crossbar_counts
+from .crossbar import ConfigError, CrossbarConfig, CrossbarCounts, PreparedWeights, \
+    _emulate_batch, _layout, crossbar_counts
 from .errors import InvalidArgumentError
 
 __all__ = ["ReRAM", "WEIGHT_SCALES", "INPUT_SCALES"]
@@ -152,11 +152,15 @@ def _scale(peak, bits):
 
 
 def quantize(a, scale, bits):
-    """Round ``a / scale`` to integers, saturating at +-(2^(bits-1) - 1): (re, im) int64."""
+    """Round ``a / scale`` to integers, saturating at +-(2^(bits-1) - 1): (re, im) int32."""
     top = (1 << (bits - 1)) - 1
     q = a / scale
-    return (np.clip(np.rint(q.real), -top, top).astype(np.int64),
-            np.clip(np.rint(q.imag), -top, top).astype(np.int64))
+    out = []
+    for part in (q.real, q.imag):
+        r = np.rint(part)
+        np.clip(r, -top, top, out=r)
+        out.append(r.astype(np.int32))
+    return tuple(out)
 
 
 def weight_scales(W, mode, bits):
@@ -181,26 +185,49 @@ def input_scales(X, mode, bits, calibrated):
 
 
 # -- the engine's call ------------------------------------------------------------------
-def _group_products(Xq, Wq, plan, engine, full_scale, calib_hist=None):
+def _batches(plan, nb):
+    """(group, input-channel slice, output slice, bin slice, index) of every emulated batch."""
+    cig, cog = plan.cin // plan.groups, plan.cout // plan.groups
+    step = max(1, int(plan.engine.bins_per_batch))
+    i = 0
+    for g in range(plan.groups):
+        for b0 in range(0, nb, step):
+            yield (slice(g * cig, (g + 1) * cig), slice(g * cog, (g + 1) * cog),
+                   slice(b0, min(nb, b0 + step)), i)
+            i += 1
+
+
+def prepared_weights(plan):
+    """Weight scales and, per batch of bins and group, the quantized weights laid out
+    on crossbars; computed once per plan and engine.
+
+    Batch i's device randomness uses seed ``engine.seed + i * golden`` so
+    that no two batches share random numbers.
+    """
+    key = ("reram-weights", plan.engine)
+    if key not in plan._spectra:
+        cfg = plan.engine.config
+        W = plan._complex_spectra()
+        s_w = weight_scales(W, plan.engine.weight_scale, cfg.weight_bits)
+        wr, wi = quantize(W, s_w, cfg.weight_bits)
+        out = []
+        for _, co, bs, i in _batches(plan, wr.shape[0]):
+            seed = (int(plan.engine.seed) + 0x9E3779B97F4A7C15 * i) & (2 ** 64 - 1)
+            out.append(PreparedWeights(np.ascontiguousarray(wr[bs, :, co]),
+                                       np.ascontiguousarray(wi[bs, :, co]),
+                                       plan.engine.config, seed))
+        plan._spectra[key] = (s_w, out)
+    return plan._spectra[key]
+
+
+def _group_products(Xq, weights, plan, full_scale):
     """Emulated per-bin products, in integer units: complex128 (nbins, rows, Cout)."""
     xr, xi = Xq
-    wr, wi = Wq
     nb, rows, _ = xr.shape
-    cig, cog = plan.cin // plan.groups, plan.cout // plan.groups
     out = np.empty((nb, rows, plan.cout), np.complex128)
-    step = max(1, int(engine.bins_per_batch))
-    for g in range(plan.groups):
-        ci, co = slice(g * cig, (g + 1) * cig), slice(g * cog, (g + 1) * cog)
-        for b0 in range(0, nb, step):
-            bs = slice(b0, min(nb, b0 + step))
-            args = (xr[bs, :, ci], xi[bs, :, ci], wr[bs, :, co], wi[bs, :, co])
-            if calib_hist is not None:
-                calib_hist += _column_sums(*args, engine.config, plan.threads)
-                continue
-            # batch b's random ids follow batch b-1's: offset the seed per bin batch
-            seed = (int(engine.seed) + 0x9E3779B97F4A7C15 * (g * nb + b0)) & (2 ** 64 - 1)
-            out[bs, :, co] = _emulate_batch(*args, engine.config, seed, plan.threads,
-                                            full_scale)
+    for ci, co, bs, i in _batches(plan, nb):
+        out[bs, :, co] = _emulate_batch(xr[bs, :, ci], xi[bs, :, ci], weights[i],
+                                        plan.threads, full_scale)
     return out
 
 
@@ -224,19 +251,17 @@ def run(plan, x, calibration=None):
     """y = conv(x) through the emulated crossbars (float64), and the call's counts."""
     engine, cfg = plan.engine, plan.engine.config
     X, nt = input_spectra(plan, x)
-    W = plan._complex_spectra()
-    s_w = weight_scales(W, engine.weight_scale, cfg.weight_bits)
+    s_w, weights = prepared_weights(plan)
     s_x = input_scales(X, engine.input_scale, cfg.input_bits,
                        None if calibration is None else calibration.get("input_scale"))
     Xq = quantize(X, s_x, cfg.input_bits)
-    Wq = quantize(W, s_w, cfg.weight_bits)
     full_scale = None
     if cfg.adc_full_scale == "calibrate":
         if calibration is None or "adc_full_scale" not in calibration:
             raise InvalidArgumentError("adc_full_scale='calibrate' needs a calibration batch: "
                                        "call plan.calibrate(x) first")
         full_scale = calibration["adc_full_scale"]
-    P = _group_products(Xq, Wq, plan, engine, full_scale)
+    P = _group_products(Xq, weights, plan, full_scale)
     Y = P * s_x * s_w                      # scales: (1, rows|1, 1) and (bins|1, 1, Cout|1)
     y = output_from_spectra(plan, Y, x.shape[0], nt, plan._bias64)
     return y, conv_counts(plan, X.shape[1])
@@ -256,8 +281,11 @@ def calibrate(plan, x):
         s_w = weight_scales(W, engine.weight_scale, cfg.weight_bits)
         s_x = input_scales(X, engine.input_scale, cfg.input_bits, out.get("input_scale"))
         hist = np.zeros(cfg.s_max + 1, np.int64)
-        _group_products(quantize(X, s_x, cfg.input_bits), quantize(W, s_w, cfg.weight_bits),
-                        plan, engine, None, calib_hist=hist)
+        xr, xi = quantize(X, s_x, cfg.input_bits)
+        wr, wi = quantize(W, s_w, cfg.weight_bits)
+        for ci, co, bs, _ in _batches(plan, xr.shape[0]):
+            hist += _column_sums(xr[bs, :, ci], xi[bs, :, ci], wr[bs, :, co], wi[bs, :, co],
+                                 cfg, plan.threads)
         cdf = np.cumsum(hist) / max(1, hist.sum())
         level = int(np.searchsorted(cdf, engine.percentile / 100.0))
         out["adc_full_scale"] = float(max(1, min(level, cfg.s_max)))
