@@ -40,8 +40,16 @@ static int xbar_check(const fda_xbar_desc *d, int64_t x_len, int64_t p_len, int6
         return FDA_ERR_GEOMETRY;
     const int64_t ncols = d->ngroups * d->N;
     if (x_len != d->B * d->M * d->K || p_len != d->B * d->nblocks * d->planes * d->nw * ncols ||
-        y_len != d->B * d->M * 2 * d->n_out)
+        y_len < 1)
         return FDA_ERR_GEOMETRY;
+    /* the largest output index must fall inside the planes */
+    int64_t last = 0;
+    const int64_t ext[3] = {d->B, d->M, d->n_out};
+    for (int a = 0; a < 3; a++) {
+        if (d->ys[a] < 0) return FDA_ERR_GEOMETRY;
+        last += (ext[a] - 1) * d->ys[a];
+    }
+    if (last >= y_len) return FDA_ERR_GEOMETRY;
     for (int q = 0; q < 2; q++)
         for (int64_t g = 0; g < d->ngroups; g++)
             if (d->route[q][g] < 0 || d->route[q][g] > 1 || d->wshift[q][g] < 0 ||
@@ -191,10 +199,11 @@ static void offset_terms(const fda_xbar_desc *d, const int32_t *xr, const int32_
 }
 
 int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
-                   int64_t x_len, const uint64_t *P, int64_t p_len, double *y,
+                   int64_t x_len, const uint64_t *P, int64_t p_len, const double *rs,
+                   const double *cs, const double *bs, double *yre, double *yim,
                    int64_t y_len)
 {
-    if (!d || !xr || !xi || !P || !y) return FDA_ERR_NULL;
+    if (!d || !xr || !xi || !P || !yre || !yim) return FDA_ERR_NULL;
     int st = xbar_check(d, x_len, p_len, y_len);
     if (st) return st;
     const int64_t M = d->M, K = d->K, N = d->N, ncols = d->ngroups * N;
@@ -213,7 +222,7 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
 #endif
         for (int64_t bm = 0; bm < d->B * M; bm++) {
             if (!in || !acc) continue;
-            const int64_t bb = bm / M;
+            const int64_t bb = bm / M, m = bm % M;
             memset(acc, 0, sizeof(int64_t) * (size_t)(2 * N));
             for (int64_t b = 0; b < d->nblocks; b++) {
                 const int64_t k0 = b * d->cpb, k1 = k0 + d->cpb < K ? k0 + d->cpb : K;
@@ -224,10 +233,13 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
             }
             int64_t dre, dim;
             offset_terms(d, xr + bm * K, xi + bm * K, &dre, &dim);
-            double *out = y + bm * 2 * d->n_out;
+            const double sbm = rs ? rs[m] : 1.0, sb = bs ? bs[bb] : 1.0;
+            const int64_t base = bb * d->ys[0] + m * d->ys[1];
             for (int64_t n = 0; n < d->n_out; n++) {     /* float64: step*C + D */
-                out[2 * n] = scale_add(d->step, acc[n], dre);
-                out[2 * n + 1] = scale_add(d->step, acc[N + n], dim);
+                const double sc = cs ? cs[n] : 1.0;
+                const int64_t o = base + n * d->ys[2];
+                yre[o] = scale_add(d->step, acc[n], dre) * sbm * sc * sb;
+                yim[o] = scale_add(d->step, acc[N + n], dim) * sbm * sc * sb;
             }
         }
         free(in);

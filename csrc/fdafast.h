@@ -131,14 +131,18 @@ typedef struct {
     int64_t offset;           /* 2^(weight_bits-1) for offset encoding, else 0 */
     int64_t n_out;            /* outputs written per row (<= N, which may be padded) */
     double step;              /* ADC step */
+    /* where output (b, m, n) goes: element b*ys[0] + m*ys[1] + n*ys[2] of
+       yre and yim, scaled by bs[b] * rs[m] * cs[n] (NULL: 1), in that order */
+    int64_t ys[3];
     int64_t nthreads;
 } fda_xbar_desc;
 
-/* y (B, M, n_out) complex128 (interleaved re, im) = step*C + D, with C the
-   exact integer code sums and D the offset correction; lengths are checked
-   against desc. */
+/* y = (step*C + D) * rs * cs * bs, with C the exact integer code sums and D
+   the offset correction, into the planes yre, yim of y_len elements each;
+   every index is checked against y_len. */
 int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
-                   int64_t x_len, const uint64_t *P, int64_t p_len, double *y,
+                   int64_t x_len, const uint64_t *P, int64_t p_len, const double *rs,
+                   const double *cs, const double *bs, double *yre, double *yim,
                    int64_t y_len);
 /* cdef-end */
 

@@ -139,26 +139,42 @@ def tile_irfft(re, im, tiles, nthreads):
               _ptr(tiles, dt, "tiles"), nthreads))
 
 
-def xbar_ideal(desc_fields, xr, xi, P, y):
-    """Run the ideal-device crossbar kernel; ``desc_fields`` fills fda_xbar_desc."""
+def xbar_ideal(desc_fields, xr, xi, P, yre, yim, rs=None, cs=None, bs=None):
+    """Run the ideal-device crossbar kernel; ``desc_fields`` fills fda_xbar_desc.
+
+    Outputs go to the float64 planes ``yre``/``yim`` at the element strides
+    ``desc_fields['ys']``; the kernel checks every index against their size.
+    """
     d = ffi.new("fda_xbar_desc *")
     for key, value in desc_fields.items():
         target = getattr(d, key)
         arr = np.asarray(value)
         if arr.ndim == 0:
             setattr(d, key, float(value) if key == "step" else int(value))
+        elif arr.ndim == 1:
+            for i, v in enumerate(arr):
+                target[i] = int(v)
         else:
             for i in range(arr.shape[0]):
                 for j, v in enumerate(arr[i]):
                     target[i][j] = int(v)
     for name, a, dt in (("xr", xr, np.int32), ("xi", xi, np.int32), ("P", P, np.uint64),
-                        ("y", y, np.complex128)):
+                        ("yre", yre, np.float64), ("yim", yim, np.float64)):
         if a.dtype != dt or not a.flags.c_contiguous:
             raise FdafastError(f"internal: {name} must be a C-contiguous {np.dtype(dt)} array")
-    if xr.shape != xi.shape:
-        raise FdafastError("internal: xr and xi differ in shape")
+    if xr.shape != xi.shape or yre.size != yim.size:
+        raise FdafastError("internal: xr/xi or yre/yim differ in size")
+    sizes = {"rs": d.M, "cs": d.n_out, "bs": d.B}
+    scales = []
+    for name, a in (("rs", rs), ("cs", cs), ("bs", bs)):
+        if a is None:
+            scales.append(ffi.NULL)
+            continue
+        if a.dtype != np.float64 or not a.flags.c_contiguous or a.size != sizes[name]:
+            raise FdafastError(f"internal: {name} must be {sizes[name]} contiguous float64")
+        scales.append(ffi.cast("double *", a.ctypes.data))
     _check(lib.fda_xbar_ideal(d, ffi.cast("int32_t *", xr.ctypes.data),
                               ffi.cast("int32_t *", xi.ctypes.data), xr.size,
-                              ffi.cast("uint64_t *", P.ctypes.data), P.size,
-                              ffi.cast("double *", y.ctypes.data), 2 * y.size))
-    return y
+                              ffi.cast("uint64_t *", P.ctypes.data), P.size, *scales,
+                              ffi.cast("double *", yre.ctypes.data),
+                              ffi.cast("double *", yim.ctypes.data), yre.size))

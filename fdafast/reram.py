@@ -101,8 +101,20 @@ class ReRAM:
 
 
 # -- tiles and spectra ------------------------------------------------------------
+class Split:
+    """A complex array kept as separate real and imaginary float64 planes."""
+
+    def __init__(self, real, imag):
+        self.real, self.imag = real, imag
+
+    @property
+    def shape(self):
+        return self.real.shape
+
+
 def input_spectra(plan, x):
-    """Spectra of all input tiles: complex128 (nbins, rows, Cin), rows = (n, tile)."""
+    """Spectra of all input tiles as :class:`Split` planes (nbins, rows, Cin),
+    rows = (image, tile), and the tiles per axis."""
     t3, L, P = plan._tile3, plan._valid3, plan._padded3
     n = x.shape[0]
     x5 = x.reshape((n, plan.cin) + plan._in3).astype(np.float64)
@@ -117,17 +129,17 @@ def input_spectra(plan, x):
     tiles = np.ascontiguousarray(win.transpose(0, 2, 3, 4, 1, 5, 6, 7))
     rows = n * math.prod(nt)
     re, im = fft.rfft_tiles(tiles.reshape((rows * plan.cin,) + t3), threads=plan.threads)
-    spec = (re + 1j * im).reshape(rows, plan.cin, -1)
-    return np.ascontiguousarray(spec.transpose(2, 0, 1)), nt
+    planes = [np.ascontiguousarray(p.reshape(rows, plan.cin, -1).transpose(2, 0, 1))
+              for p in (re, im)]
+    return Split(*planes), nt
 
 
-def output_from_spectra(plan, Y, n, nt, bias):
-    """Inverse of the tiles' output spectra Y (nbins, rows, Cout) into the output array."""
+def output_from_spectra(plan, yre, yim, n, nt, bias):
+    """Inverse of the tiles' output spectra (planes (rows, Cout, nbins)) into the output."""
     t3, L = plan._tile3, plan._valid3
-    rows, cout = Y.shape[1], Y.shape[2]
-    spec = np.ascontiguousarray(Y.transpose(1, 2, 0)).reshape((rows * cout,)
-                                                              + fft.spectrum_shape(t3))
-    tiles = fft.irfft_tiles(spec.real.copy(), spec.imag.copy(), t3, threads=plan.threads,
+    rows, cout = yre.shape[:2]
+    shape = (rows * cout,) + fft.spectrum_shape(t3)
+    tiles = fft.irfft_tiles(yre.reshape(shape), yim.reshape(shape), t3, threads=plan.threads,
                             normalize=False)
     tiles = tiles.reshape((n,) + tuple(nt) + (cout,) + t3)[..., :L[0], :L[1], :L[2]]
     full = tiles.transpose(0, 4, 1, 5, 2, 6, 3, 7).reshape(
@@ -154,10 +166,9 @@ def _scale(peak, bits):
 def quantize(a, scale, bits):
     """Round ``a / scale`` to integers, saturating at +-(2^(bits-1) - 1): (re, im) int32."""
     top = (1 << (bits - 1)) - 1
-    q = a / scale
     out = []
-    for part in (q.real, q.imag):
-        r = np.rint(part)
+    for part in (a.real, a.imag):
+        r = np.rint(part / scale)
         np.clip(r, -top, top, out=r)
         out.append(r.astype(np.int32))
     return tuple(out)
@@ -220,15 +231,46 @@ def prepared_weights(plan):
     return plan._spectra[key]
 
 
-def _group_products(Xq, weights, plan, full_scale):
-    """Emulated per-bin products, in integer units: complex128 (nbins, rows, Cout)."""
+def _products(Xq, weights, s_x, s_w, plan, full_scale):
+    """Dequantized per-bin products as (re, im) float64 planes of shape (rows, Cout, nbins).
+
+    That is the layout the inverse tile FFTs read, so the C kernel writes
+    straight into it (scaled by the input and weight scales); other paths
+    compute ``(y * s_x) * s_w`` per batch and transpose it in.
+    """
+    from ._kernels.crossbar import native_run
     xr, xi = Xq
     nb, rows, _ = xr.shape
-    out = np.empty((nb, rows, plan.cout), np.complex128)
+    cout = plan.cout
+    yre = np.empty((rows, cout, nb))
+    yim = np.empty((rows, cout, nb))
+    flat_re, flat_im = yre.reshape(-1), yim.reshape(-1)
+    rs = np.ascontiguousarray(np.broadcast_to(s_x.reshape(-1), (rows,)), np.float64)
     for ci, co, bs, i in _batches(plan, nb):
-        out[bs, :, co] = _emulate_batch(xr[bs, :, ci], xi[bs, :, ci], weights[i],
-                                        plan.threads, full_scale)
-    return out
+        w = weights[i]
+        if s_w.shape[0] > 1:                       # per bin
+            cs, bscale = np.ones(w.N), np.ascontiguousarray(s_w[bs, 0, 0], np.float64)
+        else:                                      # per channel or per layer
+            cs = np.ascontiguousarray(np.broadcast_to(
+                s_w[0, 0, co] if s_w.shape[2] > 1 else s_w[0, 0, :1], (w.N,)), np.float64)
+            bscale = None
+        cfg = w.config
+        step = cfg.step_for(full_scale)
+        setup = w.native(step) if cfg.ideal_devices and not (cfg.exact and full_scale is None) \
+            else None
+        x_r, x_i = xr[bs, :, ci], xi[bs, :, ci]
+        if setup is not None:
+            off = bs.start + co.start * nb
+            native_run(setup, x_r, x_i, plan.threads, out=(flat_re[off:], flat_im[off:]),
+                       strides=(1, cout * nb, nb), scales=(rs, cs, bscale))
+            continue
+        y = _emulate_batch(x_r, x_i, w, plan.threads, full_scale)      # (B, rows, N)
+        y = y * rs[None, :, None] * cs[None, None, :]
+        if bscale is not None:
+            y = y * bscale[:, None, None]
+        yre[:, co, bs] = y.real.transpose(1, 2, 0)
+        yim[:, co, bs] = y.imag.transpose(1, 2, 0)
+    return yre, yim
 
 
 def _column_sums(xr, xi, wr, wi, config, threads):
@@ -261,9 +303,8 @@ def run(plan, x, calibration=None):
             raise InvalidArgumentError("adc_full_scale='calibrate' needs a calibration batch: "
                                        "call plan.calibrate(x) first")
         full_scale = calibration["adc_full_scale"]
-    P = _group_products(Xq, weights, plan, full_scale)
-    Y = P * s_x * s_w                      # scales: (1, rows|1, 1) and (bins|1, 1, Cout|1)
-    y = output_from_spectra(plan, Y, x.shape[0], nt, plan._bias64)
+    yre, yim = _products(Xq, weights, s_x, s_w, plan, full_scale)
+    y = output_from_spectra(plan, yre, yim, x.shape[0], nt, plan._bias64)
     return y, conv_counts(plan, X.shape[1])
 
 

@@ -263,15 +263,30 @@ def native_setup(G, route, mult, rows_per_block, N, step, config):
     return desc, P
 
 
-def native_run(setup, xr, xi, threads):
-    """y (B, M, N) complex128 = step*C + D from the C kernel (see :func:`native_setup`)."""
+def native_run(setup, xr, xi, threads, out=None, strides=None, scales=(None, None, None)):
+    """step*C + D from the C kernel (see :func:`native_setup`).
+
+    Without ``out``: returns y (B, M, N) complex128.  With ``out = (yre, yim)``
+    float64 planes and element ``strides`` (b, m, n): writes there, scaled by
+    ``scales`` = (per-row, per-column, per-batch) factors (None: 1).
+    """
     from .. import _native
     desc, P = setup
     B, M, K = xr.shape
-    y = np.empty((B, M, desc["n_out"]), np.complex128)
-    return _native.xbar_ideal(dict(desc, B=B, M=M, K=K, nthreads=threads),
-                              np.ascontiguousarray(xr, np.int32),
-                              np.ascontiguousarray(xi, np.int32), P, y)
+    N = desc["n_out"]
+    if out is None:
+        yre, yim = np.empty((B, M, N)), np.empty((B, M, N))
+        strides = (M * N, N, 1)
+    else:
+        yre, yim = out
+    _native.xbar_ideal(dict(desc, B=B, M=M, K=K, ys=strides, nthreads=threads),
+                       np.ascontiguousarray(xr, np.int32), np.ascontiguousarray(xi, np.int32),
+                       P, yre, yim, *scales)
+    if out is None:
+        y = np.empty((B, M, N), np.complex128)
+        y.real, y.imag = yre, yim
+        return y
+    return None
 
 
 def adc_lut(s_max, step, adc_max):
