@@ -277,7 +277,7 @@ def _column_sums(xr, xi, wr, wi, config, threads):
     from ._kernels.crossbar import column_sum_histogram
     ideal = config.replace(program_sigma=0.0, read_sigma=0.0, stuck_on_rate=0.0,
                            stuck_off_rate=0.0, on_off_ratio=None, adc_full_scale=None)
-    A, G, _, _, rpb = _layout(xr, xi, wr, wi, ideal, 0)     # noqa: the Numba histogram
+    A, G, _, _, rpb = _layout(xr, xi, wr, wi, ideal, 0)
     return column_sum_histogram(A, G, rpb, ideal, threads)
 
 

@@ -289,101 +289,11 @@ def native_run(setup, xr, xi, threads, out=None, strides=None, scales=(None, Non
     return None
 
 
-def adc_lut(s_max, step, adc_max):
-    """ADC codes of every integer column sum 0..s_max (the spec's formula, in float64)."""
-    s = np.arange(s_max + 1, dtype=np.float64)
-    return np.minimum(np.maximum(np.floor(s / step + 0.5), 0), adc_max).astype(np.int64)
-
-
-#: Integer column sums up to this size use the packed kernels and an ADC table.
-LUT_MAX = 1 << 20
-
-
-def adc_multiply_shift(lut, adc_max):
-    """(mul, add) with ``min((S*mul + add) >> 32, adc_max) == lut[S]`` for every S, or None.
-
-    The C kernel converts with this multiply-shift; it is used only when it
-    reproduces the spec's float64 formula (the table) exactly for every
-    possible column sum.
-    """
-    s = np.arange(lut.shape[0], dtype=np.int64)
-    top = int(lut.max(initial=0))
-    # estimate 1/step from the table's first step up, then try neighbours
-    nz = np.flatnonzero(lut)
-    if nz.size == 0:
-        return (0, 0)
-    first = int(nz[0])                       # smallest S with code 1: ~ step/2
-    for step in {2.0 * first - 1, 2.0 * first, 2.0 * first + 1, 2.0 * first - 0.5,
-                 2.0 * first + 0.5} | {float(lut.shape[0] - 1) / max(top, 1)}:
-        if step <= 0:
-            continue
-        base = int(round(2 ** 32 / step))
-        for mul in (base - 1, base, base + 1):
-            for add in (2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1):
-                code = np.minimum((s * mul + add) >> 32, adc_max)
-                if np.array_equal(code, lut):
-                    return (mul, add)
-    return None
-
-
-def level_planes(G, rows_per_block, planes, ngroups, N, np_):
-    """Bit planes of cell levels for the C kernel: (B, nblocks, planes, nw, ngroups*np_) uint64.
-
-    G is (B, R, ngroups*N) levels in physical row order; rows are cut into
-    blocks of ``rows_per_block`` and 64-row words (bit i of a word is row
-    64w + i of the block); groups are padded to ``np_`` columns with zero
-    levels (their sums and codes are 0).
-    """
-    B, R, _ = G.shape
-    nblocks = -(-R // rows_per_block)
-    nw = -(-rows_per_block // 64)
-    lev = np.zeros((B, nblocks * rows_per_block, ngroups, np_), np.uint8)
-    lev[:, :R, :, :N] = G.reshape(B, R, ngroups, N)
-    lev = lev.reshape(B, nblocks, rows_per_block, ngroups * np_)
-    rows = np.zeros((B, nblocks, nw * 64, ngroups * np_), np.uint8)
-    rows[:, :, :rows_per_block] = lev
-    out = np.empty((B, nblocks, planes, nw, ngroups * np_), np.uint64)
-    for p in range(planes):
-        bits = ((rows >> p) & 1).reshape(B, nblocks, nw, 64, -1)
-        packed = np.packbits(bits, axis=3, bitorder="little")      # (B, nb, nw, 8, ncols)
-        out[:, :, p] = np.ascontiguousarray(packed.transpose(0, 1, 2, 4, 3)) \
-            .view("<u8")[..., 0]
-    return out
-
-
-def _native_ideal(xr, xi, G, route, mult, rows_per_block, N, lut, config, threads, step):
-    """y (B, M, N) complex128 from the C kernel for ideal devices, or None when its
-    limits do not hold."""
-    from .. import _native
-    from ..crossbar import PE
-    adc = adc_multiply_shift(lut, config.adc_max)
-    ncols = G.shape[-1]
-    ngroups = ncols // N
-    nw = -(-rows_per_block // 64)
-    if adc is None or ngroups > 128 or nw > 64 or config.input_bits > 16:
-        return None
-    np_ = -(-N // 8) * 8
-    P = level_planes(G, rows_per_block, config.cell_bits, ngroups, N, np_)
-    gmult = mult[:, ::N]
-    B, M, K = xr.shape
-    desc = dict(B=B, M=M, K=K, N=np_, rowpair=int(config.pe is PE.ROWPAIR),
-                cpb=config.channels_per_block, nblocks=P.shape[1], planes=config.cell_bits,
-                nw=nw, ngroups=ngroups, input_bits=config.input_bits,
-                dac_bits=config.dac_bits, route=route[:, ::N],
-                wshift=np.log2(np.abs(gmult)).astype(np.int64),
-                wneg=(gmult < 0).astype(np.int64), adc_max=config.adc_max, adc_mul=adc[0],
-                adc_add=adc[1], offset=0 if config.sets == 2 else 1 << (config.weight_bits - 1),
-                n_out=N, step=step, nthreads=threads)
-    y = np.empty((B, M, N), np.complex128)
-    return _native.xbar_ideal(desc, np.ascontiguousarray(xr, np.int32),
-                              np.ascontiguousarray(xi, np.int32), P, y)
-
-
 def emulate(A, G, route, mult, rows_per_block, N, step, config, seed, threads):
     """Integer accumulators C, shape (B, M, 2, N) (real, imaginary), of the emulation.
 
     The Numba kernels: packed integer sums for ideal devices, float sums in
-    row order otherwise.  :func:`native_ideal` (the C kernel) agrees with
+    row order otherwise.  :func:`native_run` (the C kernel) agrees with
     both bit for bit and is tried first for ideal devices.
     """
     from ..crossbar import input_chunking
