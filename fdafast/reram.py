@@ -12,9 +12,11 @@ results are dequantized and transformed back.  What is quantized, and how:
 * Input spectra ``X[bin, tile, ci]``: rounded to ``input_bits`` signed
   integers with one scale per tile (``input_scale='tile'``, default: the
   tile's largest spectral magnitude, the digital FFT unit's block floating
-  point), per layer and call (``'layer'``), or fixed by a calibration batch
-  (``'calibrated'``: a high percentile of the magnitudes, values beyond it
-  saturate).
+  point), per layer and call (``'layer'``), or fixed per frequency bin by a
+  calibration batch (``'calibrated'``: a high percentile of each bin's
+  magnitudes over tiles and channels, values beyond it saturate; per bin
+  because the spectra of natural inputs span decades between the DC bin
+  and the high frequencies).
 * Each bin's product is ``s_x[tile] * s_w * cmatmul(Xq, Wq)``; the scales
   factor out of the sum over input channels, so the crossbar sees integers.
 * ADC range: ``CrossbarConfig.adc_full_scale`` as configured, or with
@@ -184,7 +186,8 @@ def weight_scales(W, mode, bits):
 
 
 def input_scales(X, mode, bits, calibrated):
-    """Scales of the input spectra X (nbins, rows, Cin), shape (1, rows, 1) or scalar-like."""
+    """Scales of the input spectra X (nbins, rows, Cin): (1, rows, 1), (1, 1, 1) or
+    (nbins, 1, 1) for 'tile', 'layer' and 'calibrated'."""
     if mode == "tile":
         return _scale(_max_abs_parts(X, (0, 2)), bits)[None, :, None]
     if mode == "layer":
@@ -192,7 +195,7 @@ def input_scales(X, mode, bits, calibrated):
     if calibrated is None:
         raise InvalidArgumentError("input_scale='calibrated' needs a calibration batch: "
                                    "call plan.calibrate(x) first")
-    return np.asarray(calibrated, np.float64)[None, None, None]
+    return np.asarray(calibrated, np.float64).reshape(-1, 1, 1)
 
 
 # -- the engine's call ------------------------------------------------------------------
@@ -245,15 +248,21 @@ def _products(Xq, weights, s_x, s_w, plan, full_scale):
     yre = np.empty((rows, cout, nb))
     yim = np.empty((rows, cout, nb))
     flat_re, flat_im = yre.reshape(-1), yim.reshape(-1)
-    rs = np.ascontiguousarray(np.broadcast_to(s_x.reshape(-1), (rows,)), np.float64)
+    # scale of product (bin b, row m, column n) = rs[m] * cs[n] * bin_scale[b]
+    rs = np.ascontiguousarray(np.broadcast_to(s_x[0, :, 0] if s_x.shape[1] > 1
+                                              else np.ones(1), (rows,)), np.float64)
+    bin_scale = np.ones(nb)
+    if s_x.shape[0] > 1:                           # calibrated input scale, per bin
+        bin_scale = bin_scale * s_x[:, 0, 0]
+    elif s_x.shape[1] == 1:                        # one input scale for the layer
+        bin_scale = bin_scale * s_x.reshape(-1)[0]
+    if s_w.shape[0] > 1:                           # weight scale per bin
+        bin_scale = bin_scale * s_w[:, 0, 0]
     for ci, co, bs, i in _batches(plan, nb):
         w = weights[i]
-        if s_w.shape[0] > 1:                       # per bin
-            cs, bscale = np.ones(w.N), np.ascontiguousarray(s_w[bs, 0, 0], np.float64)
-        else:                                      # per channel or per layer
-            cs = np.ascontiguousarray(np.broadcast_to(
-                s_w[0, 0, co] if s_w.shape[2] > 1 else s_w[0, 0, :1], (w.N,)), np.float64)
-            bscale = None
+        cs = np.ones(w.N) if s_w.shape[0] > 1 else np.ascontiguousarray(np.broadcast_to(
+            s_w[0, 0, co] if s_w.shape[2] > 1 else s_w[0, 0, :1], (w.N,)), np.float64)
+        bscale = np.ascontiguousarray(bin_scale[bs])
         cfg = w.config
         step = cfg.step_for(full_scale)
         setup = w.native(step) if cfg.ideal_devices and not (cfg.exact and full_scale is None) \
@@ -265,9 +274,7 @@ def _products(Xq, weights, s_x, s_w, plan, full_scale):
                        strides=(1, cout * nb, nb), scales=(rs, cs, bscale))
             continue
         y = _emulate_batch(x_r, x_i, w, plan.threads, full_scale)      # (B, rows, N)
-        y = y * rs[None, :, None] * cs[None, None, :]
-        if bscale is not None:
-            y = y * bscale[:, None, None]
+        y = y * rs[None, :, None] * cs[None, None, :] * bscale[:, None, None]
         yre[:, co, bs] = y.real.transpose(1, 2, 0)
         yim[:, co, bs] = y.imag.transpose(1, 2, 0)
     return yre, yim
@@ -314,9 +321,11 @@ def calibrate(plan, x):
     out = {}
     X, _ = input_spectra(plan, x)
     if engine.input_scale == "calibrated":
-        mags = np.concatenate([np.abs(X.real).ravel(), np.abs(X.imag).ravel()])
-        out["input_scale"] = float(_scale(np.percentile(mags, engine.percentile),
-                                          cfg.input_bits))
+        nb = X.shape[0]
+        mags = np.concatenate([np.abs(X.real).reshape(nb, -1), np.abs(X.imag).reshape(nb, -1)],
+                              axis=1)
+        out["input_scale"] = _scale(np.percentile(mags, engine.percentile, axis=1),
+                                    cfg.input_bits)
     if cfg.adc_full_scale == "calibrate":
         W = plan._complex_spectra()
         s_w = weight_scales(W, engine.weight_scale, cfg.weight_bits)

@@ -92,3 +92,22 @@ def test_bad_engine_arguments():
         ReRAM(percentile=0)
     with pytest.raises(fdafast.FdafastError, match="calibrate"):
         fdafast.ConvPlan(w, (1, 2, 8, 8)).calibrate(np.ones((1, 2, 8, 8)))
+
+
+@pytest.mark.parametrize("weight_scale, input_scale", [("channel", "tile"), ("bin", "layer"),
+                                                       ("layer", "calibrated")])
+def test_native_and_numba_paths_agree(weight_scale, input_scale, rng, monkeypatch):
+    """The C kernel's direct, scaled output equals the Numba path bit for bit."""
+    x, w = rng.random((1, 5, 9, 10)), rng.standard_normal((6, 5, 3, 3))
+    cfg = CrossbarConfig(rows=8, adc_bits=5)
+    eng = ReRAM(cfg, weight_scale=weight_scale, input_scale=input_scale)
+
+    def run():
+        plan = fdafast.ConvPlan(w, x.shape, padding=1, engine=eng)
+        if eng.needs_calibration:
+            plan.calibrate(x)
+        return plan(x)
+    fast = run()
+    monkeypatch.setattr(fdafast.crossbar.PreparedWeights, "native", lambda self, step: None)
+    slow = run()
+    np.testing.assert_array_equal(fast, slow)
