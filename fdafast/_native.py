@@ -162,8 +162,8 @@ def xbar_ideal(desc_fields, xr, xi, P, yre, yim, rs=None, cs=None, bs=None):
                         ("yre", yre, np.float64), ("yim", yim, np.float64)):
         if a.dtype != dt or not a.flags.c_contiguous:
             raise FdafastError(f"internal: {name} must be a C-contiguous {np.dtype(dt)} array")
-    if xr.shape != xi.shape or yre.size != yim.size:
-        raise FdafastError("internal: xr/xi or yre/yim differ in size")
+    if xr.shape != xi.shape:
+        raise FdafastError("internal: xr and xi differ in shape")
     sizes = {"rs": d.M, "cs": d.n_out, "bs": d.B}
     scales = []
     for name, a in (("rs", rs), ("cs", cs), ("bs", bs)):
@@ -177,4 +177,5 @@ def xbar_ideal(desc_fields, xr, xi, P, yre, yim, rs=None, cs=None, bs=None):
                               ffi.cast("int32_t *", xi.ctypes.data), xr.size,
                               ffi.cast("uint64_t *", P.ctypes.data), P.size, *scales,
                               ffi.cast("double *", yre.ctypes.data),
-                              ffi.cast("double *", yim.ctypes.data), yre.size))
+                              ffi.cast("double *", yim.ctypes.data),
+                              min(yre.size, yim.size)))

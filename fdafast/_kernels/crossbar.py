@@ -274,19 +274,17 @@ def native_run(setup, xr, xi, threads, out=None, strides=None, scales=(None, Non
     desc, P = setup
     B, M, K = xr.shape
     N = desc["n_out"]
+    y = None
     if out is None:
-        yre, yim = np.empty((B, M, N)), np.empty((B, M, N))
-        strides = (M * N, N, 1)
-    else:
-        yre, yim = out
+        # write the complex result in place: real parts at even, imaginary
+        # parts at odd float64 offsets of one interleaved buffer
+        y = np.empty((B, M, N), np.complex128)
+        flat = y.reshape(-1).view(np.float64)
+        out, strides = (flat, flat[1:]), (2 * M * N, 2 * N, 2)
     _native.xbar_ideal(dict(desc, B=B, M=M, K=K, ys=strides, nthreads=threads),
                        np.ascontiguousarray(xr, np.int32), np.ascontiguousarray(xi, np.int32),
-                       P, yre, yim, *scales)
-    if out is None:
-        y = np.empty((B, M, N), np.complex128)
-        y.real, y.imag = yre, yim
-        return y
-    return None
+                       P, out[0], out[1], *scales)
+    return y
 
 
 def emulate(A, G, route, mult, rows_per_block, N, step, config, seed, threads):
