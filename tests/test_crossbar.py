@@ -566,3 +566,25 @@ def test_config_errors(kw, field, build):
 def test_config_edges_accepted(kw):
     CrossbarConfig(**kw)
     CrossbarConfig.from_dict(kw)
+
+
+@pytest.mark.parametrize("pe", ["rowpair", "colpair"])
+@pytest.mark.parametrize("enc", ["differential", "offset"])
+def test_exact_path_equals_full_emulation(pe, enc, monkeypatch):
+    """The automatic exact path (x @ w) is bit-identical to emulating every conversion,
+    in both the C and the Numba kernels."""
+    from fdafast import crossbar as xb
+    rng = np.random.default_rng(11)
+    cfg = CrossbarConfig(rows=6, cols=5, cell_bits=2, weight_bits=5, input_bits=5, dac_bits=2,
+                         adc_bits=12, pe=pe, weight_encoding=enc)
+    assert cfg.exact
+    x = rng.integers(-15, 16, (7, 9)) + 1j * rng.integers(-15, 16, (7, 9))
+    w = rng.integers(-15, 16, (9, 4)) + 1j * rng.integers(-15, 16, (9, 4))
+    y_exact, _ = cmatmul(x, w, cfg)
+    monkeypatch.setattr(xb.CrossbarConfig, "exact", property(lambda self: False))
+    y_c, _ = cmatmul(x, w, cfg)                                   # C kernel
+    monkeypatch.setattr(xb.PreparedWeights, "native", lambda self, step: None)
+    y_numba, _ = cmatmul(x, w, cfg)                               # Numba kernel
+    np.testing.assert_array_equal(y_exact, x @ w)
+    np.testing.assert_array_equal(y_c, y_exact)
+    np.testing.assert_array_equal(y_numba, y_exact)
