@@ -59,15 +59,50 @@ static int xbar_check(const fda_xbar_desc *d, int64_t x_len, int64_t p_len, int6
 }
 
 /* Row masks of the input bit planes of one input row and block:
-   in[q][i][w], bit r%64 of word r/64 set when bit i of row r's value is. */
+   in[q][i][w], bit r%64 of word r/64 set when bit i of row r's value is
+   (two's complement).  With AVX-512BW and inputs of at most 8 bits, the
+   rows' low bytes go through vpmovb2m: the sign bit of 64 bytes at once,
+   then bytes doubled (shifted left) for the next bit. */
 static void input_planes(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                          int64_t k0, int64_t k1, uint64_t in[2][MAX_BITS][MAX_NW])
 {
     const int ib = (int)d->input_bits;
+    const int64_t nrows = (d->rowpair ? 2 : 1) * (k1 - k0);
+#if defined(__AVX512BW__)
+    if (ib <= 8) {
+        uint8_t vals[2][MAX_NW * 64] __attribute__((aligned(64)));
+        const int64_t nw = (nrows + 63) / 64;
+        memset(vals, 0, sizeof(vals[0][0]) * 2 * MAX_NW * 64);
+        for (int64_t k = k0; k < k1; k++) {
+            const int32_t re = xr[k], im = xi[k];
+            if (d->rowpair) {
+                const int64_t r = 2 * (k - k0);
+                vals[0][r] = (uint8_t)re, vals[0][r + 1] = (uint8_t)-im;
+                vals[1][r] = (uint8_t)im, vals[1][r + 1] = (uint8_t)re;
+            } else {
+                vals[0][k - k0] = (uint8_t)re, vals[1][k - k0] = (uint8_t)im;
+            }
+        }
+        for (int q = 0; q < 2; q++)
+            for (int64_t w = 0; w < d->nw; w++) {
+                if (w >= nw) {
+                    for (int i = 0; i < ib; i++) in[q][i][w] = 0;
+                    continue;
+                }
+                __m512i v = _mm512_load_si512((const void *)(vals[q] + 64 * w));
+                for (int i = 7; i >= 0; i--) {
+                    if (i < ib) in[q][i][w] = (uint64_t)_mm512_movepi8_mask(v);
+                    v = _mm512_add_epi8(v, v);
+                }
+            }
+        return;
+    }
+#endif
     const uint64_t tc = (1ull << ib) - 1;
     for (int q = 0; q < 2; q++)
         for (int i = 0; i < ib; i++)
             for (int64_t w = 0; w < d->nw; w++) in[q][i][w] = 0;
+    (void)nrows;
     for (int64_t k = k0; k < k1; k++) {
         const int64_t re = xr[k], im = xi[k];
         /* physical rows and their driven values in cycles 0 and 1 */
