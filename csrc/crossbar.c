@@ -189,6 +189,97 @@ FDA_INLINE void columns8_impl(const fda_xbar_desc *d,
     }
 }
 
+#if defined(__AVX512F__) && defined(__AVX512VPOPCNTDQ__)
+#define FDA_XBAR_FAST32 1
+/* Sixteen columns [j0, j0+16) in 32-bit lanes: popcounts of 32-row words,
+   the ADC as one float32 FMA and truncation (exactness checked by the
+   caller for every possible sum), codes summed over the chunks in int32. */
+FDA_INLINE void columns16_impl(const fda_xbar_desc *d, const uint32_t *in32, const uint32_t *P,
+                               int64_t ncols, int64_t j0, int64_t *acc, const int planes,
+                               const int nw, const int ib, const int db)
+{
+    const int64_t g = j0 / d->N, n0 = j0 % d->N;
+    const __m512 a = _mm512_set1_ps(d->adc_a), b = _mm512_set1_ps(d->adc_b);
+    const __m512i amax = _mm512_set1_epi32((int)d->adc_max);
+    __m512i lev[8][2 * MAX_NW];
+#pragma GCC unroll 8
+    for (int p = 0; p < planes; p++)
+#pragma GCC unroll 8
+        for (int w = 0; w < nw; w++)
+            lev[p][w] = _mm512_loadu_si512((const void *)(P + ((int64_t)p * nw + w) * ncols + j0));
+    const int nmag = (ib - 1 + db - 1) / db;
+    for (int q = 0; q < 2; q++) {
+        __m512i tot = _mm512_setzero_si512();
+#pragma GCC unroll 16
+        for (int c = 0; c <= nmag; c++) {
+            const int sign = c == nmag;
+            const int lo = sign ? ib - 1 : c * db;
+            const int hi = sign ? ib : (lo + db < ib - 1 ? lo + db : ib - 1);
+            __m512i s = _mm512_setzero_si512();
+#pragma GCC unroll 8
+            for (int i = lo; i < hi; i++)
+#pragma GCC unroll 8
+                for (int p = 0; p < planes; p++) {
+                    __m512i cnt = _mm512_setzero_si512();
+#pragma GCC unroll 8
+                    for (int w = 0; w < nw; w++) {
+                        const __m512i m = _mm512_set1_epi32(
+                            (int)in32[((int64_t)q * MAX_BITS + i) * 2 * MAX_NW + w]);
+                        cnt = _mm512_add_epi32(cnt, _mm512_popcnt_epi32(
+                            _mm512_and_si512(lev[p][w], m)));
+                    }
+                    s = _mm512_add_epi32(s, _mm512_slli_epi32(cnt, (unsigned)(i - lo + p)));
+                }
+            __m512i code = _mm512_cvttps_epi32(
+                _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), a, b));
+            code = _mm512_min_epi32(code, amax);
+            if (sign) tot = _mm512_sub_epi32(tot, _mm512_slli_epi32(code, (unsigned)lo));
+            else tot = _mm512_add_epi32(tot, _mm512_slli_epi32(code, (unsigned)lo));
+        }
+        int64_t *dst = acc + d->route[q][g] * d->N + n0;
+        const __m512i t_lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(tot));
+        const __m512i t_hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(tot, 1));
+        const __m512i sh = _mm512_set1_epi64(d->wshift[q][g]);
+        __m512i v0 = _mm512_sllv_epi64(t_lo, sh), v1 = _mm512_sllv_epi64(t_hi, sh);
+        __m512i d0 = _mm512_loadu_si512((void *)dst), d1 = _mm512_loadu_si512((void *)(dst + 8));
+        if (d->wneg[q][g]) {
+            d0 = _mm512_sub_epi64(d0, v0);
+            d1 = _mm512_sub_epi64(d1, v1);
+        } else {
+            d0 = _mm512_add_epi64(d0, v0);
+            d1 = _mm512_add_epi64(d1, v1);
+        }
+        _mm512_storeu_si512((void *)dst, d0);
+        _mm512_storeu_si512((void *)(dst + 8), d1);
+    }
+}
+
+static void columns16(const fda_xbar_desc *d, const uint32_t *in32, const uint32_t *P,
+                      int64_t ncols, int64_t j0, int64_t *acc)
+{
+    const int ib = (int)d->input_bits, db = (int)d->dac_bits;
+#define FDA_CASE(PL, NW)                                                    \
+    if (d->planes == PL && d->nw32 == NW && ib == 8 && db == 1) {           \
+        columns16_impl(d, in32, P, ncols, j0, acc, PL, NW, 8, 1);           \
+        return;                                                             \
+    }
+    FDA_CASE(1, 1) FDA_CASE(1, 2) FDA_CASE(1, 4) FDA_CASE(1, 8)
+    FDA_CASE(2, 1) FDA_CASE(2, 2) FDA_CASE(2, 4) FDA_CASE(2, 8)
+    FDA_CASE(4, 1) FDA_CASE(4, 2) FDA_CASE(4, 4) FDA_CASE(4, 8)
+#undef FDA_CASE
+    columns16_impl(d, in32, P, ncols, j0, acc, (int)d->planes, (int)d->nw32, ib, db);
+}
+#endif
+
+int fda_xbar_has_fast32(void)
+{
+#ifdef FDA_XBAR_FAST32
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 static void columns8(const fda_xbar_desc *d, const uint64_t in[2][MAX_BITS][MAX_NW],
                      const uint64_t *P, int64_t ncols, int64_t j0, int64_t *acc)
 {
@@ -234,13 +325,26 @@ static void offset_terms(const fda_xbar_desc *d, const int32_t *xr, const int32_
 }
 
 int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
-                   int64_t x_len, const uint64_t *P, int64_t p_len, const double *rs,
-                   const double *cs, const double *bs, double *yre, double *yim,
-                   int64_t y_len)
+                   int64_t x_len, const uint64_t *P, int64_t p_len, const uint32_t *P32,
+                   int64_t p32_len, const double *rs, const double *cs, const double *bs,
+                   double *yre, double *yim, int64_t y_len)
 {
     if (!d || !xr || !xi || !P || !yre || !yim) return FDA_ERR_NULL;
     int st = xbar_check(d, x_len, p_len, y_len);
     if (st) return st;
+    int fast32 = 0;
+#ifdef FDA_XBAR_FAST32
+    if (P32) {
+        if (d->N % 16 || d->nw32 < 1 || 2 * d->nw < d->nw32 ||
+            d->nw32 != ((d->rowpair ? 2 : 1) * d->cpb + 31) / 32 ||
+            p32_len != d->B * d->nblocks * d->planes * d->nw32 * d->ngroups * d->N)
+            return FDA_ERR_GEOMETRY;
+        fast32 = 1;
+    }
+#else
+    (void)P32;
+    (void)p32_len;
+#endif
     const int64_t M = d->M, K = d->K, N = d->N, ncols = d->ngroups * N;
     const int64_t blk = d->planes * d->nw * ncols;
     int failed = 0;
@@ -262,6 +366,14 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
             for (int64_t b = 0; b < d->nblocks; b++) {
                 const int64_t k0 = b * d->cpb, k1 = k0 + d->cpb < K ? k0 + d->cpb : K;
                 input_planes(d, xr + bm * K, xi + bm * K, k0, k1, in);
+#ifdef FDA_XBAR_FAST32
+                if (fast32) {
+                    const uint32_t *Pb32 = P32 + (bb * d->nblocks + b) * d->planes * d->nw32 * ncols;
+                    for (int64_t j0 = 0; j0 < ncols; j0 += 16)
+                        columns16(d, (const uint32_t *)in, Pb32, ncols, j0, acc);
+                    continue;
+                }
+#endif
                 const uint64_t *Pb = P + (bb * d->nblocks + b) * blk;
                 for (int64_t j0 = 0; j0 < ncols; j0 += 8)
                     columns8(d, (const uint64_t(*)[MAX_NW])in, Pb, ncols, j0, acc);

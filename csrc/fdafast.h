@@ -134,6 +134,12 @@ typedef struct {
     /* where output (b, m, n) goes: element b*ys[0] + m*ys[1] + n*ys[2] of
        yre and yim, scaled by bs[b] * rs[m] * cs[n] (NULL: 1), in that order */
     int64_t ys[3];
+    /* optional fast path (AVX-512 builds): P32 (B, nblocks, planes, nw32,
+       ngroups*N) uint32 bit planes of 32-row words, N a multiple of 16, with
+       code = min(trunc(fma_f32(S, adc_a, adc_b)), adc_max) exact for every
+       column sum (checked by the caller), when adc_bits + input_bits <= 30 */
+    float adc_a, adc_b;
+    int64_t nw32;
     int64_t nthreads;
 } fda_xbar_desc;
 
@@ -141,9 +147,12 @@ typedef struct {
    the offset correction, into the planes yre, yim of y_len elements each;
    every index is checked against y_len. */
 int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
-                   int64_t x_len, const uint64_t *P, int64_t p_len, const double *rs,
-                   const double *cs, const double *bs, double *yre, double *yim,
-                   int64_t y_len);
+                   int64_t x_len, const uint64_t *P, int64_t p_len, const uint32_t *P32,
+                   int64_t p32_len, const double *rs, const double *cs, const double *bs,
+                   double *yre, double *yim, int64_t y_len);
+
+/* Whether this build has the 32-bit fast path of fda_xbar_ideal. */
+int fda_xbar_has_fast32(void);
 /* cdef-end */
 
 #endif /* FDAFAST_H */

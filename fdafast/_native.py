@@ -139,7 +139,12 @@ def tile_irfft(re, im, tiles, nthreads):
               _ptr(tiles, dt, "tiles"), nthreads))
 
 
-def xbar_ideal(desc_fields, xr, xi, P, yre, yim, rs=None, cs=None, bs=None):
+def xbar_has_fast32():
+    """Whether the C crossbar kernel was built with its 32-bit (AVX-512) fast path."""
+    return bool(lib.fda_xbar_has_fast32())
+
+
+def xbar_ideal(desc_fields, xr, xi, P, P32, yre, yim, rs=None, cs=None, bs=None):
     """Run the ideal-device crossbar kernel; ``desc_fields`` fills fda_xbar_desc.
 
     Outputs go to the float64 planes ``yre``/``yim`` at the element strides
@@ -150,7 +155,7 @@ def xbar_ideal(desc_fields, xr, xi, P, yre, yim, rs=None, cs=None, bs=None):
         target = getattr(d, key)
         arr = np.asarray(value)
         if arr.ndim == 0:
-            setattr(d, key, float(value) if key == "step" else int(value))
+            setattr(d, key, float(value) if key in ("step", "adc_a", "adc_b") else int(value))
         elif arr.ndim == 1:
             for i, v in enumerate(arr):
                 target[i] = int(v)
@@ -164,6 +169,8 @@ def xbar_ideal(desc_fields, xr, xi, P, yre, yim, rs=None, cs=None, bs=None):
             raise FdafastError(f"internal: {name} must be a C-contiguous {np.dtype(dt)} array")
     if xr.shape != xi.shape:
         raise FdafastError("internal: xr and xi differ in shape")
+    if P32 is not None and (P32.dtype != np.uint32 or not P32.flags.c_contiguous):
+        raise FdafastError("internal: P32 must be a C-contiguous uint32 array")
     sizes = {"rs": d.M, "cs": d.n_out, "bs": d.B}
     scales = []
     for name, a in (("rs", rs), ("cs", cs), ("bs", bs)):
@@ -175,7 +182,9 @@ def xbar_ideal(desc_fields, xr, xi, P, yre, yim, rs=None, cs=None, bs=None):
         scales.append(ffi.cast("double *", a.ctypes.data))
     _check(lib.fda_xbar_ideal(d, ffi.cast("int32_t *", xr.ctypes.data),
                               ffi.cast("int32_t *", xi.ctypes.data), xr.size,
-                              ffi.cast("uint64_t *", P.ctypes.data), P.size, *scales,
+                              ffi.cast("uint64_t *", P.ctypes.data), P.size,
+                              ffi.NULL if P32 is None else ffi.cast("uint32_t *", P32.ctypes.data),
+                              0 if P32 is None else P32.size, *scales,
                               ffi.cast("double *", yre.ctypes.data),
                               ffi.cast("double *", yim.ctypes.data),
                               min(yre.size, yim.size)))

@@ -208,29 +208,55 @@ def adc_multiply_shift(lut, adc_max):
     return None
 
 
-def level_planes(G, rows_per_block, planes, ngroups, N, np_):
-    """Bit planes of cell levels for the C kernel: (B, nblocks, planes, nw, ngroups*np_) uint64.
+def level_planes(G, rows_per_block, planes, ngroups, N, np_, word=64):
+    """Bit planes of cell levels for the C kernel: (B, nblocks, planes, nw, ngroups*np_).
 
     G is (B, R, ngroups*N) levels in physical row order; rows are cut into
-    blocks of ``rows_per_block`` and 64-row words (bit i of a word is row
-    64w + i of the block); groups are padded to ``np_`` columns with zero
-    levels (their sums and codes are 0).
+    blocks of ``rows_per_block`` and ``word``-row words (uint64 or uint32;
+    bit i of a word is row word*w + i of the block); groups are padded to
+    ``np_`` columns with zero levels (their sums and codes are 0).
     """
     B, R, _ = G.shape
     nblocks = -(-R // rows_per_block)
-    nw = -(-rows_per_block // 64)
+    nw = -(-rows_per_block // word)
     lev = np.zeros((B, nblocks * rows_per_block, ngroups, np_), np.uint8)
     lev[:, :R, :, :N] = G.reshape(B, R, ngroups, N)
     lev = lev.reshape(B, nblocks, rows_per_block, ngroups * np_)
-    rows = np.zeros((B, nblocks, nw * 64, ngroups * np_), np.uint8)
+    rows = np.zeros((B, nblocks, nw * word, ngroups * np_), np.uint8)
     rows[:, :, :rows_per_block] = lev
-    out = np.empty((B, nblocks, planes, nw, ngroups * np_), np.uint64)
+    dtype = np.dtype("<u8") if word == 64 else np.dtype("<u4")
+    out = np.empty((B, nblocks, planes, nw, ngroups * np_), dtype)
     for p in range(planes):
-        bits = ((rows >> p) & 1).reshape(B, nblocks, nw, 64, -1)
-        packed = np.packbits(bits, axis=3, bitorder="little")      # (B, nb, nw, 8, ncols)
-        out[:, :, p] = np.ascontiguousarray(packed.transpose(0, 1, 2, 4, 3)) \
-            .view("<u8")[..., 0]
+        bits = ((rows >> p) & 1).reshape(B, nblocks, nw, word, -1)
+        packed = np.packbits(bits, axis=3, bitorder="little")   # (B, nb, nw, word/8, ncols)
+        out[:, :, p] = np.ascontiguousarray(packed.transpose(0, 1, 2, 4, 3)).view(dtype)[..., 0]
     return out
+
+
+def adc_fma32(lut, step, adc_max):
+    """float32 (a, b) with ``min(trunc(fma(S, a, b)), adc_max) == lut[S]`` for every S, or None.
+
+    The fast C path converts with one float32 fused multiply-add; it is used
+    only when that reproduces the spec's float64 formula exactly.  The FMA is
+    emulated exactly here: S * a is exact in float64 (S < 2^24), and the sum
+    is rounded once to float32.
+    """
+    if lut.shape[0] > (1 << 24):
+        return None
+    s = np.arange(lut.shape[0], dtype=np.float64)
+    a0, b0 = np.float32(1.0 / step), np.float32(0.5)
+    for da in (0, 1, -1, 2, -2):
+        a = np.float32(a0)
+        for _ in range(abs(da)):
+            a = np.nextafter(a, np.float32(np.inf if da > 0 else 0), dtype=np.float32)
+        for db in (0, -1, 1):
+            b = b0 if db == 0 else np.nextafter(b0, np.float32(np.inf if db > 0 else 0),
+                                                dtype=np.float32)
+            t = (s * np.float64(a) + np.float64(b)).astype(np.float32)
+            code = np.minimum(np.trunc(t).astype(np.int64), adc_max)
+            if np.array_equal(code, lut):
+                return float(a), float(b)
+    return None
 
 
 def native_setup(G, route, mult, rows_per_block, N, step, config):
@@ -240,17 +266,25 @@ def native_setup(G, route, mult, rows_per_block, N, step, config):
     multiply-shift reproduces, at most 128 column groups, blocks of at most
     4096 rows and inputs of at most 16 bits.
     """
+    from .. import _native
     from ..crossbar import PE
     if not config.ideal_devices or config.s_max > LUT_MAX:
         return None
-    adc = adc_multiply_shift(adc_lut(config.s_max, step, config.adc_max), config.adc_max)
+    lut = adc_lut(config.s_max, step, config.adc_max)
+    adc = adc_multiply_shift(lut, config.adc_max)
     ncols = G.shape[-1]
     ngroups = ncols // N
     nw = -(-rows_per_block // 64)
     if adc is None or ngroups > 128 or nw > 64 or config.input_bits > 16:
         return None
-    np_ = -(-N // 8) * 8
+    fast = None
+    if _native.xbar_has_fast32() and config.adc_bits + config.input_bits <= 30:
+        fast = adc_fma32(lut, step, config.adc_max)
+    np_ = -(-N // (16 if fast else 8)) * (16 if fast else 8)
     P = level_planes(G, rows_per_block, config.cell_bits, ngroups, N, np_)
+    P32 = None
+    if fast:
+        P32 = level_planes(G, rows_per_block, config.cell_bits, ngroups, N, np_, word=32)
     gmult = mult[:, ::N]
     desc = dict(N=np_, rowpair=int(config.pe is PE.ROWPAIR),
                 cpb=config.channels_per_block, nblocks=P.shape[1], planes=config.cell_bits,
@@ -259,8 +293,9 @@ def native_setup(G, route, mult, rows_per_block, N, step, config):
                 wshift=np.log2(np.abs(gmult)).astype(np.int64),
                 wneg=(gmult < 0).astype(np.int64), adc_max=config.adc_max, adc_mul=adc[0],
                 adc_add=adc[1], offset=0 if config.sets == 2 else 1 << (config.weight_bits - 1),
-                n_out=N, step=step)
-    return desc, P
+                n_out=N, step=step, adc_a=fast[0] if fast else 0.0,
+                adc_b=fast[1] if fast else 0.0, nw32=P32.shape[3] if fast else 0)
+    return desc, P, P32
 
 
 def native_run(setup, xr, xi, threads, out=None, strides=None, scales=(None, None, None)):
@@ -271,7 +306,7 @@ def native_run(setup, xr, xi, threads, out=None, strides=None, scales=(None, Non
     ``scales`` = (per-row, per-column, per-batch) factors (None: 1).
     """
     from .. import _native
-    desc, P = setup
+    desc, P, P32 = setup
     B, M, K = xr.shape
     N = desc["n_out"]
     y = None
@@ -283,7 +318,7 @@ def native_run(setup, xr, xi, threads, out=None, strides=None, scales=(None, Non
         out, strides = (flat, flat[1:]), (2 * M * N, 2 * N, 2)
     _native.xbar_ideal(dict(desc, B=B, M=M, K=K, ys=strides, nthreads=threads),
                        np.ascontiguousarray(xr, np.int32), np.ascontiguousarray(xi, np.int32),
-                       P, out[0], out[1], *scales)
+                       P, P32, out[0], out[1], *scales)
     return y
 
 
