@@ -103,6 +103,16 @@ class ReRAM:
 
 
 # -- tiles and spectra ------------------------------------------------------------
+def _buffer(plan, name, shape, dtype=np.float64):
+    """A work array kept by the plan between calls (fresh large arrays cost page
+    faults on every call); contents are not preserved."""
+    bufs = plan._spectra.setdefault("reram-buffers", {})
+    buf = bufs.get(name)
+    if buf is None or buf.shape != tuple(shape) or buf.dtype != dtype:
+        buf = bufs[name] = np.empty(shape, dtype)
+    return buf
+
+
 class Split:
     """A complex array kept as separate real and imaginary float64 planes."""
 
@@ -120,7 +130,8 @@ def input_spectra(plan, x):
     t3, L, P = plan._tile3, plan._valid3, plan._padded3
     n = x.shape[0]
     x5 = x.reshape((n, plan.cin) + plan._in3).astype(np.float64)
-    xp = np.zeros((n, plan.cin) + P)
+    xp = _buffer(plan, "padded", (n, plan.cin) + P)
+    xp.fill(0.0)
     lo = plan._pad3
     hi = [min(P[a], lo[a] + plan._in3[a]) for a in range(3)]
     xp[:, :, lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = \
@@ -128,11 +139,19 @@ def input_spectra(plan, x):
     win = np.lib.stride_tricks.sliding_window_view(xp, t3, axis=(2, 3, 4))
     win = win[:, :, ::L[0], ::L[1], ::L[2]]                 # (n, C, nt0, nt1, nt2, T...)
     nt = win.shape[2:5]
-    tiles = np.ascontiguousarray(win.transpose(0, 2, 3, 4, 1, 5, 6, 7))
     rows = n * math.prod(nt)
-    re, im = fft.rfft_tiles(tiles.reshape((rows * plan.cin,) + t3), threads=plan.threads)
-    planes = [np.ascontiguousarray(p.reshape(rows, plan.cin, -1).transpose(2, 0, 1))
-              for p in (re, im)]
+    tiles = _buffer(plan, "tiles", (n,) + tuple(nt) + (plan.cin,) + t3)
+    tiles[...] = win.transpose(0, 2, 3, 4, 1, 5, 6, 7)
+    spec_shape = (rows * plan.cin,) + fft.spectrum_shape(t3)
+    re, im = fft.rfft_tiles(tiles.reshape((rows * plan.cin,) + t3), threads=plan.threads,
+                            out=(_buffer(plan, "spec-re", spec_shape),
+                                 _buffer(plan, "spec-im", spec_shape)))
+    planes = []
+    for name, p in (("x-re", re), ("x-im", im)):
+        buf = _buffer(plan, name, (spec_shape[1] * spec_shape[2] * spec_shape[3], rows,
+                                   plan.cin))
+        buf[...] = p.reshape(rows, plan.cin, -1).transpose(2, 0, 1)
+        planes.append(buf)
     return Split(*planes), nt
 
 
@@ -142,20 +161,26 @@ def output_from_spectra(plan, yre, yim, n, nt, bias):
     rows, cout = yre.shape[:2]
     shape = (rows * cout,) + fft.spectrum_shape(t3)
     tiles = fft.irfft_tiles(yre.reshape(shape), yim.reshape(shape), t3, threads=plan.threads,
-                            normalize=False)
+                            normalize=False,
+                            out=_buffer(plan, "out-tiles", (rows * cout,) + tuple(t3)))
     tiles = tiles.reshape((n,) + tuple(nt) + (cout,) + t3)[..., :L[0], :L[1], :L[2]]
-    full = tiles.transpose(0, 4, 1, 5, 2, 6, 3, 7).reshape(
-        (n, cout, nt[0] * L[0], nt[1] * L[1], nt[2] * L[2]))
+    full = _buffer(plan, "out-full", (n, cout, nt[0] * L[0], nt[1] * L[1], nt[2] * L[2]))
+    full.reshape(n, cout, nt[0], L[0], nt[1], L[1], nt[2], L[2])[...] = \
+        tiles.transpose(0, 4, 1, 5, 2, 6, 3, 7)
     s3, o3 = plan._stride3, plan._out3
     y = full[:, :, ::s3[0], ::s3[1], ::s3[2]][:, :, :o3[0], :o3[1], :o3[2]]
-    if bias is not None:
-        y = y + bias[None, :, None, None, None]
+    y = np.array(y) if bias is None else y + bias[None, :, None, None, None]
     return y.reshape((n, cout) + plan.out_spatial)
 
 
 # -- quantization -------------------------------------------------------------------
 def _max_abs_parts(a, axis):
-    return np.maximum(np.abs(a.real), np.abs(a.imag)).max(axis=axis)
+    """max(|Re a|, |Im a|) over ``axis``, without array-sized temporaries."""
+    out = None
+    for part in (a.real, a.imag):
+        m = np.maximum(part.max(axis=axis), -part.min(axis=axis))
+        out = m if out is None else np.maximum(out, m)
+    return out
 
 
 def _scale(peak, bits):
@@ -245,8 +270,8 @@ def _products(Xq, weights, s_x, s_w, plan, full_scale):
     xr, xi = Xq
     nb, rows, _ = xr.shape
     cout = plan.cout
-    yre = np.empty((rows, cout, nb))
-    yim = np.empty((rows, cout, nb))
+    yre = _buffer(plan, "y-re", (rows, cout, nb))
+    yim = _buffer(plan, "y-im", (rows, cout, nb))
     flat_re, flat_im = yre.reshape(-1), yim.reshape(-1)
     # scale of product (bin b, row m, column n) = rs[m] * cs[n] * bin_scale[b]
     rs = np.ascontiguousarray(np.broadcast_to(s_x[0, :, 0] if s_x.shape[1] > 1
