@@ -344,6 +344,7 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
 #else
     (void)P32;
     (void)p32_len;
+    (void)fast32;
 #endif
     const int64_t M = d->M, K = d->K, N = d->N, ncols = d->ngroups * N;
     const int64_t blk = d->planes * d->nw * ncols;
@@ -376,7 +377,7 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
 #endif
                 const uint64_t *Pb = P + (bb * d->nblocks + b) * blk;
                 for (int64_t j0 = 0; j0 < ncols; j0 += 8)
-                    columns8(d, (const uint64_t(*)[MAX_NW])in, Pb, ncols, j0, acc);
+                    columns8(d, (const uint64_t(*)[MAX_BITS][MAX_NW])in, Pb, ncols, j0, acc);
             }
             int64_t dre, dim;
             offset_terms(d, xr + bm * K, xi + bm * K, &dre, &dim);
