@@ -329,8 +329,9 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                    int64_t p32_len, const double *rs, const double *cs, const double *bs,
                    double *yre, double *yim, int64_t y_len)
 {
-    if (!d || !xr || !xi || !P || !yre || !yim) return FDA_ERR_NULL;
-    int st = xbar_check(d, x_len, p_len, y_len);
+    if (!d || !xr || !xi || (!P && !P32) || !yre || !yim) return FDA_ERR_NULL;
+    int st = xbar_check(d, x_len, P ? p_len : d->B * d->nblocks * d->planes * d->nw *
+                                               d->ngroups * d->N, y_len);
     if (st) return st;
     int fast32 = 0;
 #ifdef FDA_XBAR_FAST32
@@ -345,7 +346,9 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
     (void)P32;
     (void)p32_len;
     (void)fast32;
+    if (!P) return FDA_ERR_NULL;
 #endif
+    if (!fast32 && !P) return FDA_ERR_NULL;
     const int64_t M = d->M, K = d->K, N = d->N, ncols = d->ngroups * N;
     const int64_t blk = d->planes * d->nw * ncols;
     int failed = 0;

@@ -145,7 +145,8 @@ typedef struct {
 
 /* y = (step*C + D) * rs * cs * bs, with C the exact integer code sums and D
    the offset correction, into the planes yre, yim of y_len elements each;
-   every index is checked against y_len. */
+   every index is checked against y_len.  P may be NULL when P32 is given
+   and the build has the fast path (fda_xbar_has_fast32). */
 int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                    int64_t x_len, const uint64_t *P, int64_t p_len, const uint32_t *P32,
                    int64_t p32_len, const double *rs, const double *cs, const double *bs,

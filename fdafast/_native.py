@@ -163,7 +163,8 @@ def xbar_ideal(desc_fields, xr, xi, P, P32, yre, yim, rs=None, cs=None, bs=None)
             for i in range(arr.shape[0]):
                 for j, v in enumerate(arr[i]):
                     target[i][j] = int(v)
-    for name, a, dt in (("xr", xr, np.int32), ("xi", xi, np.int32), ("P", P, np.uint64),
+    for name, a, dt in (("xr", xr, np.int32), ("xi", xi, np.int32),
+                        ("P", np.empty(0, np.uint64) if P is None else P, np.uint64),
                         ("yre", yre, np.float64), ("yim", yim, np.float64)):
         if a.dtype != dt or not a.flags.c_contiguous:
             raise FdafastError(f"internal: {name} must be a C-contiguous {np.dtype(dt)} array")
@@ -182,7 +183,8 @@ def xbar_ideal(desc_fields, xr, xi, P, P32, yre, yim, rs=None, cs=None, bs=None)
         scales.append(ffi.cast("double *", a.ctypes.data))
     _check(lib.fda_xbar_ideal(d, ffi.cast("int32_t *", xr.ctypes.data),
                               ffi.cast("int32_t *", xi.ctypes.data), xr.size,
-                              ffi.cast("uint64_t *", P.ctypes.data), P.size,
+                              ffi.NULL if P is None else ffi.cast("uint64_t *", P.ctypes.data),
+                              0 if P is None else P.size,
                               ffi.NULL if P32 is None else ffi.cast("uint32_t *", P32.ctypes.data),
                               0 if P32 is None else P32.size, *scales,
                               ffi.cast("double *", yre.ctypes.data),

@@ -281,13 +281,15 @@ def native_setup(G, route, mult, rows_per_block, N, step, config):
     if _native.xbar_has_fast32() and config.adc_bits + config.input_bits <= 30:
         fast = adc_fma32(lut, step, config.adc_max)
     np_ = -(-N // (16 if fast else 8)) * (16 if fast else 8)
-    P = level_planes(G, rows_per_block, config.cell_bits, ngroups, N, np_)
-    P32 = None
+    P = P32 = None
     if fast:
         P32 = level_planes(G, rows_per_block, config.cell_bits, ngroups, N, np_, word=32)
+    else:
+        P = level_planes(G, rows_per_block, config.cell_bits, ngroups, N, np_)
     gmult = mult[:, ::N]
     desc = dict(N=np_, rowpair=int(config.pe is PE.ROWPAIR),
-                cpb=config.channels_per_block, nblocks=P.shape[1], planes=config.cell_bits,
+                cpb=config.channels_per_block, nblocks=-(-G.shape[1] // rows_per_block),
+                planes=config.cell_bits,
                 nw=nw, ngroups=ngroups, input_bits=config.input_bits,
                 dac_bits=config.dac_bits, route=route[:, ::N],
                 wshift=np.log2(np.abs(gmult)).astype(np.int64),
