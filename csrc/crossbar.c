@@ -72,7 +72,8 @@ static void input_planes(const fda_xbar_desc *d, const int32_t *xr, const int32_
     if (ib <= 8) {
         uint8_t vals[2][MAX_NW * 64] __attribute__((aligned(64)));
         const int64_t nw = (nrows + 63) / 64;
-        memset(vals, 0, sizeof(vals[0][0]) * 2 * MAX_NW * 64);
+        memset(vals[0], 0, (size_t)(64 * nw));
+        memset(vals[1], 0, (size_t)(64 * nw));
         for (int64_t k = k0; k < k1; k++) {
             const int32_t re = xr[k], im = xi[k];
             if (d->rowpair) {

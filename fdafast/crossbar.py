@@ -359,37 +359,43 @@ def crossbar_counts(M, K, N, config):
 
 # -- operands ---------------------------------------------------------------------
 def _operand(a, bits, name):
-    """(re, im) int32 arrays of an integer-valued complex operand within +-(2^(bits-1)-1)."""
+    """(re, im) int32 arrays of an integer-valued complex operand within +-(2^(bits-1)-1).
+
+    Complex input is checked through its float64 view (one pass each for the
+    range, the conversion and the integrality), then split.
+    """
     a = np.asarray(a)
     if a.dtype.kind not in "iufc" or a.dtype.kind == "b":
         raise DTypeError(f"{name} has dtype {a.dtype}; cmatmul takes complex (or real) "
                          f"integer-valued numbers")
     if a.ndim != 2:
         raise ShapeError(f"{name} must be 2-D, got shape {a.shape}")
-    parts = (a.real, a.imag) if a.dtype.kind == "c" else (a, np.zeros(a.shape, np.int64))
     limit = (1 << (bits - 1)) - 1
-    out = []
-    for part, what in zip(parts, ("real", "imaginary")):
-        if not part.size:
-            out.append(np.zeros(part.shape, np.int32))
-            continue
+    if a.dtype.kind == "c":
+        flat = np.ascontiguousarray(a).view(a.real.dtype).reshape(a.shape + (2,))
+    else:
+        flat = a[..., None]
+    if flat.size:
         # min/max first (cheap); NaN fails both comparisons, so it is caught too.
         # No abs: it wraps at an integer dtype's minimum.
-        lo, hi = part.min(), part.max()
+        lo, hi = flat.min(), flat.max()
         if not (lo >= -limit and hi <= limit):
-            bad = ~((part >= -limit) & (part <= limit))
-            v = part[bad].flat[0].item()
-            raise InvalidArgumentError(f"{name} {what} part {v!r} is outside "
-                                       f"[-{limit}, {limit}] ({bits}-bit operands)")
-        q = part.astype(np.int32)
-        if part.dtype.kind == "f":
-            bad = q != part
-            if bad.any():
-                v = part[bad].flat[0].item()
-                raise InvalidArgumentError(f"{name} must be integer-valued; {what} part "
-                                           f"{v!r} is not")
-        out.append(q)
-    return out
+            bad = ~((flat >= -limit) & (flat <= limit))
+            idx = np.argwhere(bad)[0]
+            what = "imaginary" if idx[-1] == 1 else "real"
+            raise InvalidArgumentError(f"{name} {what} part {flat[tuple(idx)].item()!r} is "
+                                       f"outside [-{limit}, {limit}] ({bits}-bit operands)")
+    q = flat.astype(np.int32)
+    if flat.dtype.kind == "f":
+        bad = q != flat
+        if bad.any():
+            idx = np.argwhere(bad)[0]
+            what = "imaginary" if idx[-1] == 1 else "real"
+            raise InvalidArgumentError(f"{name} must be integer-valued; {what} part "
+                                       f"{flat[tuple(idx)].item()!r} is not")
+    re = np.ascontiguousarray(q[..., 0])
+    im = np.ascontiguousarray(q[..., 1]) if q.shape[-1] == 2 else np.zeros(a.shape, np.int32)
+    return re, im
 
 
 # -- the emulation ----------------------------------------------------------------
