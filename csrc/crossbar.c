@@ -12,6 +12,7 @@
  * are exact integers, identical for any thread count and to the Numba and
  * loop references.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -396,6 +397,162 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
         }
         free(in);
         free(acc);
+    }
+    return failed ? FDA_ERR_NOMEM : FDA_OK;
+}
+
+/* ---- device non-idealities: float conductances --------------------------- */
+
+/* fdafast._rng, bit for bit: splitmix64 hashing, Irwin-Hall normal. */
+static inline uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static inline double rng_uniform(uint64_t seed, uint64_t stream, uint64_t index)
+{
+    const uint64_t g = 0x9E3779B97F4A7C15ull;
+    const uint64_t h = mix64(mix64(mix64(seed + g) ^ stream) + index * g);
+    return (double)(h >> 11) * (1.0 / 9007199254740992.0);
+}
+
+__attribute__((optimize("fp-contract=off")))
+static double rng_normal(uint64_t seed, uint64_t stream, uint64_t index)
+{
+    const uint64_t base = index * 12u;
+    double acc = 0.0;
+    for (uint64_t t = 0; t < 12; t++) acc = acc + rng_uniform(seed, stream, base + t);
+    return acc - 6.0;
+}
+
+/* Driven integer of physical row r (of a block starting at channel k0) in cycle q. */
+static inline int64_t row_value(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
+                                int64_t k0, int64_t r, int q)
+{
+    if (!d->rowpair) return q ? xi[k0 + r] : xr[k0 + r];
+    const int64_t k = k0 + r / 2;
+    if (q == 0) return (r & 1) ? -(int64_t)xi[k] : xr[k];
+    return (r & 1) ? xr[k] : xi[k];
+}
+
+/* Column sums of one (block, cycle, chunk), in physical row order. */
+__attribute__((optimize("fp-contract=off")))
+static void float_column_sums(const double *G, int64_t ncols, const int64_t *u, int64_t nrows,
+                              double *S)
+{
+    for (int64_t j = 0; j < ncols; j++) S[j] = 0.0;
+    for (int64_t r = 0; r < nrows; r++) {
+        if (!u[r]) continue;                 /* adds an exact +0.0 */
+        const double uf = (double)u[r];
+        const double *g = G + r * ncols;
+        for (int64_t j = 0; j < ncols; j++) S[j] = S[j] + uf * g[j];
+    }
+}
+
+__attribute__((optimize("fp-contract=off")))
+static int64_t float_code(double s, double step, int64_t adc_max)
+{
+    double code = floor(s / step + 0.5);
+    code = code < 0.0 ? 0.0 : code;
+    code = code > (double)adc_max ? (double)adc_max : code;
+    return (int64_t)code;
+}
+
+int fda_xbar_float(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
+                   int64_t x_len, const double *G, int64_t g_len, double read_sigma,
+                   uint64_t seed, const double *rs, const double *cs, const double *bs,
+                   double *yre, double *yim, int64_t y_len)
+{
+    if (!d || !xr || !xi || !G || !yre || !yim) return FDA_ERR_NULL;
+    const int64_t M = d->M, K = d->K, N = d->N, ncols = d->ngroups * N;
+    const int64_t rows_pb = (d->rowpair ? 2 : 1) * d->cpb;
+    const int64_t R = (d->rowpair ? 2 : 1) * K;
+    const int64_t nblocks = (K + d->cpb - 1) / d->cpb;
+    if (d->B < 1 || M < 1 || K < 1 || N < 1 || d->cpb < 1 || d->ngroups < 1 ||
+        d->ngroups > FDA_XBAR_MAX_GROUPS || d->input_bits < 2 || d->input_bits > MAX_BITS ||
+        d->dac_bits < 1 || d->dac_bits >= d->input_bits || d->adc_max < 0 ||
+        d->n_out != N || !(d->step >= 1.0) || !(read_sigma >= 0.0) || d->offset < 0)
+        return FDA_ERR_GEOMETRY;
+    if (d->nthreads < 1) return FDA_ERR_THREADS;
+    if (x_len != d->B * M * K || g_len != d->B * R * ncols || y_len < 1) return FDA_ERR_GEOMETRY;
+    int64_t last = 0;
+    const int64_t ext[3] = {d->B, M, N};
+    for (int a = 0; a < 3; a++) {
+        if (d->ys[a] < 0) return FDA_ERR_GEOMETRY;
+        last += (ext[a] - 1) * d->ys[a];
+    }
+    if (last >= y_len) return FDA_ERR_GEOMETRY;
+    for (int q = 0; q < 2; q++)
+        for (int64_t g = 0; g < d->ngroups; g++)
+            if (d->route[q][g] < 0 || d->route[q][g] > 1 || d->wshift[q][g] < 0 ||
+                d->wshift[q][g] > 40)
+                return FDA_ERR_GEOMETRY;
+    const int ib = (int)d->input_bits, db = (int)d->dac_bits;
+    const int nmag = (ib - 1 + db - 1) / db, chunks = nmag + 1;
+    const uint64_t tc = (1ull << ib) - 1;
+    int failed = 0;
+#ifdef _OPENMP
+#pragma omp parallel num_threads((int)d->nthreads) reduction(| : failed)
+#endif
+    {
+        double *S = malloc(sizeof(double) * (size_t)ncols);
+        int64_t *acc = malloc(sizeof(int64_t) * (size_t)(2 * N));
+        int64_t *u = malloc(sizeof(int64_t) * (size_t)rows_pb);
+        if (!S || !acc || !u) failed = 1;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 4)
+#endif
+        for (int64_t bm = 0; bm < d->B * M; bm++) {
+            if (!S || !acc || !u) continue;
+            const int64_t bb = bm / M, m = bm % M;
+            const int32_t *a_r = xr + bm * K, *a_i = xi + bm * K;
+            memset(acc, 0, sizeof(int64_t) * (size_t)(2 * N));
+            for (int64_t b = 0; b < nblocks; b++) {
+                const int64_t k0 = b * d->cpb, k1 = k0 + d->cpb < K ? k0 + d->cpb : K;
+                const int64_t nrows = (d->rowpair ? 2 : 1) * (k1 - k0);
+                const double *Gb = G + (bb * R + (d->rowpair ? 2 : 1) * k0) * ncols;
+                for (int q = 0; q < 2; q++)
+                    for (int c = 0; c < chunks; c++) {
+                        const int sign = c == nmag;
+                        const int lo = sign ? ib - 1 : c * db;
+                        const int hi = sign ? ib : (lo + db < ib - 1 ? lo + db : ib - 1);
+                        const uint64_t mask = (1ull << (hi - lo)) - 1;
+                        for (int64_t r = 0; r < nrows; r++)
+                            u[r] = (int64_t)((((uint64_t)row_value(d, a_r, a_i, k0, r, q)) & tc)
+                                             >> lo & mask);
+                        float_column_sums(Gb, ncols, u, nrows, S);
+                        const uint64_t conv0 =
+                            (uint64_t)((((bm * nblocks + b) * 2 + q) * chunks + c) * ncols);
+                        for (int64_t j = 0; j < ncols; j++) {
+                            double sj = S[j];
+                            if (read_sigma != 0.0) {
+                                volatile double noise =
+                                    read_sigma * rng_normal(seed, 3, conv0 + (uint64_t)j);
+                                sj = sj + noise;
+                            }
+                            const int64_t code = float_code(sj, d->step, d->adc_max);
+                            const int64_t g = j / N, n = j % N;
+                            const int64_t w = (sign ? -1 : 1) * (d->wneg[q][g] ? -1 : 1);
+                            acc[d->route[q][g] * N + n] += w * (code << (lo + d->wshift[q][g]));
+                        }
+                    }
+            }
+            int64_t dre, dim;
+            offset_terms(d, a_r, a_i, &dre, &dim);
+            const double sbm = rs ? rs[m] : 1.0, sb = bs ? bs[bb] : 1.0;
+            const int64_t base = bb * d->ys[0] + m * d->ys[1];
+            for (int64_t n = 0; n < N; n++) {
+                const double sc = cs ? cs[n] : 1.0;
+                const int64_t o = base + n * d->ys[2];
+                yre[o] = scale_add(d->step, acc[n], dre) * sbm * sc * sb;
+                yim[o] = scale_add(d->step, acc[N + n], dim) * sbm * sc * sb;
+            }
+        }
+        free(S);
+        free(acc);
+        free(u);
     }
     return failed ? FDA_ERR_NOMEM : FDA_OK;
 }

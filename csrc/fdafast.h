@@ -152,6 +152,21 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                    int64_t p32_len, const double *rs, const double *cs, const double *bs,
                    double *yre, double *yim, int64_t y_len);
 
+/*
+ * Device non-idealities: conductances G (B, R, ngroups*N) float64 in
+ * physical row order (rows_per_block per block; R = 2K rowpair, K colpair),
+ * column sums added row by row in that order (multiply, then add: no FMA),
+ * read noise read_sigma * normal(seed, 3, id) per conversion (fdafast._rng),
+ * code = clamp(floor(S/step + 1/2), 0, adc_max).  Uses d's B, M, K, N
+ * (= n_out, unpadded), rowpair, cpb, ngroups, input_bits, dac_bits, route,
+ * wshift, wneg, adc_max, offset, step, ys, nthreads; C's output as in
+ * fda_xbar_ideal.
+ */
+int fda_xbar_float(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
+                   int64_t x_len, const double *G, int64_t g_len, double read_sigma,
+                   uint64_t seed, const double *rs, const double *cs, const double *bs,
+                   double *yre, double *yim, int64_t y_len);
+
 /* Whether this build has the 32-bit fast path of fda_xbar_ideal. */
 int fda_xbar_has_fast32(void);
 /* cdef-end */

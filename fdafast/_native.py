@@ -144,14 +144,10 @@ def xbar_has_fast32():
     return bool(lib.fda_xbar_has_fast32())
 
 
-def xbar_ideal(desc_fields, xr, xi, P, P32, yre, yim, rs=None, cs=None, bs=None):
-    """Run the ideal-device crossbar kernel; ``desc_fields`` fills fda_xbar_desc.
-
-    Outputs go to the float64 planes ``yre``/``yim`` at the element strides
-    ``desc_fields['ys']``; the kernel checks every index against their size.
-    """
+def _xbar_desc(fields):
+    """An fda_xbar_desc filled from a dict (scalars, 1-D and 2-D integer tables)."""
     d = ffi.new("fda_xbar_desc *")
-    for key, value in desc_fields.items():
+    for key, value in fields.items():
         target = getattr(d, key)
         arr = np.asarray(value)
         if arr.ndim == 0:
@@ -163,6 +159,30 @@ def xbar_ideal(desc_fields, xr, xi, P, P32, yre, yim, rs=None, cs=None, bs=None)
             for i in range(arr.shape[0]):
                 for j, v in enumerate(arr[i]):
                     target[i][j] = int(v)
+    return d
+
+
+def _xbar_scales(d, rs, cs, bs):
+    """Pointers to the optional per-row, per-column and per-batch output scales."""
+    sizes = {"rs": d.M, "cs": d.n_out, "bs": d.B}
+    out = []
+    for name, a in (("rs", rs), ("cs", cs), ("bs", bs)):
+        if a is None:
+            out.append(ffi.NULL)
+            continue
+        if a.dtype != np.float64 or not a.flags.c_contiguous or a.size != sizes[name]:
+            raise FdafastError(f"internal: {name} must be {sizes[name]} contiguous float64")
+        out.append(ffi.cast("double *", a.ctypes.data))
+    return out
+
+
+def xbar_ideal(desc_fields, xr, xi, P, P32, yre, yim, rs=None, cs=None, bs=None):
+    """Run the ideal-device crossbar kernel; ``desc_fields`` fills fda_xbar_desc.
+
+    Outputs go to the float64 planes ``yre``/``yim`` at the element strides
+    ``desc_fields['ys']``; the kernel checks every index against their size.
+    """
+    d = _xbar_desc(desc_fields)
     for name, a, dt in (("xr", xr, np.int32), ("xi", xi, np.int32),
                         ("P", np.empty(0, np.uint64) if P is None else P, np.uint64),
                         ("yre", yre, np.float64), ("yim", yim, np.float64)):
@@ -172,21 +192,33 @@ def xbar_ideal(desc_fields, xr, xi, P, P32, yre, yim, rs=None, cs=None, bs=None)
         raise FdafastError("internal: xr and xi differ in shape")
     if P32 is not None and (P32.dtype != np.uint32 or not P32.flags.c_contiguous):
         raise FdafastError("internal: P32 must be a C-contiguous uint32 array")
-    sizes = {"rs": d.M, "cs": d.n_out, "bs": d.B}
-    scales = []
-    for name, a in (("rs", rs), ("cs", cs), ("bs", bs)):
-        if a is None:
-            scales.append(ffi.NULL)
-            continue
-        if a.dtype != np.float64 or not a.flags.c_contiguous or a.size != sizes[name]:
-            raise FdafastError(f"internal: {name} must be {sizes[name]} contiguous float64")
-        scales.append(ffi.cast("double *", a.ctypes.data))
+    scales = _xbar_scales(d, rs, cs, bs)
     _check(lib.fda_xbar_ideal(d, ffi.cast("int32_t *", xr.ctypes.data),
                               ffi.cast("int32_t *", xi.ctypes.data), xr.size,
                               ffi.NULL if P is None else ffi.cast("uint64_t *", P.ctypes.data),
                               0 if P is None else P.size,
                               ffi.NULL if P32 is None else ffi.cast("uint32_t *", P32.ctypes.data),
                               0 if P32 is None else P32.size, *scales,
+                              ffi.cast("double *", yre.ctypes.data),
+                              ffi.cast("double *", yim.ctypes.data),
+                              min(yre.size, yim.size)))
+
+
+def xbar_float(desc_fields, xr, xi, G, read_sigma, seed, yre, yim, rs=None, cs=None,
+               bs=None):
+    """Run the float (device non-ideality) crossbar kernel; see :func:`xbar_ideal`."""
+    d = _xbar_desc(desc_fields)
+    for name, a, dt in (("xr", xr, np.int32), ("xi", xi, np.int32), ("G", G, np.float64),
+                        ("yre", yre, np.float64), ("yim", yim, np.float64)):
+        if a.dtype != dt or not a.flags.c_contiguous:
+            raise FdafastError(f"internal: {name} must be a C-contiguous {np.dtype(dt)} array")
+    if xr.shape != xi.shape:
+        raise FdafastError("internal: xr and xi differ in shape")
+    scales = _xbar_scales(d, rs, cs, bs)
+    _check(lib.fda_xbar_float(d, ffi.cast("int32_t *", xr.ctypes.data),
+                              ffi.cast("int32_t *", xi.ctypes.data), xr.size,
+                              ffi.cast("double *", G.ctypes.data), G.size, float(read_sigma),
+                              int(seed) & (2 ** 64 - 1), *scales,
                               ffi.cast("double *", yre.ctypes.data),
                               ffi.cast("double *", yim.ctypes.data),
                               min(yre.size, yim.size)))

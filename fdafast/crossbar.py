@@ -538,11 +538,14 @@ class PreparedWeights:
         return self.wr.shape[2]
 
     def native(self, step):
-        """The C kernel's inputs for ``step`` (None where the kernel does not apply)."""
+        """The C kernel's inputs for ``step`` (None where no C kernel applies): the
+        integer kernel with ideal devices, the float kernel otherwise."""
         if step not in self._native:
-            from ._kernels.crossbar import native_setup
-            self._native[step] = native_setup(self.G, self.route, self.mult,
-                                              self.rows_per_block, self.N, step, self.config)
+            from ._kernels.crossbar import float_setup, native_setup
+            args = (self.G, self.route, self.mult, self.rows_per_block, self.N, step,
+                    self.config)
+            self._native[step] = (native_setup(*args) if self.config.ideal_devices
+                                  else float_setup(*args, self.seed))
         return self._native[step]
 
 
@@ -558,10 +561,9 @@ def _emulate_batch(xr, xi, weights, threads, full_scale=None):
         yi = np.matmul(f[0], f[3]) + np.matmul(f[1], f[2])
         return yr + 1j * yi
     from ._kernels.crossbar import emulate, native_run
-    if config.ideal_devices:
-        setup = weights.native(step)
-        if setup is not None:
-            return native_run(setup, xr, xi, threads)
+    setup = weights.native(step)
+    if setup is not None:
+        return native_run(setup, xr, xi, threads)
     A = _input_layout(xr, xi, config)
     C = emulate(A, weights.G, weights.route, weights.mult, weights.rows_per_block, weights.N,
                 step, config, weights.seed, threads)

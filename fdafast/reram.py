@@ -290,8 +290,7 @@ def _products(Xq, weights, s_x, s_w, plan, full_scale):
         bscale = np.ascontiguousarray(bin_scale[bs])
         cfg = w.config
         step = cfg.step_for(full_scale)
-        setup = w.native(step) if cfg.ideal_devices and not (cfg.exact and full_scale is None) \
-            else None
+        setup = None if cfg.exact and full_scale is None else w.native(step)
         x_r, x_i = xr[bs, :, ci], xi[bs, :, ci]
         if setup is not None:
             off = bs.start + co.start * nb

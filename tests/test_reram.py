@@ -96,10 +96,12 @@ def test_bad_engine_arguments():
 
 @pytest.mark.parametrize("weight_scale, input_scale", [("channel", "tile"), ("bin", "layer"),
                                                        ("layer", "calibrated")])
-def test_native_and_numba_paths_agree(weight_scale, input_scale, rng, monkeypatch):
-    """The C kernel's direct, scaled output equals the Numba path bit for bit."""
+@pytest.mark.parametrize("devices", [{}, dict(program_sigma=0.1, read_sigma=0.4,
+                                               stuck_off_rate=0.02, on_off_ratio=50.0)])
+def test_native_and_numba_paths_agree(weight_scale, input_scale, devices, rng, monkeypatch):
+    """The C kernels' direct, scaled output equals the Numba path bit for bit."""
     x, w = rng.random((1, 5, 9, 10)), rng.standard_normal((6, 5, 3, 3))
-    cfg = CrossbarConfig(rows=8, adc_bits=5)
+    cfg = CrossbarConfig(rows=8, adc_bits=5, **devices)
     eng = ReRAM(cfg, weight_scale=weight_scale, input_scale=input_scale)
 
     def run():

@@ -300,6 +300,23 @@ def native_setup(G, route, mult, rows_per_block, N, step, config):
     return desc, P, P32
 
 
+def float_setup(G, route, mult, rows_per_block, N, step, config, seed):
+    """Descriptor fields of the C float kernel (device non-idealities), or None."""
+    from ..crossbar import PE
+    ngroups = G.shape[-1] // N
+    if ngroups > 128 or config.input_bits > 16:
+        return None
+    gmult = mult[:, ::N]
+    desc = dict(N=N, rowpair=int(config.pe is PE.ROWPAIR), cpb=config.channels_per_block,
+                ngroups=ngroups, input_bits=config.input_bits, dac_bits=config.dac_bits,
+                route=route[:, ::N], wshift=np.log2(np.abs(gmult)).astype(np.int64),
+                wneg=(gmult < 0).astype(np.int64), adc_max=config.adc_max,
+                offset=0 if config.sets == 2 else 1 << (config.weight_bits - 1), n_out=N,
+                step=step)
+    return ("float", desc, np.ascontiguousarray(G, np.float64), float(config.read_sigma),
+            seed)
+
+
 def native_run(setup, xr, xi, threads, out=None, strides=None, scales=(None, None, None)):
     """step*C + D from the C kernel (see :func:`native_setup`).
 
@@ -308,9 +325,8 @@ def native_run(setup, xr, xi, threads, out=None, strides=None, scales=(None, Non
     ``scales`` = (per-row, per-column, per-batch) factors (None: 1).
     """
     from .. import _native
-    desc, P, P32 = setup
     B, M, K = xr.shape
-    N = desc["n_out"]
+    N = setup[1]["n_out"] if setup[0] == "float" else setup[0]["n_out"]
     y = None
     if out is None:
         # write the complex result in place: real parts at even, imaginary
@@ -318,9 +334,15 @@ def native_run(setup, xr, xi, threads, out=None, strides=None, scales=(None, Non
         y = np.empty((B, M, N), np.complex128)
         flat = y.reshape(-1).view(np.float64)
         out, strides = (flat, flat[1:]), (2 * M * N, 2 * N, 2)
-    _native.xbar_ideal(dict(desc, B=B, M=M, K=K, ys=strides, nthreads=threads),
-                       np.ascontiguousarray(xr, np.int32), np.ascontiguousarray(xi, np.int32),
-                       P, P32, out[0], out[1], *scales)
+    xr, xi = np.ascontiguousarray(xr, np.int32), np.ascontiguousarray(xi, np.int32)
+    if setup[0] == "float":
+        _, desc, G, read_sigma, seed = setup
+        _native.xbar_float(dict(desc, B=B, M=M, K=K, ys=strides, nthreads=threads), xr, xi,
+                           G, read_sigma, seed, out[0], out[1], *scales)
+    else:
+        desc, P, P32 = setup
+        _native.xbar_ideal(dict(desc, B=B, M=M, K=K, ys=strides, nthreads=threads), xr, xi,
+                           P, P32, out[0], out[1], *scales)
     return y
 
 
