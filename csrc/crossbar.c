@@ -451,13 +451,23 @@ static void float_column_sums(const double *G, int64_t ncols, const int64_t *u, 
     }
 }
 
+/* Read noise (if any) and the ADC of a row of column sums, into codes. */
 __attribute__((optimize("fp-contract=off")))
-static int64_t float_code(double s, double step, int64_t adc_max)
+static void float_codes(double *S, int64_t ncols, double read_sigma, uint64_t seed,
+                        uint64_t conv0, double step, int64_t adc_max, int64_t *code)
 {
-    double code = floor(s / step + 0.5);
-    code = code < 0.0 ? 0.0 : code;
-    code = code > (double)adc_max ? (double)adc_max : code;
-    return (int64_t)code;
+    if (read_sigma != 0.0)
+        for (int64_t j = 0; j < ncols; j++) {
+            const double noise = read_sigma * rng_normal(seed, 3, conv0 + (uint64_t)j);
+            S[j] = S[j] + noise;
+        }
+    const double top = (double)adc_max;
+    for (int64_t j = 0; j < ncols; j++) {
+        double c = floor(S[j] / step + 0.5);
+        c = c < 0.0 ? 0.0 : c;
+        c = c > top ? top : c;
+        code[j] = (int64_t)c;
+    }
 }
 
 int fda_xbar_float(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
@@ -498,14 +508,15 @@ int fda_xbar_float(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
 #endif
     {
         double *S = malloc(sizeof(double) * (size_t)ncols);
+        int64_t *code = malloc(sizeof(int64_t) * (size_t)ncols);
         int64_t *acc = malloc(sizeof(int64_t) * (size_t)(2 * N));
         int64_t *u = malloc(sizeof(int64_t) * (size_t)rows_pb);
-        if (!S || !acc || !u) failed = 1;
+        if (!S || !code || !acc || !u) failed = 1;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 4)
 #endif
         for (int64_t bm = 0; bm < d->B * M; bm++) {
-            if (!S || !acc || !u) continue;
+            if (!S || !code || !acc || !u) continue;
             const int64_t bb = bm / M, m = bm % M;
             const int32_t *a_r = xr + bm * K, *a_i = xi + bm * K;
             memset(acc, 0, sizeof(int64_t) * (size_t)(2 * N));
@@ -525,17 +536,17 @@ int fda_xbar_float(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                         float_column_sums(Gb, ncols, u, nrows, S);
                         const uint64_t conv0 =
                             (uint64_t)((((bm * nblocks + b) * 2 + q) * chunks + c) * ncols);
-                        for (int64_t j = 0; j < ncols; j++) {
-                            double sj = S[j];
-                            if (read_sigma != 0.0) {
-                                volatile double noise =
-                                    read_sigma * rng_normal(seed, 3, conv0 + (uint64_t)j);
-                                sj = sj + noise;
-                            }
-                            const int64_t code = float_code(sj, d->step, d->adc_max);
-                            const int64_t g = j / N, n = j % N;
-                            const int64_t w = (sign ? -1 : 1) * (d->wneg[q][g] ? -1 : 1);
-                            acc[d->route[q][g] * N + n] += w * (code << (lo + d->wshift[q][g]));
+                        float_codes(S, ncols, read_sigma, seed, conv0, d->step, d->adc_max,
+                                    code);
+                        for (int64_t g = 0; g < d->ngroups; g++) {
+                            const int64_t sh = lo + d->wshift[q][g];
+                            const int neg = sign ^ (int)d->wneg[q][g];
+                            int64_t *dst = acc + d->route[q][g] * N;
+                            const int64_t *cg = code + g * N;
+                            if (neg)
+                                for (int64_t n = 0; n < N; n++) dst[n] -= cg[n] << sh;
+                            else
+                                for (int64_t n = 0; n < N; n++) dst[n] += cg[n] << sh;
                         }
                     }
             }
@@ -551,6 +562,7 @@ int fda_xbar_float(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
             }
         }
         free(S);
+        free(code);
         free(acc);
         free(u);
     }
