@@ -385,17 +385,20 @@ def _operand(a, bits, name):
             what = "imaginary" if idx[-1] == 1 else "real"
             raise InvalidArgumentError(f"{name} {what} part {flat[tuple(idx)].item()!r} is "
                                        f"outside [-{limit}, {limit}] ({bits}-bit operands)")
-    q = flat.astype(np.int32)
-    if flat.dtype.kind == "f":
-        bad = q != flat
-        if bad.any():
-            idx = np.argwhere(bad)[0]
-            what = "imaginary" if idx[-1] == 1 else "real"
-            raise InvalidArgumentError(f"{name} must be integer-valued; {what} part "
-                                       f"{flat[tuple(idx)].item()!r} is not")
-    re = np.ascontiguousarray(q[..., 0])
-    im = np.ascontiguousarray(q[..., 1]) if q.shape[-1] == 2 else np.zeros(a.shape, np.int32)
-    return re, im
+    parts = []
+    for p in range(flat.shape[-1]):
+        part = flat[..., p]
+        q = part.astype(np.int32)                       # contiguous; in range by now
+        if flat.dtype.kind == "f":
+            bad = q != part
+            if bad.any():
+                what = "imaginary" if p == 1 else "real"
+                raise InvalidArgumentError(f"{name} must be integer-valued; {what} part "
+                                           f"{part[bad].flat[0].item()!r} is not")
+        parts.append(q)
+    if len(parts) == 1:
+        parts.append(np.zeros(a.shape, np.int32))
+    return parts[0], parts[1]
 
 
 # -- the emulation ----------------------------------------------------------------
