@@ -1,0 +1,110 @@
+"""Accelerator descriptions: presets, TOML loading, validation, published figures."""
+import csv
+import pathlib
+
+import pytest
+
+import fdafast
+from fdafast import Accelerator
+from fdafast.arch import ArchError, preset_data
+
+SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "isaac_table1.csv"
+
+
+def within(value, target, rel=0.05):
+    return abs(value - target) <= rel * abs(target)
+
+
+def test_presets_listed():
+    assert "isaac" in fdafast.presets()
+
+
+def test_isaac_reproduces_published_figures():
+    """ISAAC (Shafiee et al., ISCA 2016): Table I totals and Table IV's ISAAC-CE."""
+    s = Accelerator.from_preset("isaac").summary()
+    assert within(s["tile_power_mw"], 330.0)
+    assert within(s["chip_power_w"], 65.8)
+    assert within(s["chip_area_mm2"], 85.4)
+    assert within(s["peak_gops_per_mm2"], 478.95)
+    assert within(s["peak_gops_per_w"], 627.5)
+    # the arithmetic, written out: 168*12*8 crossbars, 128 rows x 16 weights,
+    # 2 ops each, per 16 reads of 100 ns
+    assert s["peak_ops_per_s"] == pytest.approx(168 * 12 * 8 * 128 * 16 * 2 / 1.6e-6)
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="shared/data is not beside the checkout")
+def test_isaac_preset_matches_the_shared_table():
+    """Every component row of the shipped preset equals the project's copy of Table I."""
+    rows = [r for r in csv.DictReader(l for l in SHARED.open() if not l.startswith("#"))]
+    comps = dict(Accelerator.from_preset("isaac").components)
+    level = {"ima": "pe_array", "tile": "tile", "chip": "chip"}
+    alias = {("tile", "shift_add"): "tile_shift_add", ("ima", "shift_add"): "ima_shift_add",
+             ("tile", "output_register"): "tile_output_register",
+             ("ima", "output_register"): "ima_output_register"}
+    for r in rows:
+        name = alias.get((r["level"], r["component"]), r["component"])
+        c = comps[name]
+        assert c.level == level[r["level"]]
+        assert c.power_mw == pytest.approx(float(r["power_mw"]))
+        assert c.area_mm2 == pytest.approx(float(r["area_mm2"]))
+    assert len(rows) == len(comps)
+
+
+def test_overrides_by_dotted_path():
+    base = Accelerator.from_preset("isaac")
+    a = Accelerator.from_preset("isaac", organisation__tiles=84)
+    b = Accelerator.from_preset("isaac", **{"organisation.tiles": 84})
+    assert a == b and a.organisation.tiles == 84
+    assert a.summary()["peak_ops_per_s"] == pytest.approx(base.summary()["peak_ops_per_s"] / 2)
+    c = base.replace(crossbar__dac_bits=2)
+    assert c.summary()["peak_ops_per_s"] == pytest.approx(2 * base.summary()["peak_ops_per_s"])
+
+
+def test_file_round_trip(tmp_path):
+    text = (pathlib.Path(fdafast.arch.__file__).parent / "presets" / "isaac.toml").read_text()
+    path = tmp_path / "mine.toml"
+    path.write_text(text.replace('name = "isaac"', 'name = "mine"'))
+    acc = Accelerator.from_file(path)
+    assert acc.meta.name == "mine"
+    assert acc.summary()["chip_area_mm2"] == Accelerator.from_preset("isaac").summary()[
+        "chip_area_mm2"]
+
+
+@pytest.mark.parametrize("mutate, match", [
+    (lambda d: d["crossbar"].update(bogus=1), r"crossbar\.bogus"),
+    (lambda d: d["components"]["adc"].update(energy=1), r"components\.adc\.energy"),
+    (lambda d: d.update(extra={}), "unknown section"),
+    (lambda d: d["technology"].update(clock_ghz=0), r"technology\.clock_ghz"),
+    (lambda d: d["organisation"].update(crossbars_per_pe_array=0),
+     r"organisation\.crossbars_per_pe_array"),
+    (lambda d: d["organisation"].update(tiles=1.5), r"organisation\.tiles"),
+    (lambda d: d["components"]["adc"].update(power_mw=-1), r"components\.adc\.power_mw"),
+    (lambda d: d["components"]["adc"].update(level="board"), r"components\.adc\.level"),
+    (lambda d: d["crossbar"].update(cell_bits=32), "cell_bits"),
+    (lambda d: d["crossbar"].update(cols=4), "columns"),
+    (lambda d: d["meta"].update(kind="quantum"), r"meta\.kind"),
+    (lambda d: d["crossbar"].pop("rows"), r"crossbar\.rows"),
+    (lambda d: d.update(components={}), "components"),
+])
+def test_bad_descriptions(mutate, match):
+    data = preset_data("isaac")
+    mutate(data)
+    with pytest.raises(ArchError, match=match):
+        Accelerator.from_dict(data)
+
+
+def test_bad_names_and_files(tmp_path):
+    with pytest.raises(ArchError, match="known presets: .*isaac"):
+        Accelerator.from_preset("nope")
+    with pytest.raises(ArchError, match="organisation.tile"):
+        Accelerator.from_preset("isaac", organisation__tile=3)
+    with pytest.raises(ArchError, match="names a table"):
+        Accelerator.from_preset("isaac", crossbar=3)
+    with pytest.raises(ArchError, match="no accelerator description"):
+        Accelerator.from_file(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[meta\nname=")
+    with pytest.raises(ArchError, match="not valid TOML"):
+        Accelerator.from_file(bad)
+    with pytest.raises(fdafast.FdafastError):
+        Accelerator.from_preset("isaac", technology__clock_ghz=-1.0)
