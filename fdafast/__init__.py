@@ -11,7 +11,7 @@ The first layer is a tiled FFT convolution engine with the semantics of
 
 See :class:`fdafast.ConvPlan` to plan a layer once and run it many times.
 """
-from . import arch, crossbar, fft
+from . import arch, crossbar, fft, workloads
 from .arch import Accelerator, presets
 from .conv import ConvPlan, conv2d, conv3d
 from .crossbar import CrossbarConfig, CrossbarCounts
@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConvPlan", "conv2d", "conv3d", "fft", "crossbar", "CrossbarConfig", "CrossbarCounts",
-    "ReRAM", "arch", "Accelerator", "presets",
+    "ReRAM", "arch", "Accelerator", "presets", "workloads",
     "FdafastError", "InvalidArgumentError", "ShapeError", "DTypeError", "NonFiniteError",
     "TileError", "NativeError", "__version__",
 ]

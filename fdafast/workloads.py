@@ -1,0 +1,144 @@
+"""Workloads: the layer shapes a cost model evaluates.
+
+A workload is a list of :class:`Layer` objects, the layers whose arithmetic
+runs on crossbars: convolutions (2D, 3D; stride, padding, dilation, groups)
+and fully connected layers.  Pooling and activations are not layers here,
+but they shape the inputs of the layers that follow.
+
+>>> from fdafast import workloads
+>>> [l.name for l in workloads.c3d()][:3]
+['conv1a', 'conv2a', 'conv3a']
+>>> workloads.vgg16()[1].input_shape
+(64, 224, 224)
+"""
+import dataclasses
+import math
+
+from .crossbar import ConfigError
+
+__all__ = ["Layer", "c3d", "vgg16"]
+
+KINDS = ("conv2d", "conv3d", "linear")
+
+
+@dataclasses.dataclass(frozen=True)
+class Layer:
+    """One layer's shape.
+
+    Parameters
+    ----------
+    name : str
+    kind : {'conv2d', 'conv3d', 'linear'}
+    cin, cout : int
+        Input and output channels (features, for ``linear``).
+    spatial : tuple of int
+        Input spatial size, (H, W) or (D, H, W); ``()`` for ``linear``.
+    kernel, stride, padding, dilation : tuple of int
+        Per spatial axis (symmetric zero padding, as torch's int padding).
+    groups : int
+    batch : int
+    """
+
+    name: str
+    kind: str
+    cin: int
+    cout: int
+    spatial: tuple = ()
+    kernel: tuple = ()
+    stride: tuple = ()
+    padding: tuple = ()
+    dilation: tuple = ()
+    groups: int = 1
+    batch: int = 1
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ConfigError(f"layer {self.name!r}: kind must be one of {KINDS}, "
+                              f"got {self.kind!r}")
+        nd = {"conv2d": 2, "conv3d": 3, "linear": 0}[self.kind]
+        for f in ("spatial", "kernel", "stride", "padding", "dilation"):
+            v = tuple(getattr(self, f))
+            if not v and nd and f in ("stride", "padding", "dilation"):
+                v = (0 if f == "padding" else 1,) * nd
+            if len(v) != nd:
+                raise ConfigError(f"layer {self.name!r}: {f} needs {nd} entries for a "
+                                  f"{self.kind}, got {v}")
+            object.__setattr__(self, f, v)
+        for f in ("cin", "cout", "groups", "batch"):
+            if not isinstance(getattr(self, f), int) or getattr(self, f) < 1:
+                raise ConfigError(f"layer {self.name!r}: {f} must be a positive int, "
+                                  f"got {getattr(self, f)!r}")
+        if self.cin % self.groups or self.cout % self.groups:
+            raise ConfigError(f"layer {self.name!r}: groups={self.groups} must divide "
+                              f"cin={self.cin} and cout={self.cout}")
+        if any(o < 1 for o in self.output_spatial):
+            raise ConfigError(f"layer {self.name!r}: the kernel {self.kernel} does not fit "
+                              f"the padded input {self.spatial} + 2*{self.padding}")
+
+    @property
+    def output_spatial(self):
+        """Output spatial size (torch's formula)."""
+        return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in
+                     zip(self.spatial, self.kernel, self.stride, self.padding, self.dilation))
+
+    @property
+    def input_shape(self):
+        """(C,) + spatial."""
+        return (self.cin,) + self.spatial
+
+    @property
+    def output_shape(self):
+        """(Cout,) + output spatial."""
+        return (self.cout,) + self.output_spatial
+
+    @property
+    def macs(self):
+        """Multiply-accumulates of the direct computation, for the whole batch."""
+        per_out = (self.cin // self.groups) * math.prod(self.kernel)
+        return self.batch * self.cout * math.prod(self.output_spatial) * per_out
+
+
+def _conv3(name, cin, cout, dhw):
+    return Layer(name, "conv3d", cin, cout, dhw, (3, 3, 3), (1, 1, 1), (1, 1, 1))
+
+
+def _conv2(name, cin, cout, hw):
+    return Layer(name, "conv2d", cin, cout, hw, (3, 3), (1, 1), (1, 1))
+
+
+def c3d(num_classes=487, batch=1):
+    """C3D (Tran et al., ICCV 2015) on one 3x16x112x112 clip.
+
+    Eight 3x3x3 convolutions (padding 1) between max pools of (1,2,2), then
+    (2,2,2) four times, the last with padding (0,1,1); then fc6 (8192 ->
+    4096), fc7 (4096 -> 4096) and fc8 (4096 -> ``num_classes``; 487 for
+    Sports-1M).
+    """
+    convs = [("conv1a", 3, 64, (16, 112, 112)), ("conv2a", 64, 128, (16, 56, 56)),
+             ("conv3a", 128, 256, (8, 28, 28)), ("conv3b", 256, 256, (8, 28, 28)),
+             ("conv4a", 256, 512, (4, 14, 14)), ("conv4b", 512, 512, (4, 14, 14)),
+             ("conv5a", 512, 512, (2, 7, 7)), ("conv5b", 512, 512, (2, 7, 7))]
+    layers = [dataclasses.replace(_conv3(*c), batch=batch) for c in convs]
+    layers += [Layer("fc6", "linear", 8192, 4096, batch=batch),
+               Layer("fc7", "linear", 4096, 4096, batch=batch),
+               Layer("fc8", "linear", 4096, num_classes, batch=batch)]
+    return layers
+
+
+def vgg16(num_classes=1000, batch=1):
+    """VGG16 (Simonyan and Zisserman, ICLR 2015) on one 3x224x224 image.
+
+    Thirteen 3x3 convolutions (padding 1) in five blocks separated by 2x2
+    max pools, then fc6 (25088 -> 4096), fc7 and fc8.
+    """
+    cfg = [(3, 64, 224), (64, 64, 224), (64, 128, 112), (128, 128, 112), (128, 256, 56),
+           (256, 256, 56), (256, 256, 56), (256, 512, 28), (512, 512, 28), (512, 512, 28),
+           (512, 512, 14), (512, 512, 14), (512, 512, 14)]
+    names = ["conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3",
+             "conv4_1", "conv4_2", "conv4_3", "conv5_1", "conv5_2", "conv5_3"]
+    layers = [dataclasses.replace(_conv2(n, ci, co, (s, s)), batch=batch)
+              for n, (ci, co, s) in zip(names, cfg)]
+    layers += [Layer("fc6", "linear", 25088, 4096, batch=batch),
+               Layer("fc7", "linear", 4096, 4096, batch=batch),
+               Layer("fc8", "linear", 4096, num_classes, batch=batch)]
+    return layers

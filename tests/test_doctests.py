@@ -1,0 +1,17 @@
+"""The examples in the package's docstrings run and give what they show."""
+import doctest
+
+import pytest
+
+import fdafast
+import fdafast.arch
+import fdafast.reram
+import fdafast.workloads
+
+
+@pytest.mark.parametrize("module", [fdafast, fdafast.arch, fdafast.reram, fdafast.workloads],
+                         ids=lambda m: m.__name__)
+def test_docstring_examples(module):
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+    assert result.attempted > 0
