@@ -26,6 +26,30 @@ typedef uint64_t U8u __attribute__((vector_size(64), aligned(8)));
 #define MAX_NW 64              /* 64-row words per block: 4096 rows */
 #define MAX_BITS 16
 
+/* The routing tables and the output indexing every kernel relies on. */
+static int check_routes(const fda_xbar_desc *d)
+{
+    for (int q = 0; q < 2; q++)
+        for (int64_t g = 0; g < d->ngroups; g++)
+            if (d->route[q][g] < 0 || d->route[q][g] > 1 || d->wshift[q][g] < 0 ||
+                d->wshift[q][g] > 40)
+                return FDA_ERR_GEOMETRY;
+    return FDA_OK;
+}
+
+/* The largest output index (b, m, n < n_out) must fall inside y_len. */
+static int check_output(const fda_xbar_desc *d, int64_t y_len)
+{
+    if (y_len < 1) return FDA_ERR_GEOMETRY;
+    int64_t last = 0;
+    const int64_t ext[3] = {d->B, d->M, d->n_out};
+    for (int a = 0; a < 3; a++) {
+        if (d->ys[a] < 0) return FDA_ERR_GEOMETRY;
+        last += (ext[a] - 1) * d->ys[a];
+    }
+    return last < y_len ? FDA_OK : FDA_ERR_GEOMETRY;
+}
+
 static int xbar_check(const fda_xbar_desc *d, int64_t x_len, int64_t p_len, int64_t y_len)
 {
     if (d->B < 1 || d->M < 1 || d->K < 1 || d->N < 1 || d->cpb < 1 || d->nblocks < 1 ||
@@ -40,23 +64,10 @@ static int xbar_check(const fda_xbar_desc *d, int64_t x_len, int64_t p_len, int6
     if (d->nblocks != (d->K + d->cpb - 1) / d->cpb || d->nw != (rows_pb + 63) / 64)
         return FDA_ERR_GEOMETRY;
     const int64_t ncols = d->ngroups * d->N;
-    if (x_len != d->B * d->M * d->K || p_len != d->B * d->nblocks * d->planes * d->nw * ncols ||
-        y_len < 1)
+    if (x_len != d->B * d->M * d->K || p_len != d->B * d->nblocks * d->planes * d->nw * ncols)
         return FDA_ERR_GEOMETRY;
-    /* the largest output index must fall inside the planes */
-    int64_t last = 0;
-    const int64_t ext[3] = {d->B, d->M, d->n_out};
-    for (int a = 0; a < 3; a++) {
-        if (d->ys[a] < 0) return FDA_ERR_GEOMETRY;
-        last += (ext[a] - 1) * d->ys[a];
-    }
-    if (last >= y_len) return FDA_ERR_GEOMETRY;
-    for (int q = 0; q < 2; q++)
-        for (int64_t g = 0; g < d->ngroups; g++)
-            if (d->route[q][g] < 0 || d->route[q][g] > 1 || d->wshift[q][g] < 0 ||
-                d->wshift[q][g] > 40)
-                return FDA_ERR_GEOMETRY;
-    return FDA_OK;
+    const int st = check_output(d, y_len);
+    return st ? st : check_routes(d);
 }
 
 /* Row masks of the input bit planes of one input row and block:
@@ -486,19 +497,9 @@ int fda_xbar_float(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
         d->n_out != N || !(d->step >= 1.0) || !(read_sigma >= 0.0) || d->offset < 0)
         return FDA_ERR_GEOMETRY;
     if (d->nthreads < 1) return FDA_ERR_THREADS;
-    if (x_len != d->B * M * K || g_len != d->B * R * ncols || y_len < 1) return FDA_ERR_GEOMETRY;
-    int64_t last = 0;
-    const int64_t ext[3] = {d->B, M, N};
-    for (int a = 0; a < 3; a++) {
-        if (d->ys[a] < 0) return FDA_ERR_GEOMETRY;
-        last += (ext[a] - 1) * d->ys[a];
-    }
-    if (last >= y_len) return FDA_ERR_GEOMETRY;
-    for (int q = 0; q < 2; q++)
-        for (int64_t g = 0; g < d->ngroups; g++)
-            if (d->route[q][g] < 0 || d->route[q][g] > 1 || d->wshift[q][g] < 0 ||
-                d->wshift[q][g] > 40)
-                return FDA_ERR_GEOMETRY;
+    if (x_len != d->B * M * K || g_len != d->B * R * ncols) return FDA_ERR_GEOMETRY;
+    int st = check_output(d, y_len);
+    if (st || (st = check_routes(d))) return st;
     const int ib = (int)d->input_bits, db = (int)d->dac_bits;
     const int nmag = (ib - 1 + db - 1) / db, chunks = nmag + 1;
     const uint64_t tc = (1ull << ib) - 1;
