@@ -469,37 +469,40 @@ def _input_layout(xr, xi, config):
     return np.stack([a0, a1], axis=1).astype(np.int32)
 
 
-def _weight_layout(wr, wi, config, seed):
-    """Conductances and column routing of a batch of weight matrices (B, K, N).
-
-    Returns ``G`` (B, R, ncols) the cell conductances in physical row order
-    (integer levels with ideal devices); ``route`` and ``mult`` (2, ncols):
-    the output (0 re, 1 im) each column feeds in each cycle and its signed
-    power-of-two weight; and the physical rows per block.
-    """
-    B, K, N = wr.shape
+def _routing(N, config):
+    """Column routing: ``route`` and ``mult`` (2, ncols), the output (0 re, 1 im) each
+    logical column feeds in each cycle and its signed power-of-two weight, and the
+    physical rows per block."""
     ns, sets, cb = config.slices, config.sets, config.cell_bits
-    lev = np.stack([_slices(wr, config), _slices(wi, config)])      # (part, set, s, B, K, N)
-    lev = lev.transpose(3, 0, 1, 2, 4, 5)                            # (B, part, set, s, K, N)
-    G = _conductances(lev, config, seed)
     set_sign = np.array([1, -1] if sets == 2 else [1], np.int64)
     slice_w = np.array([1 << (s * cb) for s in range(ns)], np.int64)
     m = np.repeat((set_sign[:, None] * slice_w[None, :]).reshape(-1), N)
     half = sets * ns * N
-    if config.pe is PE.ROWPAIR:
-        # row 2k holds Re w, row 2k+1 Im w; column (set, s, n)
-        G = G.transpose(0, 4, 1, 2, 3, 5).reshape(B, 2 * K, half)
+    if config.pe is PE.ROWPAIR:                  # column (set, s, n), both cycles alike
         route = np.stack([np.zeros(half), np.ones(half)]).astype(np.int64)
-        mult = np.stack([m, m])
-        rows_per_block = 2 * config.channels_per_block
-    else:
-        # row k; column (part, set, s, n)
-        G = G.transpose(0, 4, 1, 2, 3, 5).reshape(B, K, 2 * half)
-        route = np.stack([np.concatenate([np.zeros(half), np.ones(half)]),
-                          np.concatenate([np.ones(half), np.zeros(half)])]).astype(np.int64)
-        mult = np.stack([np.concatenate([m, m]), np.concatenate([m, -m])])
-        rows_per_block = config.channels_per_block
-    return np.ascontiguousarray(G), route, mult, rows_per_block
+        return route, np.stack([m, m]), 2 * config.channels_per_block
+    # colpair: column (part, set, s, n); Im w columns feed Im in cycle 0, -Re in cycle 1
+    route = np.stack([np.concatenate([np.zeros(half), np.ones(half)]),
+                      np.concatenate([np.ones(half), np.zeros(half)])]).astype(np.int64)
+    mult = np.stack([np.concatenate([m, m]), np.concatenate([m, -m])])
+    return route, mult, config.channels_per_block
+
+
+def _conductance_rows(wr, wi, config, seed):
+    """G (B, R, ncols): cell conductances in physical row order (integer levels with
+    ideal devices); rowpair rows 2k (Re w) and 2k+1 (Im w), colpair row k."""
+    B, K, N = wr.shape
+    lev = np.stack([_slices(wr, config), _slices(wi, config)])      # (part, set, s, B, K, N)
+    G = _conductances(lev.transpose(3, 0, 1, 2, 4, 5), config, seed)  # (B, part, set, s, K, N)
+    half = config.sets * config.slices * N
+    if config.pe is PE.ROWPAIR:
+        return np.ascontiguousarray(G.transpose(0, 4, 1, 2, 3, 5).reshape(B, 2 * K, half))
+    return np.ascontiguousarray(G.transpose(0, 4, 1, 2, 3, 5).reshape(B, K, 2 * half))
+
+
+def _weight_layout(wr, wi, config, seed):
+    """(G, route, mult, rows_per_block) of a batch of weight matrices (B, K, N)."""
+    return (_conductance_rows(wr, wi, config, seed),) + _routing(wr.shape[2], config)
 
 
 def _offset_correction(xr, xi, config):
@@ -532,23 +535,29 @@ class PreparedWeights:
 
     def __init__(self, wr, wi, config, seed):
         self.wr, self.wi, self.config, self.seed = wr, wi, config, seed
-        self.G, self.route, self.mult, self.rows_per_block = _weight_layout(wr, wi, config,
-                                                                            seed)
+        self.route, self.mult, self.rows_per_block = _routing(wr.shape[2], config)
+        self._G = None
         self._native = {}
 
     @property
     def N(self):
         return self.wr.shape[2]
 
+    @property
+    def G(self):
+        """Conductances in physical row order (computed on first use; the C kernel
+        for ideal devices never needs them)."""
+        if self._G is None:
+            self._G = _conductance_rows(self.wr, self.wi, self.config, self.seed)
+        return self._G
+
     def native(self, step):
         """The C kernel's inputs for ``step`` (None where no C kernel applies): the
         integer kernel with ideal devices, the float kernel otherwise."""
         if step not in self._native:
             from ._kernels.crossbar import float_setup, native_setup
-            args = (self.G, self.route, self.mult, self.rows_per_block, self.N, step,
-                    self.config)
-            self._native[step] = (native_setup(*args) if self.config.ideal_devices
-                                  else float_setup(*args, self.seed))
+            self._native[step] = (native_setup(self, step) if self.config.ideal_devices
+                                  else float_setup(self, step))
         return self._native[step]
 
 

@@ -588,3 +588,31 @@ def test_exact_path_equals_full_emulation(pe, enc, monkeypatch):
     np.testing.assert_array_equal(y_exact, x @ w)
     np.testing.assert_array_equal(y_c, y_exact)
     np.testing.assert_array_equal(y_numba, y_exact)
+
+
+@pytest.mark.parametrize("pe", ["rowpair", "colpair"])
+@pytest.mark.parametrize("enc", ["differential", "offset"])
+@pytest.mark.parametrize("word", [32, 64])
+def test_level_planes_match_the_cell_levels(pe, enc, word):
+    """The C kernel's bit planes hold bit p of every cell's level, row by row."""
+    from fdafast import crossbar as xb
+    from fdafast._kernels.crossbar import level_planes
+    rng = np.random.default_rng(3)
+    cfg = CrossbarConfig(rows=70, cell_bits=3, weight_bits=7, pe=pe, weight_encoding=enc)
+    B, K, N, np_ = 2, 45, 5, 8
+    wr, wi = (rng.integers(-63, 64, (B, K, N)).astype(np.int32) for _ in range(2))
+    weights = xb.PreparedWeights(wr, wi, cfg, 0)
+    P = level_planes(weights, np_, word)
+    G = weights.G                                          # (B, R, ngroups*N) levels
+    rpb = weights.rows_per_block
+    for b in range(B):
+        for r in range(G.shape[1]):
+            blk, local = divmod(r, rpb)
+            w_, bit = divmod(local, word)
+            for j in range(G.shape[2]):
+                g, n = divmod(j, N)
+                for p in range(cfg.cell_bits):
+                    got = (int(P[b, blk, p, w_, g * np_ + n]) >> bit) & 1
+                    assert got == (int(G[b, r, j]) >> p) & 1
+    pad = P.reshape(P.shape[:-1] + (-1, np_))[..., N:]
+    assert not pad.any()                                   # padding columns hold level 0

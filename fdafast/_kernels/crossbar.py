@@ -208,28 +208,57 @@ def adc_multiply_shift(lut, adc_max):
     return None
 
 
-def level_planes(G, rows_per_block, planes, ngroups, N, np_, word=64):
+def level_planes(weights, np_, word=64):
     """Bit planes of cell levels for the C kernel: (B, nblocks, planes, nw, ngroups*np_).
 
-    G is (B, R, ngroups*N) levels in physical row order; rows are cut into
-    blocks of ``rows_per_block`` and ``word``-row words (uint64 or uint32;
-    bit i of a word is row word*w + i of the block); groups are padded to
-    ``np_`` columns with zero levels (their sums and codes are 0).
+    Built straight from the integer weights, one (set, slice) at a time, so the
+    level array of every cell never exists: rows are the physical rows of each
+    block (rowpair: 2k holds Re w, 2k+1 Im w; colpair: k) in ``word``-row words
+    (uint64 or uint32; bit i of word w is row word*w + i), plane p holds bit p
+    of the levels, and each column group (rowpair: (set, slice); colpair:
+    (part, set, slice)) is padded to ``np_`` columns of zero levels.
     """
-    B, R, _ = G.shape
-    nblocks = -(-R // rows_per_block)
-    nw = -(-rows_per_block // word)
-    lev = np.zeros((B, nblocks * rows_per_block, ngroups, np_), np.uint8)
-    lev[:, :R, :, :N] = G.reshape(B, R, ngroups, N)
-    lev = lev.reshape(B, nblocks, rows_per_block, ngroups * np_)
-    rows = np.zeros((B, nblocks, nw * word, ngroups * np_), np.uint8)
-    rows[:, :, :rows_per_block] = lev
+    from ..crossbar import PE
+    config = weights.config
+    wr, wi = weights.wr, weights.wi
+    B, K, N = wr.shape
+    rpb, cb, ns, sets = weights.rows_per_block, config.cell_bits, config.slices, config.sets
+    rowpair = config.pe is PE.ROWPAIR
+    R = (2 if rowpair else 1) * K
+    nblocks = -(-R // rpb)
+    nw = -(-rpb // word)
+    ngroups = (1 if rowpair else 2) * sets * ns
     dtype = np.dtype("<u8") if word == 64 else np.dtype("<u4")
-    out = np.empty((B, nblocks, planes, nw, ngroups * np_), dtype)
-    for p in range(planes):
-        bits = ((rows >> p) & 1).reshape(B, nblocks, nw, word, -1)
-        packed = np.packbits(bits, axis=3, bitorder="little")   # (B, nb, nw, word/8, ncols)
-        out[:, :, p] = np.ascontiguousarray(packed.transpose(0, 1, 2, 4, 3)).view(dtype)[..., 0]
+    out = np.zeros((B, nblocks, cb, nw, ngroups * np_), dtype)
+    rows = np.zeros((B, nblocks * rpb, N), np.uint8)
+    padded = np.zeros((B, nblocks, nw * word, N), np.uint8)
+    off = 1 << (config.weight_bits - 1)
+
+    def magnitude(w, st):
+        if sets == 1:
+            return w.astype(np.int64) + off
+        return np.maximum(w, 0) if st == 0 else np.maximum(-w, 0)
+
+    def pack(g):
+        padded[:, :, :rpb] = rows.reshape(B, nblocks, rpb, N)
+        for p in range(cb):
+            bits = ((padded >> p) & 1).reshape(B, nblocks, nw, word, N)
+            packed = np.packbits(bits, axis=3, bitorder="little")   # (B, nb, nw, word/8, N)
+            out[:, :, p, :, g * np_:g * np_ + N] = \
+                np.ascontiguousarray(packed.transpose(0, 1, 2, 4, 3)).view(dtype)[..., 0]
+
+    for st in range(sets):
+        mags = [magnitude(wr, st), magnitude(wi, st)]
+        for s_ in range(ns):
+            levs = [((m >> (s_ * cb)) & config.levels).astype(np.uint8) for m in mags]
+            if rowpair:
+                rows[:, 0:2 * K:2] = levs[0]
+                rows[:, 1:2 * K:2] = levs[1]
+                pack(st * ns + s_)
+            else:
+                for part in range(2):
+                    rows[:, :K] = levs[part]
+                    pack((part * sets + st) * ns + s_)
     return out
 
 
@@ -259,7 +288,7 @@ def adc_fma32(lut, step, adc_max):
     return None
 
 
-def native_setup(G, route, mult, rows_per_block, N, step, config):
+def native_setup(weights, step):
     """Descriptor fields and bit planes for the C kernel, or None where it does not apply.
 
     The C kernel needs ideal devices, column sums whose ADC table the exact
@@ -268,12 +297,13 @@ def native_setup(G, route, mult, rows_per_block, N, step, config):
     """
     from .. import _native
     from ..crossbar import PE
+    config, route, mult, N = weights.config, weights.route, weights.mult, weights.N
+    rows_per_block = weights.rows_per_block
     if not config.ideal_devices or config.s_max > LUT_MAX:
         return None
     lut = adc_lut(config.s_max, step, config.adc_max)
     adc = adc_multiply_shift(lut, config.adc_max)
-    ncols = G.shape[-1]
-    ngroups = ncols // N
+    ngroups = route.shape[1] // N
     nw = -(-rows_per_block // 64)
     if adc is None or ngroups > 128 or nw > 64 or config.input_bits > 16:
         return None
@@ -283,12 +313,14 @@ def native_setup(G, route, mult, rows_per_block, N, step, config):
     np_ = -(-N // (16 if fast else 8)) * (16 if fast else 8)
     P = P32 = None
     if fast:
-        P32 = level_planes(G, rows_per_block, config.cell_bits, ngroups, N, np_, word=32)
+        P32 = level_planes(weights, np_, word=32)
     else:
-        P = level_planes(G, rows_per_block, config.cell_bits, ngroups, N, np_)
+        P = level_planes(weights, np_)
     gmult = mult[:, ::N]
     desc = dict(N=np_, rowpair=int(config.pe is PE.ROWPAIR),
-                cpb=config.channels_per_block, nblocks=-(-G.shape[1] // rows_per_block),
+                cpb=config.channels_per_block,
+                nblocks=-(-(2 if config.pe is PE.ROWPAIR else 1) * weights.wr.shape[1]
+                          // rows_per_block),
                 planes=config.cell_bits,
                 nw=nw, ngroups=ngroups, input_bits=config.input_bits,
                 dac_bits=config.dac_bits, route=route[:, ::N],
@@ -300,10 +332,11 @@ def native_setup(G, route, mult, rows_per_block, N, step, config):
     return desc, P, P32
 
 
-def float_setup(G, route, mult, rows_per_block, N, step, config, seed):
+def float_setup(weights, step):
     """Descriptor fields of the C float kernel (device non-idealities), or None."""
     from ..crossbar import PE
-    ngroups = G.shape[-1] // N
+    config, route, mult, N = weights.config, weights.route, weights.mult, weights.N
+    ngroups = route.shape[1] // N
     if ngroups > 128 or config.input_bits > 16:
         return None
     gmult = mult[:, ::N]
@@ -313,8 +346,8 @@ def float_setup(G, route, mult, rows_per_block, N, step, config, seed):
                 wneg=(gmult < 0).astype(np.int64), adc_max=config.adc_max,
                 offset=0 if config.sets == 2 else 1 << (config.weight_bits - 1), n_out=N,
                 step=step)
-    return ("float", desc, np.ascontiguousarray(G, np.float64), float(config.read_sigma),
-            seed)
+    return ("float", desc, np.ascontiguousarray(weights.G, np.float64),
+            float(config.read_sigma), weights.seed)
 
 
 def native_run(setup, xr, xi, threads, out=None, strides=None, scales=(None, None, None)):
