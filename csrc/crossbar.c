@@ -569,3 +569,57 @@ int fda_xbar_float(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
     }
     return failed ? FDA_ERR_NOMEM : FDA_OK;
 }
+
+/* ---- weight bit planes --------------------------------------------------- */
+
+int fda_xbar_pack(const int32_t *wr, const int32_t *wi, int64_t B, int64_t K, int64_t N,
+                  int64_t rowpair, int64_t sets, int64_t slices, int64_t cell_bits,
+                  int64_t weight_bits, int64_t rows_per_block, int64_t np, int64_t word,
+                  void *out, int64_t out_words, int64_t nthreads)
+{
+    if (!wr || !wi || !out) return FDA_ERR_NULL;
+    if (B < 1 || K < 1 || N < 1 || (sets != 1 && sets != 2) || slices < 1 || cell_bits < 1 ||
+        cell_bits > 8 || weight_bits < 2 || weight_bits > 16 || rows_per_block < 1 ||
+        np < N || (word != 32 && word != 64))
+        return FDA_ERR_GEOMETRY;
+    if (nthreads < 1) return FDA_ERR_THREADS;
+    const int64_t R = (rowpair ? 2 : 1) * K;
+    const int64_t nblocks = (R + rows_per_block - 1) / rows_per_block;
+    const int64_t nw = (rows_per_block + word - 1) / word;
+    const int64_t ngroups = (rowpair ? 1 : 2) * sets * slices;
+    const int64_t ncolsp = ngroups * np;
+    if (out_words != B * nblocks * cell_bits * nw * ncolsp) return FDA_ERR_GEOMETRY;
+    const int64_t lmax = (1 << cell_bits) - 1, off = (int64_t)1 << (weight_bits - 1);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads((int)nthreads) schedule(static)
+#endif
+    for (int64_t b = 0; b < B; b++) {
+        for (int64_t k = 0; k < K; k++)
+            for (int part = 0; part < 2; part++) {
+                const int32_t *w = (part ? wi : wr) + (b * K + k) * N;
+                const int64_t r = rowpair ? 2 * k + part : k;
+                const int64_t blk = r / rows_per_block, local = r % rows_per_block;
+                const int64_t wd = local / word, bit = local % word;
+                for (int64_t st = 0; st < sets; st++)
+                    for (int64_t s = 0; s < slices; s++) {
+                        const int64_t g = rowpair ? st * slices + s
+                                                  : ((int64_t)part * sets + st) * slices + s;
+                        for (int64_t n = 0; n < N; n++) {
+                            const int64_t v = w[n];
+                            const int64_t mag = sets == 1 ? v + off : (st == 0 ? (v > 0 ? v : 0)
+                                                                               : (v < 0 ? -v : 0));
+                            const int64_t lev = (mag >> (s * cell_bits)) & lmax;
+                            for (int64_t p = 0; p < cell_bits; p++) {
+                                if (!((lev >> p) & 1)) continue;
+                                const int64_t idx =
+                                    (((b * nblocks + blk) * cell_bits + p) * nw + wd) * ncolsp
+                                    + g * np + n;
+                                if (word == 64) ((uint64_t *)out)[idx] |= 1ull << bit;
+                                else ((uint32_t *)out)[idx] |= 1u << bit;
+                            }
+                        }
+                    }
+            }
+    }
+    return FDA_OK;
+}

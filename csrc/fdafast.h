@@ -167,6 +167,18 @@ int fda_xbar_float(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                    uint64_t seed, const double *rs, const double *cs, const double *bs,
                    double *yre, double *yim, int64_t y_len);
 
+/*
+ * Bit planes of the cell levels of integer weights wr, wi (B, K, N) for
+ * fda_xbar_ideal: out (B, nblocks, cell_bits, nw, ngroups*np) words of
+ * `word` (32 or 64) bits, zeroed by the caller; see
+ * fdafast/_kernels/crossbar.py (level_planes) for the layout.  sets is 2
+ * (differential) or 1 (offset), slices the cells per magnitude.
+ */
+int fda_xbar_pack(const int32_t *wr, const int32_t *wi, int64_t B, int64_t K, int64_t N,
+                  int64_t rowpair, int64_t sets, int64_t slices, int64_t cell_bits,
+                  int64_t weight_bits, int64_t rows_per_block, int64_t np, int64_t word,
+                  void *out, int64_t out_words, int64_t nthreads);
+
 /* Whether this build has the 32-bit fast path of fda_xbar_ideal. */
 int fda_xbar_has_fast32(void);
 /* cdef-end */

@@ -222,3 +222,21 @@ def xbar_float(desc_fields, xr, xi, G, read_sigma, seed, yre, yim, rs=None, cs=N
                               ffi.cast("double *", yre.ctypes.data),
                               ffi.cast("double *", yim.ctypes.data),
                               min(yre.size, yim.size)))
+
+
+def xbar_pack(wr, wi, rowpair, sets, slices, cell_bits, weight_bits, rows_per_block, np_,
+              out, nthreads):
+    """Fill ``out`` (zeroed uint32/uint64 planes) with the weights' level bit planes."""
+    for name, a in (("wr", wr), ("wi", wi)):
+        if a.dtype != np.int32 or not a.flags.c_contiguous or a.ndim != 3:
+            raise FdafastError(f"internal: {name} must be a C-contiguous (B, K, N) int32 array")
+    if wr.shape != wi.shape or out.dtype not in (np.uint32, np.uint64) \
+            or not out.flags.c_contiguous:
+        raise FdafastError("internal: bad weight or plane arrays for xbar_pack")
+    B, K, N = wr.shape
+    _check(lib.fda_xbar_pack(ffi.cast("int32_t *", wr.ctypes.data),
+                             ffi.cast("int32_t *", wi.ctypes.data), B, K, N, int(rowpair),
+                             sets, slices, cell_bits, weight_bits, rows_per_block, np_,
+                             8 * out.dtype.itemsize, ffi.cast("void *", out.ctypes.data),
+                             out.size, nthreads))
+    return out

@@ -211,13 +211,15 @@ def adc_multiply_shift(lut, adc_max):
 def level_planes(weights, np_, word=64):
     """Bit planes of cell levels for the C kernel: (B, nblocks, planes, nw, ngroups*np_).
 
-    Built straight from the integer weights, one (set, slice) at a time, so the
-    level array of every cell never exists: rows are the physical rows of each
+    Built by the C layer straight from the integer weights (the level array of
+    every cell never exists): rows are the physical rows of each
     block (rowpair: 2k holds Re w, 2k+1 Im w; colpair: k) in ``word``-row words
     (uint64 or uint32; bit i of word w is row word*w + i), plane p holds bit p
     of the levels, and each column group (rowpair: (set, slice); colpair:
     (part, set, slice)) is padded to ``np_`` columns of zero levels.
     """
+    from .. import _native
+    from .._args import default_threads
     from ..crossbar import PE
     config = weights.config
     wr, wi = weights.wr, weights.wi
@@ -228,38 +230,10 @@ def level_planes(weights, np_, word=64):
     nblocks = -(-R // rpb)
     nw = -(-rpb // word)
     ngroups = (1 if rowpair else 2) * sets * ns
-    dtype = np.dtype("<u8") if word == 64 else np.dtype("<u4")
-    out = np.zeros((B, nblocks, cb, nw, ngroups * np_), dtype)
-    rows = np.zeros((B, nblocks * rpb, N), np.uint8)
-    padded = np.zeros((B, nblocks, nw * word, N), np.uint8)
-    off = 1 << (config.weight_bits - 1)
-
-    def magnitude(w, st):
-        if sets == 1:
-            return w.astype(np.int64) + off
-        return np.maximum(w, 0) if st == 0 else np.maximum(-w, 0)
-
-    def pack(g):
-        padded[:, :, :rpb] = rows.reshape(B, nblocks, rpb, N)
-        for p in range(cb):
-            bits = ((padded >> p) & 1).reshape(B, nblocks, nw, word, N)
-            packed = np.packbits(bits, axis=3, bitorder="little")   # (B, nb, nw, word/8, N)
-            out[:, :, p, :, g * np_:g * np_ + N] = \
-                np.ascontiguousarray(packed.transpose(0, 1, 2, 4, 3)).view(dtype)[..., 0]
-
-    for st in range(sets):
-        mags = [magnitude(wr, st), magnitude(wi, st)]
-        for s_ in range(ns):
-            levs = [((m >> (s_ * cb)) & config.levels).astype(np.uint8) for m in mags]
-            if rowpair:
-                rows[:, 0:2 * K:2] = levs[0]
-                rows[:, 1:2 * K:2] = levs[1]
-                pack(st * ns + s_)
-            else:
-                for part in range(2):
-                    rows[:, :K] = levs[part]
-                    pack((part * sets + st) * ns + s_)
-    return out
+    out = np.zeros((B, nblocks, cb, nw, ngroups * np_), np.uint64 if word == 64 else np.uint32)
+    return _native.xbar_pack(np.ascontiguousarray(wr, np.int32),
+                             np.ascontiguousarray(wi, np.int32), rowpair, sets, ns, cb,
+                             config.weight_bits, rpb, np_, out, default_threads())
 
 
 def adc_fma32(lut, step, adc_max):
