@@ -590,10 +590,16 @@ int fda_xbar_pack(const int32_t *wr, const int32_t *wi, int64_t B, int64_t K, in
     const int64_t ncolsp = ngroups * np;
     if (out_words != B * nblocks * cell_bits * nw * ncolsp) return FDA_ERR_GEOMETRY;
     const int64_t lmax = (1 << cell_bits) - 1, off = (int64_t)1 << (weight_bits - 1);
+    int failed = 0;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads((int)nthreads) schedule(static)
+#pragma omp parallel for num_threads((int)nthreads) schedule(static) reduction(| : failed)
 #endif
     for (int64_t b = 0; b < B; b++) {
+        uint8_t *lev = malloc((size_t)N);
+        if (!lev) {
+            failed = 1;
+            continue;
+        }
         for (int64_t k = 0; k < K; k++)
             for (int part = 0; part < 2; part++) {
                 const int32_t *w = (part ? wi : wr) + (b * K + k) * N;
@@ -608,18 +614,25 @@ int fda_xbar_pack(const int32_t *wr, const int32_t *wi, int64_t B, int64_t K, in
                             const int64_t v = w[n];
                             const int64_t mag = sets == 1 ? v + off : (st == 0 ? (v > 0 ? v : 0)
                                                                                : (v < 0 ? -v : 0));
-                            const int64_t lev = (mag >> (s * cell_bits)) & lmax;
-                            for (int64_t p = 0; p < cell_bits; p++) {
-                                if (!((lev >> p) & 1)) continue;
-                                const int64_t idx =
-                                    (((b * nblocks + blk) * cell_bits + p) * nw + wd) * ncolsp
-                                    + g * np + n;
-                                if (word == 64) ((uint64_t *)out)[idx] |= 1ull << bit;
-                                else ((uint32_t *)out)[idx] |= 1u << bit;
+                            lev[n] = (uint8_t)((mag >> (s * cell_bits)) & lmax);
+                        }
+                        for (int64_t p = 0; p < cell_bits; p++) {
+                            const int64_t base =
+                                (((b * nblocks + blk) * cell_bits + p) * nw + wd) * ncolsp + g * np;
+                            if (word == 64) {
+                                uint64_t *o = (uint64_t *)out + base;
+                                for (int64_t n = 0; n < N; n++)
+                                    o[n] |= (uint64_t)((lev[n] >> p) & 1) << bit;
+                            } else {
+                                uint32_t *o = (uint32_t *)out + base;
+                                for (int64_t n = 0; n < N; n++)
+                                    o[n] |= (uint32_t)((lev[n] >> p) & 1) << bit;
                             }
                         }
                     }
             }
+        free(lev);
     }
+    if (failed) return FDA_ERR_NOMEM;
     return FDA_OK;
 }
