@@ -13,6 +13,7 @@
  * loop references.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -310,12 +311,22 @@ static void columns8(const fda_xbar_desc *d, const uint64_t in[2][MAX_BITS][MAX_
     columns8_impl(d, in, P, ncols, j0, acc, (int)d->planes, (int)d->nw, ib, db);
 }
 
-/* step*C + D rounded as specified: a product, then a sum (the build's
-   -ffp-contract=fast must not fuse them into an FMA). */
-static inline double scale_add(double step, int64_t c, int64_t dd)
+/* One input row's outputs: y = (step*C + D) * rs * cs * bs, each product
+   and sum rounded on its own (no FMA: this function opts out of the build's
+   -ffp-contract=fast), so the C, Numba and reference paths agree bit for bit. */
+__attribute__((optimize("fp-contract=off")))
+static void write_row(const fda_xbar_desc *d, const int64_t *acc, int64_t N, int64_t n_out,
+                      int64_t dre, int64_t dim, double sbm, double sb, const double *cs,
+                      double *yre, double *yim, int64_t base)
 {
-    volatile double p = step * (double)c;
-    return p + (double)dd;
+    const double step = d->step, fre = (double)dre, fim = (double)dim;
+    const int64_t sn = d->ys[2];
+    for (int64_t n = 0; n < n_out; n++) {
+        const double sc = cs ? cs[n] : 1.0;
+        const double vr = step * (double)acc[n] + fre, vi = step * (double)acc[N + n] + fim;
+        yre[base + n * sn] = vr * sbm * sc * sb;
+        yim[base + n * sn] = vi * sbm * sc * sb;
+    }
 }
 
 /* Exact digital offset correction of one input row (see crossbar.py). */
@@ -398,13 +409,8 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
             int64_t dre, dim;
             offset_terms(d, xr + bm * K, xi + bm * K, &dre, &dim);
             const double sbm = rs ? rs[m] : 1.0, sb = bs ? bs[bb] : 1.0;
-            const int64_t base = bb * d->ys[0] + m * d->ys[1];
-            for (int64_t n = 0; n < d->n_out; n++) {     /* float64: step*C + D */
-                const double sc = cs ? cs[n] : 1.0;
-                const int64_t o = base + n * d->ys[2];
-                yre[o] = scale_add(d->step, acc[n], dre) * sbm * sc * sb;
-                yim[o] = scale_add(d->step, acc[N + n], dim) * sbm * sc * sb;
-            }
+            write_row(d, acc, N, d->n_out, dre, dim, sbm, sb, cs, yre, yim,
+                      bb * d->ys[0] + m * d->ys[1]);
         }
         free(in);
         free(acc);
@@ -554,13 +560,8 @@ int fda_xbar_float(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
             int64_t dre, dim;
             offset_terms(d, a_r, a_i, &dre, &dim);
             const double sbm = rs ? rs[m] : 1.0, sb = bs ? bs[bb] : 1.0;
-            const int64_t base = bb * d->ys[0] + m * d->ys[1];
-            for (int64_t n = 0; n < N; n++) {
-                const double sc = cs ? cs[n] : 1.0;
-                const int64_t o = base + n * d->ys[2];
-                yre[o] = scale_add(d->step, acc[n], dre) * sbm * sc * sb;
-                yim[o] = scale_add(d->step, acc[N + n], dim) * sbm * sc * sb;
-            }
+            write_row(d, acc, N, N, dre, dim, sbm, sb, cs, yre, yim,
+                      bb * d->ys[0] + m * d->ys[1]);
         }
         free(S);
         free(code);
@@ -635,4 +636,35 @@ int fda_xbar_pack(const int32_t *wr, const int32_t *wi, int64_t B, int64_t K, in
     }
     if (failed) return FDA_ERR_NOMEM;
     return FDA_OK;
+}
+
+/* ---- operands ------------------------------------------------------------ */
+
+int fda_split_int(const double *v, int64_t n, int64_t stride, int64_t limit, int32_t *re,
+                  int32_t *im, int64_t *bad)
+{
+    if (!v || !re || !bad || (stride == 2 && !im)) return FDA_ERR_NULL;
+    if (n < 0 || (stride != 1 && stride != 2) || limit < 0 || limit > INT32_MAX)
+        return FDA_ERR_GEOMETRY;
+    const double lim = (double)limit;
+    /* one branch-free pass; the rare offender is located afterwards */
+    int ok = 1;
+    for (int64_t i = 0; i < n * stride; i++) {
+        const double x = v[i];
+        const double c = x < -lim ? -lim : (x > lim ? lim : x);   /* NaN stays NaN */
+        const int32_t q = (int32_t)(c == c ? c : 0.0);
+        ok &= (x >= -lim) & (x <= lim) & ((double)q == x);
+        if (stride == 2 && (i & 1)) im[i >> 1] = q;
+        else if (stride == 2) re[i >> 1] = q;
+        else re[i] = q;
+    }
+    if (ok) return FDA_OK;
+    for (int64_t i = 0; i < n * stride; i++) {
+        const double x = v[i];
+        if (!(x >= -lim && x <= lim) || (double)(int32_t)x != x) {
+            *bad = i;
+            return FDA_ERR_GEOMETRY;
+        }
+    }
+    return FDA_ERR_GEOMETRY;   /* unreachable */
 }

@@ -179,6 +179,16 @@ int fda_xbar_pack(const int32_t *wr, const int32_t *wi, int64_t B, int64_t K, in
                   int64_t weight_bits, int64_t rows_per_block, int64_t np, int64_t word,
                   void *out, int64_t out_words, int64_t nthreads);
 
+/*
+ * Split n float64 values (interleaved re, im when stride is 2) into int32
+ * planes re, im (im written only when stride is 2), checking that every
+ * value is an integer within [-limit, limit].  Returns FDA_OK, or
+ * FDA_ERR_GEOMETRY with *bad set to the index of the first offending value
+ * (in the interleaved array).
+ */
+int fda_split_int(const double *v, int64_t n, int64_t stride, int64_t limit, int32_t *re,
+                  int32_t *im, int64_t *bad);
+
 /* Whether this build has the 32-bit fast path of fda_xbar_ideal. */
 int fda_xbar_has_fast32(void);
 /* cdef-end */

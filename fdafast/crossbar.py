@@ -371,6 +371,11 @@ def _operand(a, bits, name):
     if a.ndim != 2:
         raise ShapeError(f"{name} must be 2-D, got shape {a.shape}")
     limit = (1 << (bits - 1)) - 1
+    if a.dtype in (np.complex128, np.float64) and a.size:
+        from . import _native
+        re, im, bad = _native.split_int(a, limit)     # one pass in C
+        if bad is None:
+            return re, im
     if a.dtype.kind == "c":
         flat = np.ascontiguousarray(a).view(a.real.dtype).reshape(a.shape + (2,))
     else:
