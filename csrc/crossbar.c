@@ -395,7 +395,7 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
         int64_t *acc = aligned_alloc(FDA_ALIGN, fda_round_up(sizeof(int64_t) * 2 * N, FDA_ALIGN));
         if (!in || !acc) failed = 1;
 #ifdef _OPENMP
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 32)
 #endif
         for (int64_t bm = 0; bm < d->B * M; bm++) {
             if (!in || !acc) continue;
