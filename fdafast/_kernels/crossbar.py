@@ -262,6 +262,20 @@ def adc_fma32(lut, step, adc_max):
     return None
 
 
+def _desc_common(weights, step):
+    """Descriptor fields both C kernels take: geometry, routing, ADC range, offset."""
+    from ..crossbar import PE
+    config, route, mult, N = weights.config, weights.route, weights.mult, weights.N
+    gmult = mult[:, ::N]
+    return dict(rowpair=int(config.pe is PE.ROWPAIR), cpb=config.channels_per_block,
+                ngroups=route.shape[1] // N, input_bits=config.input_bits,
+                dac_bits=config.dac_bits, route=route[:, ::N],
+                wshift=np.log2(np.abs(gmult)).astype(np.int64),
+                wneg=(gmult < 0).astype(np.int64), adc_max=config.adc_max,
+                offset=0 if config.sets == 2 else 1 << (config.weight_bits - 1), n_out=N,
+                step=step)
+
+
 def native_setup(weights, step):
     """Descriptor fields and bit planes for the C kernel, or None where it does not apply.
 
@@ -271,7 +285,7 @@ def native_setup(weights, step):
     """
     from .. import _native
     from ..crossbar import PE
-    config, route, mult, N = weights.config, weights.route, weights.mult, weights.N
+    config, route, N = weights.config, weights.route, weights.N
     rows_per_block = weights.rows_per_block
     if not config.ideal_devices or config.s_max > LUT_MAX:
         return None
@@ -290,36 +304,21 @@ def native_setup(weights, step):
         P32 = level_planes(weights, np_, word=32)
     else:
         P = level_planes(weights, np_)
-    gmult = mult[:, ::N]
-    desc = dict(N=np_, rowpair=int(config.pe is PE.ROWPAIR),
-                cpb=config.channels_per_block,
+    desc = dict(_desc_common(weights, step), N=np_,
                 nblocks=-(-(2 if config.pe is PE.ROWPAIR else 1) * weights.wr.shape[1]
                           // rows_per_block),
-                planes=config.cell_bits,
-                nw=nw, ngroups=ngroups, input_bits=config.input_bits,
-                dac_bits=config.dac_bits, route=route[:, ::N],
-                wshift=np.log2(np.abs(gmult)).astype(np.int64),
-                wneg=(gmult < 0).astype(np.int64), adc_max=config.adc_max, adc_mul=adc[0],
-                adc_add=adc[1], offset=0 if config.sets == 2 else 1 << (config.weight_bits - 1),
-                n_out=N, step=step, adc_a=fast[0] if fast else 0.0,
-                adc_b=fast[1] if fast else 0.0, nw32=P32.shape[3] if fast else 0)
-    return desc, P, P32
+                planes=config.cell_bits, nw=nw, adc_mul=adc[0], adc_add=adc[1],
+                adc_a=fast[0] if fast else 0.0, adc_b=fast[1] if fast else 0.0,
+                nw32=P32.shape[3] if fast else 0)
+    return ("ideal", desc, P, P32)
 
 
 def float_setup(weights, step):
     """Descriptor fields of the C float kernel (device non-idealities), or None."""
-    from ..crossbar import PE
-    config, route, mult, N = weights.config, weights.route, weights.mult, weights.N
-    ngroups = route.shape[1] // N
-    if ngroups > 128 or config.input_bits > 16:
+    config = weights.config
+    if weights.route.shape[1] // weights.N > 128 or config.input_bits > 16:
         return None
-    gmult = mult[:, ::N]
-    desc = dict(N=N, rowpair=int(config.pe is PE.ROWPAIR), cpb=config.channels_per_block,
-                ngroups=ngroups, input_bits=config.input_bits, dac_bits=config.dac_bits,
-                route=route[:, ::N], wshift=np.log2(np.abs(gmult)).astype(np.int64),
-                wneg=(gmult < 0).astype(np.int64), adc_max=config.adc_max,
-                offset=0 if config.sets == 2 else 1 << (config.weight_bits - 1), n_out=N,
-                step=step)
+    desc = dict(_desc_common(weights, step), N=weights.N)
     return ("float", desc, np.ascontiguousarray(weights.G, np.float64),
             float(config.read_sigma), weights.seed)
 
@@ -333,7 +332,7 @@ def native_run(setup, xr, xi, threads, out=None, strides=None, scales=(None, Non
     """
     from .. import _native
     B, M, K = xr.shape
-    N = setup[1]["n_out"] if setup[0] == "float" else setup[0]["n_out"]
+    N = setup[1]["n_out"]
     y = None
     if out is None:
         # write the complex result in place: real parts at even, imaginary
@@ -347,7 +346,7 @@ def native_run(setup, xr, xi, threads, out=None, strides=None, scales=(None, Non
         _native.xbar_float(dict(desc, B=B, M=M, K=K, ys=strides, nthreads=threads), xr, xi,
                            G, read_sigma, seed, out[0], out[1], *scales)
     else:
-        desc, P, P32 = setup
+        _, desc, P, P32 = setup
         _native.xbar_ideal(dict(desc, B=B, M=M, K=K, ys=strides, nthreads=threads), xr, xi,
                            P, P32, out[0], out[1], *scales)
     return y
