@@ -23,7 +23,7 @@ from cffi import FFI
 
 HERE = pathlib.Path(__file__).resolve().parent
 CSRC = HERE / "csrc"
-SOURCES = ["common.c", "conv_f32.c", "conv_f64.c", "crossbar.c"]
+SOURCES = ["common.c", "conv_f32.c", "conv_f64.c", "crossbar.c", "schedule.c"]
 
 
 def read_cdef(header):

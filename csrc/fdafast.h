@@ -35,6 +35,9 @@
 #define FDA_ERR_DTYPE 6
 #define FDA_ERR_THREADS 7
 
+/* Most stages fda_pipeline takes. */
+#define FDA_MAX_STAGES 16
+
 #define FDA_F32 0
 #define FDA_F64 1
 
@@ -191,6 +194,16 @@ int fda_split_int(const double *v, int64_t n, int64_t stride, int64_t limit, int
 
 /* Whether this build has the 32-bit fast path of fda_xbar_ideal. */
 int fda_xbar_has_fast32(void);
+/*
+ * Makespan (cycles) of nitems identical items through nstages pipeline
+ * stages (1..FDA_MAX_STAGES): servers[s] units of service[s] cycles each,
+ * capacity[s] buffered items after stage s (see schedule.c for the rules).
+ * start: NULL, or nitems*nstages int64 (item-major) that receive every
+ * start cycle; start_len its length.
+ */
+int fda_pipeline(int64_t nitems, int64_t nstages, const int64_t *service,
+                 const int64_t *servers, const int64_t *capacity, int64_t *start,
+                 int64_t start_len, int64_t *makespan);
 /* cdef-end */
 
 #endif /* FDAFAST_H */

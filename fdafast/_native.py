@@ -17,7 +17,8 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
 
 F32, F64 = lib.FDA_F32, lib.FDA_F64
 ALIGN = 64
-_CTYPES = {np.dtype(np.float32): ("float *", F32), np.dtype(np.float64): ("double *", F64)}
+_CTYPES = {np.dtype(np.float32): ("float *", F32), np.dtype(np.float64): ("double *", F64),
+           np.dtype(np.int64): ("int64_t *", None)}
 
 GEOM_FIELDS_3 = ("in", "out", "kext", "pad", "stride", "tile", "ntiles")
 GEOM_FIELDS_1 = ("batch", "cin", "cout", "groups", "rows_per_chunk", "nthreads")
@@ -259,3 +260,17 @@ def split_int(values, limit):
         return None, None, int(bad[0])
     _check(st)
     return re, im, None
+
+
+def pipeline(nitems, service, servers, capacity, starts=False):
+    """Makespan in cycles of ``nitems`` items through the stages (csrc/schedule.c);
+    with ``starts`` also the (nitems, nstages) start cycles."""
+    arrs = [np.ascontiguousarray(a, np.int64) for a in (service, servers, capacity)]
+    ns = arrs[0].size
+    out = np.empty((nitems, ns), np.int64) if starts else None
+    span = ffi.new("int64_t *")
+    _check(lib.fda_pipeline(nitems, ns, *(_ptr(a, np.int64, n) for a, n in
+                                          zip(arrs, ("service", "servers", "capacity"))),
+                            _null_or_ptr(out, np.int64, "starts"),
+                            0 if out is None else out.size, span))
+    return (int(span[0]), out) if starts else int(span[0])

@@ -337,21 +337,32 @@ def logical_columns(N, config):
     return per if config.pe is PE.ROWPAIR else 2 * per
 
 
-def crossbar_counts(M, K, N, config):
-    """Closed-form :class:`CrossbarCounts` of an (M, K) x (K, N) product; touches no data."""
+def crossbar_counts(M, K, N, config, real=False):
+    """Closed-form :class:`CrossbarCounts` of an (M, K) x (K, N) product; touches no data.
+
+    Complex operands (the default) follow the PE semantics of the module
+    docstring: two cycles per input chunk.  ``real=True`` counts a real
+    product on the same crossbars (the cost model's spatial layers and
+    self-conjugate frequency bins): one row and one column set per weight,
+    one cycle per chunk.
+    """
     for name, v in (("M", M), ("K", K), ("N", N)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise InvalidArgumentError(f"{name} must be a positive int, got {v!r}")
-    nblocks = -(-K // config.channels_per_block)
-    ncols = logical_columns(N, config)
+    if real:
+        per_block, ncols, rows_used, cycles = (config.rows, config.sets * config.slices * N,
+                                               K, 1)
+    else:
+        per_block, ncols, cycles = config.channels_per_block, logical_columns(N, config), 2
+        rows_used = 2 * K if config.pe is PE.ROWPAIR else K
+    nblocks = -(-K // per_block)
     groups = -(-ncols // config.cols)
-    rows_used = 2 * K if config.pe is PE.ROWPAIR else K
-    conversions = M * nblocks * 2 * config.chunks * ncols
+    conversions = M * nblocks * cycles * config.chunks * ncols
     return CrossbarCounts(
         crossbars=nblocks * groups,
-        reads=M * nblocks * groups * 2 * config.chunks,
+        reads=M * nblocks * groups * cycles * config.chunks,
         adc_conversions=conversions,
-        dac_drives=M * 2 * config.chunks * groups * rows_used,
+        dac_drives=M * cycles * config.chunks * groups * rows_used,
         shift_adds=conversions,
         cells=rows_used * ncols,
     )

@@ -1,32 +1,78 @@
 """Accelerator descriptions: frozen, validated dataclasses loaded from TOML.
 
-An accelerator is its *organisation* (tiles, PE arrays, crossbars, clock,
-technology) and its *component table* (power and area of each group of
-units, with the source of every number); peak figures follow from the two.
-Workloads and the action counts of a simulation are kept elsewhere (the
-cost model), so that energy is counts times the table in one place.
+An accelerator description holds the *architecture* (``technology``,
+``organisation``, and per kind ``crossbar``, ``frequency``, ``digital``,
+``memory``), the *component table* (power and area of each group of units,
+for the chip's power, area and peak figures) and the *action table*
+(energy and unit occupancy of one action of each kind: an ADC conversion,
+a crossbar read, an FFT butterfly, a byte moved).  Workloads and the action
+counts a simulation emits are kept elsewhere (:mod:`fdafast.dataflow`,
+:mod:`fdafast.cost`), so that energy is counts times the table in one place.
 
 Levels of the component table: ``'chip'`` (once per chip), ``'tile'`` (per
 tile; ``shared_by`` tiles share one, as ISAAC's router is shared by four),
 ``'pe_array'`` (per PE array, ISAAC's IMA).  Power and area are the totals
 of the ``count`` units of the group in one instance of its level, as in
 ISAAC's Table I.
+
+Scaling: a component or action may declare ``scaling = "adc_bits"`` (its
+power, area or energy grows as ``2^adc_bits``, the Walden figure of merit
+of an ADC) or ``"crossbar_cells"`` (proportional to ``rows * cols``), with
+``reference`` the value its numbers were given at; design sweeps then move
+the numbers with the parameter.
 """
 import dataclasses
+import enum
 import importlib.resources
 import math
 import pathlib
 import tomllib
 
-from ..crossbar import ConfigError
+from ..crossbar import PE, ConfigError, CrossbarConfig, WeightEncoding
 
-__all__ = ["Accelerator", "Component", "CrossbarSpec", "Meta", "Organisation", "Technology",
-           "ArchError", "presets", "KINDS", "LEVELS"]
+__all__ = ["Accelerator", "Action", "Component", "CrossbarSpec", "DigitalSpec",
+           "FrequencySpec", "Memory", "Meta", "Organisation", "Technology", "ArchError",
+           "Hermitian", "Kind", "Scaling", "presets", "KINDS", "LEVELS", "ACTIONS"]
+
+
+class Kind(str, enum.Enum):
+    """What the accelerator computes convolutions with."""
+
+    SPATIAL_RERAM = "spatial-reram"      #: ISAAC-like: im2col rows through crossbars
+    FREQUENCY_RERAM = "frequency-reram"  #: FDA: tile FFTs, per-bin complex MACs in crossbars
+    DIGITAL_FFT = "digital-fft"          #: tile FFTs, per-bin complex MACs in digital units
+
+
+class Hermitian(str, enum.Enum):
+    """How much of a real tile's spectrum is computed, stored and moved."""
+
+    NONE = "none"    #: every bin (no symmetric reuse)
+    HALF = "half"    #: the T0 x T1 x (T2//2+1) half spectrum (what the emulation computes)
+    EXACT = "exact"  #: the unique minimum: self-conjugate bins as real numbers
+
+
+class Scaling(str, enum.Enum):
+    """How a component's or action's numbers move with a design parameter."""
+
+    ADC_BITS = "adc_bits"              #: proportional to 2^adc_bits
+    CROSSBAR_CELLS = "crossbar_cells"  #: proportional to rows * cols
+
 
 #: Accelerator kinds the model knows how to evaluate.
-KINDS = ("spatial-reram",)
+KINDS = tuple(k.value for k in Kind)
 #: Levels of the component table.
 LEVELS = ("chip", "tile", "pe_array")
+
+_COMMON = ("buffer_byte", "noc_byte", "dram_byte")
+_RERAM = ("crossbar_read", "dac_drive", "sample_hold", "adc_conversion", "shift_add",
+          "cell_write")
+_FREQ = ("fft_butterfly", "ifft_butterfly")
+#: Actions each kind emits, hence needs in its action table.
+ACTIONS = {
+    Kind.SPATIAL_RERAM: _RERAM + _COMMON,
+    Kind.FREQUENCY_RERAM: _RERAM + _FREQ + _COMMON,
+    Kind.DIGITAL_FFT: ("complex_mac", "real_mac") + _FREQ + _COMMON,
+}
 
 
 class ArchError(ConfigError):
@@ -41,10 +87,20 @@ def _positive(path, value, integer=False):
         raise ArchError(f"{path} must be {what}, got {value!r}")
 
 
-def _non_negative(path, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 \
+def _non_negative(path, value, integer=False):
+    kind = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or not value >= 0 \
             or not math.isfinite(value):
-        raise ArchError(f"{path} must be a finite number >= 0, got {value!r}")
+        what = "an integer" if integer else "a finite number"
+        raise ArchError(f"{path} must be {what} >= 0, got {value!r}")
+
+
+def _choice(path, cls, value):
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in cls)
+        raise ArchError(f"{path} must be one of {allowed}, got {value!r}") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,8 +111,7 @@ class Meta:
     citation: str = ""
 
     def check(self, path):
-        if self.kind not in KINDS:
-            raise ArchError(f"{path}.kind must be one of {KINDS}, got {self.kind!r}")
+        object.__setattr__(self, "kind", _choice(f"{path}.kind", Kind, self.kind).value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,15 +127,25 @@ class Technology:
 
 @dataclasses.dataclass(frozen=True)
 class Organisation:
+    """Counts of units.  ``crossbars_per_pe_array`` and ``adcs_per_pe_array``
+    are for ReRAM kinds, ``fft_units_per_tile``/``ifft_units_per_tile`` for
+    frequency-domain kinds; a kind checks that the units it needs exist."""
+
     tiles: int
     pe_arrays_per_tile: int
-    crossbars_per_pe_array: int
+    crossbars_per_pe_array: int = 0
+    adcs_per_pe_array: int = 0
+    fft_units_per_tile: int = 0
+    ifft_units_per_tile: int = 0
     tiles_per_router: int = 1
     source: str = ""
 
     def check(self, path):
-        for f in ("tiles", "pe_arrays_per_tile", "crossbars_per_pe_array", "tiles_per_router"):
+        for f in ("tiles", "pe_arrays_per_tile", "tiles_per_router"):
             _positive(f"{path}.{f}", getattr(self, f), integer=True)
+        for f in ("crossbars_per_pe_array", "adcs_per_pe_array", "fft_units_per_tile",
+                  "ifft_units_per_tile"):
+            _non_negative(f"{path}.{f}", getattr(self, f), integer=True)
 
     @property
     def crossbars(self):
@@ -90,6 +155,9 @@ class Organisation:
 
 @dataclasses.dataclass(frozen=True)
 class CrossbarSpec:
+    """Crossbar arrays and converters, with the semantics of
+    :class:`fdafast.CrossbarConfig` (the emulation's)."""
+
     rows: int
     cols: int
     cell_bits: int
@@ -98,33 +166,108 @@ class CrossbarSpec:
     dac_bits: int
     adc_bits: int
     read_latency_ns: float
+    write_latency_ns: float = 500.0
+    pe: str = "rowpair"
+    weight_encoding: str = "differential"
     source: str = ""
 
     def check(self, path):
+        object.__setattr__(self, "pe", _choice(f"{path}.pe", PE, self.pe).value)
+        object.__setattr__(self, "weight_encoding", _choice(
+            f"{path}.weight_encoding", WeightEncoding, self.weight_encoding).value)
         for f in ("rows", "cols", "cell_bits", "weight_bits", "input_bits", "dac_bits",
                   "adc_bits"):
             _positive(f"{path}.{f}", getattr(self, f), integer=True)
         _positive(f"{path}.read_latency_ns", self.read_latency_ns)
-        if self.cell_bits > self.weight_bits:
-            raise ArchError(f"{path}.cell_bits ({self.cell_bits}) must not exceed "
-                            f"{path}.weight_bits ({self.weight_bits})")
-        if self.dac_bits > self.input_bits:
-            raise ArchError(f"{path}.dac_bits ({self.dac_bits}) must not exceed "
-                            f"{path}.input_bits ({self.input_bits})")
-        if self.cells_per_weight > self.cols:
-            raise ArchError(f"{path}: a {self.weight_bits}-bit weight needs "
-                            f"{self.cells_per_weight} cells of {self.cell_bits} bits, more "
-                            f"than the {self.cols} columns")
+        _positive(f"{path}.write_latency_ns", self.write_latency_ns)
+        try:
+            cfg = self.config()
+        except ConfigError as exc:
+            raise ArchError(f"{path}: {exc}") from None
+        need = cfg.sets * cfg.slices * (2 if cfg.pe is PE.COLPAIR else 1)
+        if need > self.cols:
+            raise ArchError(f"{path}: a {self.weight_bits}-bit weight needs {need} cells "
+                            f"of {self.cell_bits} bits in a row, more than the {self.cols} "
+                            f"columns")
 
-    @property
-    def cells_per_weight(self):
-        """Cells (columns) holding one weight: ceil(weight_bits / cell_bits)."""
-        return -(-self.weight_bits // self.cell_bits)
+    def config(self, **changes):
+        """The :class:`fdafast.CrossbarConfig` of these crossbars (ideal devices)."""
+        fields = dict(rows=self.rows, cols=self.cols, cell_bits=self.cell_bits,
+                      weight_bits=self.weight_bits, input_bits=self.input_bits,
+                      dac_bits=self.dac_bits, adc_bits=self.adc_bits, pe=self.pe,
+                      weight_encoding=self.weight_encoding)
+        fields.update(changes)
+        return CrossbarConfig(**fields)
 
-    @property
-    def input_cycles(self):
-        """Crossbar reads per input vector: ceil(input_bits / dac_bits)."""
-        return -(-self.input_bits // self.dac_bits)
+
+@dataclasses.dataclass(frozen=True)
+class FrequencySpec:
+    """Tile FFTs of a frequency-domain accelerator."""
+
+    tile_2d: tuple
+    tile_3d: tuple
+    hermitian: str = "half"
+    accumulator_bits: int = 32
+    source: str = ""
+
+    def check(self, path):
+        object.__setattr__(self, "hermitian",
+                           _choice(f"{path}.hermitian", Hermitian, self.hermitian).value)
+        for f, n in (("tile_2d", 2), ("tile_3d", 3)):
+            t = getattr(self, f)
+            if not isinstance(t, (list, tuple)) or len(t) != n:
+                raise ArchError(f"{path}.{f} must be a list of {n} sizes, got {t!r}")
+            for v in t:
+                _positive(f"{path}.{f}", v, integer=True)
+                if v & (v - 1) or v > 64:
+                    raise ArchError(f"{path}.{f}: tile sizes must be powers of two <= 64, "
+                                    f"got {list(t)}")
+            object.__setattr__(self, f, tuple(t))
+        _positive(f"{path}.accumulator_bits", self.accumulator_bits, integer=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class DigitalSpec:
+    """Digital complex MAC array: ``mac_rows x mac_cols`` units per PE array; an
+    input value is reused across the ``mac_cols`` output channels of a row, a
+    weight across the ``mac_rows`` tiles of a column."""
+
+    mac_rows: int
+    mac_cols: int
+    operand_bits: int
+    source: str = ""
+
+    def check(self, path):
+        for f in ("mac_rows", "mac_cols", "operand_bits"):
+            _positive(f"{path}.{f}", getattr(self, f), integer=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Memory:
+    """On-chip buffers and off-chip DRAM."""
+
+    buffer_kb_per_tile: float
+    buffer_bytes_per_cycle_per_tile: float
+    dram_gb_per_s: float
+    activation_bits: int = 16
+    source: str = ""
+
+    def check(self, path):
+        for f in ("buffer_kb_per_tile", "buffer_bytes_per_cycle_per_tile", "dram_gb_per_s"):
+            _positive(f"{path}.{f}", getattr(self, f))
+        _positive(f"{path}.activation_bits", self.activation_bits, integer=True)
+
+
+def _check_scaling(obj, path):
+    if obj.scaling is None:
+        if obj.reference is not None:
+            raise ArchError(f"{path}.reference is set but {path}.scaling is not")
+        return
+    object.__setattr__(obj, "scaling", _choice(f"{path}.scaling", Scaling, obj.scaling).value)
+    if obj.reference is None:
+        raise ArchError(f"{path}.scaling = {obj.scaling!r} needs {path}.reference (the "
+                        f"{obj.scaling} its numbers were given at)")
+    _positive(f"{path}.reference", obj.reference)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,6 +277,8 @@ class Component:
     power_mw: float
     area_mm2: float
     shared_by: int = 1
+    scaling: object = None
+    reference: object = None
     spec: str = ""
     source: str = ""
 
@@ -144,10 +289,33 @@ class Component:
         _positive(f"{path}.shared_by", self.shared_by, integer=True)
         _non_negative(f"{path}.power_mw", self.power_mw)
         _non_negative(f"{path}.area_mm2", self.area_mm2)
+        _check_scaling(self, path)
+
+
+@dataclasses.dataclass(frozen=True)
+class Action:
+    """One action's energy (pJ) and the time it occupies one unit (ns: the
+    inverse of a unit's throughput; 0 where the model takes the time from
+    elsewhere, e.g. ``crossbar.read_latency_ns``)."""
+
+    energy_pj: float
+    latency_ns: float = 0.0
+    scaling: object = None
+    reference: object = None
+    source: str = ""
+
+    def check(self, path):
+        _non_negative(f"{path}.energy_pj", self.energy_pj)
+        _non_negative(f"{path}.latency_ns", self.latency_ns)
+        _check_scaling(self, path)
 
 
 _SECTIONS = {"meta": Meta, "technology": Technology, "organisation": Organisation,
-             "crossbar": CrossbarSpec}
+             "memory": Memory}
+_OPTIONAL = {"crossbar": CrossbarSpec, "frequency": FrequencySpec, "digital": DigitalSpec}
+#: Optional sections each kind needs.
+_NEEDS = {Kind.SPATIAL_RERAM: ("crossbar",), Kind.FREQUENCY_RERAM: ("crossbar", "frequency"),
+          Kind.DIGITAL_FFT: ("frequency", "digital")}
 
 
 def _build(cls, values, path):
@@ -168,18 +336,30 @@ def _build(cls, values, path):
     return obj
 
 
+def _table(data, name, cls):
+    items = data.get(name)
+    if not isinstance(items, dict) or not items:
+        raise ArchError(f"{name} must be a non-empty table of {name} tables")
+    return tuple((k, _build(cls, v, f"{name}.{k}")) for k, v in items.items())
+
+
 @dataclasses.dataclass(frozen=True)
 class Accelerator:
-    """An accelerator: organisation, crossbars and component table.
+    """An accelerator: architecture, component table and action table.
 
     Build with :meth:`from_preset`, :meth:`from_file` or :meth:`from_dict`.
+    Sections a kind does not use are ``None``.
     """
 
     meta: Meta
     technology: Technology
     organisation: Organisation
-    crossbar: CrossbarSpec
+    memory: Memory
     components: tuple          # ((name, Component), ...) in file order
+    actions: tuple             # ((name, Action), ...) in file order
+    crossbar: CrossbarSpec = None
+    frequency: FrequencySpec = None
+    digital: DigitalSpec = None
 
     # -- construction --------------------------------------------------------
     @classmethod
@@ -187,21 +367,51 @@ class Accelerator:
         """Validate a nested mapping (the TOML's structure) into an Accelerator."""
         if not isinstance(data, dict):
             raise ArchError(f"an accelerator description is a table, got {type(data).__name__}")
-        known = set(_SECTIONS) | {"components"}
+        known = set(_SECTIONS) | set(_OPTIONAL) | {"components", "actions"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ArchError(f"unknown section(s) {', '.join(unknown)}; known: "
                             f"{', '.join(sorted(known))}")
-        missing = sorted(known - set(data))
+        missing = sorted((set(_SECTIONS) | {"components", "actions"}) - set(data))
         if missing:
             raise ArchError(f"missing section(s) {', '.join(missing)}")
         parts = {k: _build(c, data[k], k) for k, c in _SECTIONS.items()}
-        comps = data["components"]
-        if not isinstance(comps, dict) or not comps:
-            raise ArchError("components must be a non-empty table of component tables")
-        table = tuple((name, _build(Component, v, f"components.{name}"))
-                      for name, v in comps.items())
-        return cls(components=table, **parts)
+        kind = Kind(parts["meta"].kind)
+        for k, c in _OPTIONAL.items():
+            if k in data:
+                parts[k] = _build(c, data[k], k)
+            elif k in _NEEDS[kind]:
+                raise ArchError(f"a {kind.value!r} accelerator needs a [{k}] section")
+        acc = cls(components=_table(data, "components", Component),
+                  actions=_table(data, "actions", Action), **parts)
+        acc._check_kind(kind)
+        return acc
+
+    def _check_kind(self, kind):
+        org = self.organisation
+        need = {"crossbar": ("crossbars_per_pe_array", "adcs_per_pe_array"),
+                "frequency": ("fft_units_per_tile", "ifft_units_per_tile")}
+        for section, fields in need.items():
+            if section in _NEEDS[kind]:
+                for f in fields:
+                    if getattr(org, f) < 1:
+                        raise ArchError(f"organisation.{f} must be >= 1 for a {kind.value!r} "
+                                        f"accelerator, got {getattr(org, f)}")
+        names = dict(self.actions)
+        required = ACTIONS[kind]
+        extra = sorted(set(names) - set(required))
+        if extra:
+            raise ArchError(f"unknown action(s) {', '.join(f'actions.{a}' for a in extra)} for "
+                            f"a {kind.value!r} accelerator; known: {', '.join(required)}")
+        absent = [a for a in required if a not in names]
+        if absent:
+            raise ArchError(f"missing action(s) {', '.join(f'actions.{a}' for a in absent)}")
+        timed = {"adc_conversion": "an ADC rate", "fft_butterfly": "an FFT unit rate",
+                 "ifft_butterfly": "an IFFT unit rate", "complex_mac": "a MAC rate"}
+        for a, what in timed.items():
+            if a in names and not names[a].latency_ns > 0:
+                raise ArchError(f"actions.{a}.latency_ns must be > 0 ({what}), got "
+                                f"{names[a].latency_ns}")
 
     @classmethod
     def from_file(cls, path):
@@ -239,32 +449,73 @@ class Accelerator:
     def as_dict(self):
         """The description as the nested mapping :meth:`from_dict` takes."""
         out = {k: dataclasses.asdict(getattr(self, k)) for k in _SECTIONS}
-        out["components"] = {n: dataclasses.asdict(c) for n, c in self.components}
+        for k in _OPTIONAL:
+            if getattr(self, k) is not None:
+                out[k] = dataclasses.asdict(getattr(self, k))
+        for k in ("components", "actions"):
+            out[k] = {n: {f: v for f, v in dataclasses.asdict(c).items() if v is not None}
+                      for n, c in getattr(self, k)}
         return out
 
     # -- derived figures -------------------------------------------------------
+    @property
+    def kind(self):
+        """The :class:`Kind` of the accelerator."""
+        return Kind(self.meta.kind)
+
+    def scale(self, obj):
+        """The factor ``obj``'s (a Component's or Action's) numbers are multiplied by."""
+        if obj.scaling is None:
+            return 1.0
+        xb = self.crossbar
+        if xb is None:
+            raise ArchError(f"scaling {obj.scaling!r} needs a [crossbar] section")
+        if obj.scaling == Scaling.ADC_BITS.value:
+            return 2.0 ** (xb.adc_bits - obj.reference)
+        return xb.rows * xb.cols / obj.reference
+
+    def action_table(self):
+        """``{action: (energy_pj, latency_ns)}`` with scaling applied."""
+        return {n: (a.energy_pj * self.scale(a), a.latency_ns) for n, a in self.actions}
+
     def _level_total(self, attr):
         """Per-tile and per-chip totals of ``attr`` ('power_mw' or 'area_mm2')."""
         org = self.organisation
-        tile = sum(getattr(c, attr) / c.shared_by for _, c in self.components
-                   if c.level == "tile")
-        tile += org.pe_arrays_per_tile * sum(getattr(c, attr) for _, c in self.components
+
+        def val(c):
+            return getattr(c, attr) * self.scale(c)
+        tile = sum(val(c) / c.shared_by for _, c in self.components if c.level == "tile")
+        tile += org.pe_arrays_per_tile * sum(val(c) for _, c in self.components
                                              if c.level == "pe_array")
-        chip = org.tiles * tile + sum(getattr(c, attr) for _, c in self.components
-                                      if c.level == "chip")
+        chip = org.tiles * tile + sum(val(c) for _, c in self.components if c.level == "chip")
         return tile, chip
 
     def peak_ops_per_s(self):
         """Peak operations per second (a multiply and an add count as two).
 
-        Spatial ReRAM: each crossbar holds ``rows x floor(cols / cells_per_weight)``
-        weights and finishes a matrix-vector product every ``input_cycles``
-        reads of ``read_latency_ns``.
+        spatial-reram: each crossbar holds ``rows x cols // (sets*slices)``
+        real weights and finishes a matrix-vector product every ``chunks``
+        reads of ``read_latency_ns`` (the crossbar semantics of
+        :class:`fdafast.CrossbarConfig`: ``chunks = ceil((input_bits-1)/dac_bits) + 1``).
+        frequency-reram: ``channels_per_block x cols // columns_per_weight``
+        complex weights per crossbar, a complex MAC (8 operations) each per
+        ``2 * chunks`` reads.  digital-fft: every MAC unit does a complex MAC
+        per cycle.
         """
-        xb = self.crossbar
-        weights = xb.rows * (xb.cols // xb.cells_per_weight)
-        seconds = xb.input_cycles * xb.read_latency_ns * 1e-9
-        return 2.0 * weights * self.organisation.crossbars / seconds
+        kind = self.kind
+        if kind is Kind.DIGITAL_FFT:
+            d = self.digital
+            units = self.organisation.tiles * self.organisation.pe_arrays_per_tile
+            return 8.0 * units * d.mac_rows * d.mac_cols * self.technology.clock_ghz * 1e9
+        cfg = self.crossbar.config()
+        per_weight = cfg.sets * cfg.slices
+        read_s = self.crossbar.read_latency_ns * 1e-9
+        if kind is Kind.SPATIAL_RERAM:
+            weights = cfg.rows * (cfg.cols // per_weight)
+            return 2.0 * weights * self.organisation.crossbars / (cfg.chunks * read_s)
+        per_weight *= 2 if cfg.pe is PE.COLPAIR else 1
+        weights = cfg.channels_per_block * (cfg.cols // per_weight)
+        return 8.0 * weights * self.organisation.crossbars / (2 * cfg.chunks * read_s)
 
     def summary(self):
         """Chip-level figures: power, area, peak throughput and efficiencies."""
@@ -273,6 +524,7 @@ class Accelerator:
         peak = self.peak_ops_per_s()
         return {
             "name": self.meta.name,
+            "kind": self.meta.kind,
             "tile_power_mw": tile_mw,
             "tile_area_mm2": tile_mm2,
             "chip_power_w": chip_mw / 1000.0,
