@@ -11,9 +11,10 @@ The first layer is a tiled FFT convolution engine with the semantics of
 
 See :class:`fdafast.ConvPlan` to plan a layer once and run it many times.
 """
-from . import arch, crossbar, fft, workloads
+from . import arch, cost, crossbar, dataflow, fft, workloads
 from .arch import Accelerator, presets
 from .conv import ConvPlan, conv2d, conv3d
+from .cost import compare, estimate
 from .crossbar import CrossbarConfig, CrossbarCounts
 from .reram import ReRAM
 from .errors import (DTypeError, FdafastError, InvalidArgumentError, NativeError,
@@ -23,7 +24,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConvPlan", "conv2d", "conv3d", "fft", "crossbar", "CrossbarConfig", "CrossbarCounts",
-    "ReRAM", "arch", "Accelerator", "presets", "workloads",
+    "ReRAM", "arch", "Accelerator", "presets", "workloads", "dataflow", "cost", "estimate",
+    "compare",
     "FdafastError", "InvalidArgumentError", "ShapeError", "DTypeError", "NonFiniteError",
     "TileError", "NativeError", "__version__",
 ]

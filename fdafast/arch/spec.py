@@ -434,10 +434,8 @@ class Accelerator:
         for the dots (``crossbar__adc_bits=6``) or through a mapping
         (``**{"crossbar.adc_bits": 6}``); unknown paths raise :class:`ArchError`.
         """
-        data = preset_data(name)
-        for key, value in overrides.items():
-            _set_path(data, key.replace("__", ".").split("."), value, key)
-        return cls.from_dict(data)
+        acc = cls.from_dict(preset_data(name))
+        return acc.replace(**overrides) if overrides else acc
 
     def replace(self, **overrides):
         """A copy with dotted-path overrides (see :meth:`from_preset`)."""
