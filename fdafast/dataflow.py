@@ -125,7 +125,10 @@ class LayerMap:
     traffic : dict
         ``buffer_bytes``, ``noc_bytes``, ``dram_bytes``.
     bins : dict
-        Frequency bins per tile: ``complex``, ``real``, ``full`` (empty when spatial).
+        Frequency bins per tile and channel: ``complex``, ``real``, ``full``
+        (all bins), ``tile``, and ``saving``, the fraction of the full
+        spectrum's real values that symmetric reuse does not compute, store
+        or move, ``1 - (2 complex + real) / (2 full)`` (empty when spatial).
     busy : dict
         Resource -> (unit-nanoseconds of work, units on the chip), for utilisation.
     """
@@ -320,7 +323,9 @@ def _frequency_common(layer, acc):
     items = _tiles(layer, tile)
     nb_c, nb_r = spectrum_bins(tile, acc.frequency.hermitian)
     bf = fft_butterflies(tile, acc.frequency.hermitian)
-    bins = {"complex": nb_c, "real": nb_r, "full": math.prod(tile), "tile": list(tile)}
+    full = math.prod(tile)
+    bins = {"complex": nb_c, "real": nb_r, "full": full, "tile": list(tile),
+            "saving": 1 - (2 * nb_c + nb_r) / (2 * full)}
     return tile, items, nb_c, nb_r, bf, bins
 
 
