@@ -19,11 +19,12 @@ Single-threaded Python with the native schedule kernel; medians over
 """
 import argparse
 import itertools
-import statistics
 import time
 
 import fdafast
 from fdafast import cost, workloads
+
+from .crossbar import median_time
 
 SWEEP = dict(adc_bits=range(4, 14), size=(64, 128, 256, 512),
              tile=([4, 4, 4], [4, 8, 8], [8, 8, 8], [4, 16, 16], [8, 16, 16]),
@@ -46,16 +47,6 @@ def run_sweep(layers, preset="fda"):
         t = cost.estimate(layers, base.replace(**ov)).totals
         out.append((ov, t["frames_per_s"], t["energy_j"]))
     return time.perf_counter() - t0, out
-
-
-def median_time(fn, repeat):
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main(argv=None):

@@ -36,7 +36,7 @@ from .dataflow import map_layer
 from .errors import InvalidArgumentError
 from .workloads import Layer
 
-__all__ = ["estimate", "compare", "Report", "LayerReport", "action_energy",
+__all__ = ["estimate", "compare", "comparison_table", "Report", "LayerReport", "action_energy",
            "energy_by_component", "schedule_cycles", "closed_form_cycles", "COMPONENT_OF",
            "ENERGY_COMPONENTS"]
 
@@ -308,11 +308,10 @@ def estimate(layers, acc):
 def compare(layers, accelerators=("fda", "isaac", "asic-fft")):
     """Network totals of ``layers`` on several accelerators, with ratios to the first.
 
-    Returns a dict ``{name: totals}``; each totals dict gains
-    ``speedup_vs_<first>`` (its frames/s over the first's... inverted: the
-    first's latency over this one's is ``latency_ratio``) — see the keys:
-    ``latency_ratio`` = this latency / first latency, ``energy_ratio`` = this
-    energy / first energy (both 1.0 for the first).
+    Returns ``{name: totals}`` in the given order, each ``totals`` as
+    :attr:`Report.totals` plus ``latency_ratio`` (this latency / the first's)
+    and ``energy_ratio`` (this energy / the first's); both are 1.0 for the
+    first.  :func:`comparison_table` prints it.
     """
     reports = [estimate(layers, a) for a in accelerators]
     base = reports[0].totals
