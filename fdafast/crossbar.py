@@ -577,11 +577,12 @@ class PreparedWeights:
         return self._native[step]
 
 
-def _emulate_batch(xr, xi, weights, threads, full_scale=None):
-    """y (B, M, N) complex128 of integer inputs (B, M, K) against PreparedWeights."""
+def _emulate_batch(xr, xi, weights, threads, full_scale=None, force=False):
+    """y (B, M, N) complex128 of integer inputs (B, M, K) against PreparedWeights;
+    ``force`` runs the emulation even where the configuration is exact."""
     config = weights.config
     step = config.step_for(full_scale)
-    if config.exact and full_scale is None:
+    if config.exact and full_scale is None and not force:
         # integers below 2^15 in magnitude: every partial sum of K < 2^22
         # products is an integer below 2^53, so float64 BLAS is exact
         f = [a.astype(np.float64) for a in (xr, xi, weights.wr, weights.wi)]

@@ -58,6 +58,10 @@ class ReRAM:
         and for the ADC full scale.
     bins_per_batch : int
         Frequency bins emulated together (bounds the emulation's memory).
+    force_emulation : bool
+        Run the bit-sliced kernel even where the configuration is exact (ideal
+        devices, an ADC that cannot clip or round), instead of the equivalent
+        exact integer product; for checking one against the other.
 
     Examples
     --------
@@ -76,6 +80,7 @@ class ReRAM:
     input_scale: str = "tile"
     percentile: float = 99.9
     bins_per_batch: int = 64
+    force_emulation: bool = False
 
     def __post_init__(self):
         if not isinstance(self.config, CrossbarConfig):
@@ -290,7 +295,8 @@ def _products(Xq, weights, s_x, s_w, plan, full_scale):
         bscale = np.ascontiguousarray(bin_scale[bs])
         cfg = w.config
         step = cfg.step_for(full_scale)
-        setup = None if cfg.exact and full_scale is None else w.native(step)
+        shortcut = cfg.exact and full_scale is None and not plan.engine.force_emulation
+        setup = None if shortcut else w.native(step)
         x_r, x_i = xr[bs, :, ci], xi[bs, :, ci]
         if setup is not None:
             off = bs.start + co.start * nb

@@ -1,0 +1,295 @@
+"""Running a :class:`~fdafast.nn.graph.Network` in one of four modes.
+
+=========  ===========================================================================
+mode       convolutions and linear layers
+=========  ===========================================================================
+'direct'   float64 direct convolution and matmul (the reference)
+'fft'      fdafast's float FFT engine in the input's dtype (float32 or float64)
+'quant'    fixed-point spectra through ideal crossbars that never clip: weights and
+           spectra quantized as in :mod:`fdafast.reram`, the integer products exact
+'reram'    the bit-sliced crossbar emulation with the architecture's crossbars
+           (ADC, cells, DACs) and any device non-idealities given
+=========  ===========================================================================
+
+In 'quant' and 'reram' modes convolutions run in the frequency domain on the
+architecture's FFT tiles (``frequency.tile_2d`` / ``tile_3d``, as the cost
+model assumes), and linear layers on ordinary spatial crossbars with the same
+crossbar semantics: a real product is emulated as a ``colpair`` product whose
+imaginary parts are zero (for ideal devices exactly a real crossbar with one
+row per input; read noise also reaches the unused imaginary columns).  Linear
+layers quantize inputs per row and weights per output column.  Everything
+else (pooling, activations, batch norm, residual adds) is digital and exact,
+in float64 outside 'fft' mode.  Batch norms that follow a convolution are
+folded into it first.
+
+Plans (weight spectra, quantized weights, crossbar bit planes) are built on
+a layer's first call and kept by the network for later calls with the same
+mode, settings and input shape.
+"""
+import dataclasses
+
+import numpy as np
+
+from .._args import threads_arg
+from ..arch.spec import Accelerator, ArchError
+from ..conv import ConvPlan
+from ..crossbar import CrossbarConfig, PreparedWeights, _emulate_batch
+from ..dataflow import MappingError
+from ..errors import InvalidArgumentError, NonFiniteError, ShapeError
+from ..reram import ReRAM, _scale, quantize
+from . import functional as F
+
+__all__ = ["run", "MODES", "Settings"]
+
+MODES = ("direct", "fft", "quant", "reram")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What a run depends on besides the input: mode, crossbars, tiles, seed."""
+
+    mode: str
+    engine: object = None          # ReRAM for 'quant' and 'reram'
+    tile_2d: tuple = None
+    tile_3d: tuple = None
+    threads: object = None
+
+
+def _accelerator(arch):
+    if isinstance(arch, str):
+        return Accelerator.from_preset(arch)
+    if isinstance(arch, Accelerator):
+        return arch
+    raise ArchError(f"arch must be an Accelerator or a preset name, got {type(arch).__name__}")
+
+
+def exact_config(config):
+    """``config`` with ideal devices and an ADC wide enough never to clip or round."""
+    ideal = config.replace(program_sigma=0.0, read_sigma=0.0, stuck_on_rate=0.0,
+                           stuck_off_rate=0.0, on_off_ratio=None, adc_full_scale=None)
+    return ideal.replace(adc_bits=max(config.adc_bits, ideal.s_max.bit_length()))
+
+
+def settings(mode, arch="fda", crossbar=None, seed=0, threads=None, force_emulation=False,
+             calibrate=True, **engine_options):
+    """Normalise run options into :class:`Settings`.
+
+    ``crossbar``: a :class:`fdafast.CrossbarConfig`, or a dict of fields
+    replacing those of the architecture's crossbars (e.g. ``adc_bits=6``,
+    ``read_sigma=0.5``).  ``calibrate`` ('reram' only, default True): set each
+    layer's ADC full scale from the first batch it sees (the engine's
+    ``percentile`` of its column sums; :meth:`fdafast.ConvPlan.calibrate`)
+    instead of the largest possible column sum, which with the presets' 8-bit
+    ADCs rounds every small sum.  ``engine_options`` go to
+    :class:`fdafast.ReRAM` (``weight_scale``, ``input_scale``,
+    ``percentile``, ``bins_per_batch``).
+    """
+    if mode not in MODES:
+        raise InvalidArgumentError(f"mode must be one of {MODES}, got {mode!r}")
+    threads = threads_arg(threads)
+    if mode in ("direct", "fft"):
+        return Settings(mode, threads=threads)
+    acc = _accelerator(arch)
+    if acc.crossbar is None or acc.frequency is None:
+        raise ArchError(f"mode {mode!r} needs a frequency-domain ReRAM accelerator; "
+                        f"{acc.meta.name!r} is {acc.meta.kind!r}")
+    if isinstance(crossbar, CrossbarConfig):
+        cfg = crossbar
+    else:
+        cfg = acc.crossbar.config(**dict(crossbar or {}))
+    if mode == "quant":
+        cfg = exact_config(cfg)
+    elif calibrate and cfg.adc_full_scale is None and not cfg.exact:
+        cfg = cfg.replace(adc_full_scale="calibrate")
+    engine = ReRAM(cfg, seed=seed, force_emulation=force_emulation, **engine_options)
+    return Settings(mode, engine, acc.frequency.tile_2d, acc.frequency.tile_3d, threads)
+
+
+# -- layers ----------------------------------------------------------------------------------
+def _conv_plan(net, node, shape, st, dtype):
+    key = (st, node.name, shape, np.dtype(dtype).str)
+    cache = net._executors.setdefault("plans", {})
+    if key not in cache:
+        w = node.params["weight"]
+        a = node.attrs
+        tile = None
+        if st.engine is not None:
+            nd = w.ndim - 2
+            tile = st.tile_3d if nd == 3 else st.tile_2d
+            kext = [d * (k - 1) + 1 for k, d in zip(w.shape[2:], a["dilation"])]
+            if any(t < k for t, k in zip(tile, kext)):
+                raise MappingError(f"layer {node.name!r}: the architecture's tile {list(tile)} "
+                                   f"is smaller than the kernel extent {kext}; override "
+                                   f"frequency.tile_{nd}d")
+        b = node.params.get("bias")
+        cache[key] = ConvPlan(np.asarray(w, dtype), (None,) + shape,
+                              None if b is None else np.asarray(b, dtype), a["stride"],
+                              a["padding"], a["dilation"], a["groups"], tile=tile,
+                              threads=st.threads, engine=st.engine)
+    return cache[key]
+
+
+def _conv(net, node, x, st):
+    a = node.attrs
+    if st.mode == "direct":
+        return F.direct_conv(x, node.params["weight"], node.params.get("bias"), a["stride"],
+                             a["padding"], a["dilation"], a["groups"])
+    dtype = x.dtype if st.mode == "fft" else np.float64
+    plan = _conv_plan(net, node, x.shape[1:], st, dtype)
+    x = x.astype(dtype, copy=False)
+    if plan.engine is not None and plan.engine.needs_calibration and plan.calibration is None:
+        plan.calibrate(x)                                # on the first batch it sees
+    return plan(x)
+
+
+def _prepared_linear(net, node, st):
+    key = (st, node.name, "linear")
+    cache = net._executors.setdefault("plans", {})
+    if key not in cache:
+        cfg = st.engine.config.replace(pe="colpair")
+        w = np.asarray(node.params["weight"], np.float64).T            # (K, N)
+        s_w = _scale(np.abs(w).max(axis=0), cfg.weight_bits)[None, :]
+        wq, _ = quantize(w.astype(np.complex128), s_w, cfg.weight_bits)
+        zeros = np.zeros_like(wq)
+        cache[key] = [s_w, PreparedWeights(wq[None], zeros[None], cfg, st.engine.seed), None]
+    return cache[key]
+
+
+def _linear_full_scale(entry, xq, zeros, engine, threads):
+    """The calibrated ADC full scale of a linear layer (set on its first batch)."""
+    if entry[2] is None:
+        from ..reram import _column_sums
+        w = entry[1]
+        hist = _column_sums(xq[None], zeros[None], w.wr, w.wi, w.config, threads)
+        cdf = np.cumsum(hist) / max(1, hist.sum())
+        level = int(np.searchsorted(cdf, engine.percentile / 100.0))
+        entry[2] = float(max(1, min(level, w.config.s_max)))
+    return entry[2]
+
+
+def _linear(net, node, x, st):
+    w, b = node.params["weight"], node.params.get("bias")
+    if st.mode in ("direct", "fft"):
+        dtype = np.float64 if st.mode == "direct" else x.dtype
+        y = x.astype(dtype, copy=False) @ np.asarray(w, dtype).T
+        return y if b is None else y + np.asarray(b, dtype)
+    entry = _prepared_linear(net, node, st)
+    s_w, prepared = entry[0], entry[1]
+    lead = x.shape[:-1]
+    x2 = x.reshape(-1, x.shape[-1]).astype(np.float64)
+    s_x = _scale(np.abs(x2).max(axis=1), prepared.config.input_bits)[:, None]
+    xq, zeros = quantize(x2.astype(np.complex128), s_x, prepared.config.input_bits)
+    full_scale = None
+    if prepared.config.adc_full_scale == "calibrate":
+        full_scale = _linear_full_scale(entry, xq, zeros, st.engine, st.threads)
+    y = _emulate_batch(xq[None], zeros[None], prepared, st.threads, full_scale,
+                       force=st.engine.force_emulation)[0].real
+    y = y * s_x * s_w
+    if b is not None:
+        y = y + np.asarray(b, np.float64)
+    return y.reshape(lead + (y.shape[-1],))
+
+
+def _pool(node, x):
+    a = node.attrs
+    if node.op == "maxpool":
+        return F.max_pool(x, a["kernel"], a["stride"], a["padding"],
+                          a.get("dilation", (1,) * len(a["kernel"])), a["ceil_mode"])
+    if node.op == "avgpool":
+        return F.avg_pool(x, a["kernel"], a["stride"], a["padding"], a["ceil_mode"],
+                          a.get("count_include_pad", True))
+    return F.adaptive_avg_pool(x, a["output_size"])
+
+
+def _step(net, node, xs, st):
+    op = node.op
+    if op == "conv":
+        return _conv(net, node, xs[0], st)
+    if op == "linear":
+        return _linear(net, node, xs[0], st)
+    if op in ("maxpool", "avgpool", "adaptive_avgpool"):
+        return _pool(node, xs[0])
+    if op == "act":
+        kw = {k: v for k, v in node.attrs.items() if k != "kind"}
+        return F.activation(node.attrs["kind"], xs[0], **kw)
+    if op == "batchnorm":
+        p = node.params
+        return F.batch_norm(xs[0], p["running_mean"], p["running_var"], p["weight"],
+                            p["bias"], node.attrs["eps"])
+    if op == "add":
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+    if op == "concat":
+        return np.concatenate(xs, axis=node.attrs["axis"])
+    if op == "flatten":
+        start = node.attrs.get("start", 1)
+        return xs[0].reshape(xs[0].shape[:start] + (-1,))
+    if op == "softmax":
+        return F.softmax(xs[0], node.attrs.get("axis", 1))
+    return xs[0]                                          # dropout, identity
+
+
+def _input(net, x, mode):
+    x = np.asarray(x)
+    if x.dtype.kind not in "fiu" or x.dtype.kind == "b":
+        raise InvalidArgumentError(f"input must be a real array, got dtype {x.dtype}")
+    want = net.input_shape
+    if x.ndim != len(want) + 1 or tuple(x.shape[1:]) != want:
+        raise ShapeError(f"network {net.name!r} expects inputs of shape (N,) + {want}, got "
+                         f"{x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise NonFiniteError(f"input to network {net.name!r} contains NaN or Inf")
+    if mode == "fft":
+        return x if x.dtype in (np.float32, np.float64) else x.astype(np.float32)
+    return x.astype(np.float64)
+
+
+def _folded(net):
+    if "folded" not in net._executors:
+        net._executors["folded"] = net.fold_batchnorm()
+    return net._executors["folded"]
+
+
+def run(net, x, mode="fft", *, capture=False, **options):
+    """Run ``net`` on the batch ``x`` in ``mode``.
+
+    Parameters
+    ----------
+    x : array_like
+        ``(N,) + net.input_shape``, finite.
+    mode : {'direct', 'fft', 'quant', 'reram'}
+        See the module docstring.
+    capture : bool
+        Also return ``{node: output}`` of every conv and linear node.
+    options
+        ``arch`` (preset name or Accelerator, default 'fda'), ``crossbar``
+        (CrossbarConfig or field overrides), ``seed``, ``threads``,
+        ``force_emulation`` and :class:`fdafast.ReRAM` options; see
+        :func:`settings`.
+
+    Returns
+    -------
+    ndarray, or (ndarray, dict) with ``capture``
+    """
+    st = settings(mode, **options)
+    x = _input(net, x, mode)
+    graph = _folded(net)
+    values = {graph.nodes[0].name: x}
+    captured = {}
+    readers = {}
+    for n in graph.nodes:
+        for i in n.inputs:
+            readers[i] = readers.get(i, 0) + 1
+    for node in graph.nodes[1:]:
+        xs = [values[i] for i in node.inputs]
+        for i in node.inputs:                          # free what nothing reads again
+            readers[i] -= 1
+            if readers[i] == 0 and i != graph.output:
+                values.pop(i)
+        values[node.name] = _step(graph, node, xs, st)
+        if capture and node.op in ("conv", "linear"):
+            captured[node.name] = values[node.name]
+    out = values[graph.output]
+    return (out, captured) if capture else out

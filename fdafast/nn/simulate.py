@@ -1,0 +1,192 @@
+"""One call for what a network computes on the simulated accelerator and what it costs.
+
+>>> import numpy as np, fdafast
+>>> net = fdafast.nn.zoo.tiny3d(num_classes=4)
+>>> x = np.random.default_rng(0).random((2,) + net.input_shape)
+>>> r = fdafast.simulate(net, x, arch="fda", mode="quant")
+>>> r.output.shape, sorted(r.errors)[:1], r.report.totals["layers"]
+((2, 4), ['conv1'], 3)
+"""
+import collections
+import dataclasses
+import math
+
+import numpy as np
+
+from ..cost import estimate
+from ..errors import InvalidArgumentError, ShapeError
+from .execute import _accelerator, run
+from .graph import Network
+
+__all__ = ["simulate", "SimulationResult", "LayerError", "sliding_clips", "simulate_video",
+           "VideoResult"]
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerError:
+    """Error of one layer's output against the float reference (whole batch)."""
+
+    rel_l2: float       #: ||y - ref|| / ||ref||
+    snr_db: float       #: 20 log10(||ref|| / ||y - ref||); inf when equal
+
+
+@dataclasses.dataclass
+class SimulationResult:
+    """What :func:`simulate` returns.
+
+    Attributes
+    ----------
+    output, reference : ndarray
+        The network's output in the simulated mode and in float64 ('fft').
+    errors : dict
+        Conv/linear node name -> :class:`LayerError` of its output (errors of
+        earlier layers included, as the hardware would propagate them).
+    report : fdafast.cost.Report
+        The cost of the whole batch (:func:`fdafast.estimate` on ``net.layers``).
+    mode, arch : str
+    """
+
+    output: np.ndarray
+    reference: np.ndarray
+    errors: dict
+    report: object
+    mode: str
+    arch: str
+
+    @property
+    def output_error(self):
+        return _error(self.output, self.reference)
+
+    def top1_agreement(self):
+        """Fraction of batch items whose arg-max class equals the reference's."""
+        a = self.output.reshape(len(self.output), -1).argmax(axis=1)
+        b = self.reference.reshape(len(self.reference), -1).argmax(axis=1)
+        return float(np.mean(a == b))
+
+
+def _error(y, ref):
+    err = float(np.linalg.norm((np.asarray(y, np.float64) - ref).ravel()))
+    norm = float(np.linalg.norm(np.asarray(ref, np.float64).ravel()))
+    rel = err / norm if norm else err
+    snr = math.inf if err == 0 else (20 * math.log10(norm / err) if norm else -math.inf)
+    return LayerError(rel, snr)
+
+
+def _batches(x, batch_size):
+    n = len(x)
+    step = n if batch_size is None else int(batch_size)
+    if step < 1:
+        raise InvalidArgumentError(f"batch_size must be a positive int, got {batch_size!r}")
+    for i in range(0, n, step):
+        yield x[i:i + step]
+
+
+def simulate(net, x, arch="fda", mode="reram", *, batch_size=None, **options):
+    """Run ``net`` on ``x`` on the simulated accelerator and cost it.
+
+    Parameters
+    ----------
+    net : Network
+    x : array_like
+        A batch ``(N,) + net.input_shape`` (clips or images).
+    arch : str or Accelerator
+        The accelerator (default the ``fda`` preset); its crossbars and FFT
+        tiles drive 'quant' and 'reram', and it is what the cost report
+        describes.
+    mode : {'direct', 'fft', 'quant', 'reram'}
+        See :mod:`fdafast.nn.execute`.
+    batch_size : int, optional
+        Items run together (bounds memory); all of ``x`` by default.
+    options
+        For :func:`fdafast.nn.run`: ``crossbar`` (overrides, e.g.
+        ``dict(adc_bits=6, read_sigma=0.3)``), ``seed``, ``threads``, and
+        :class:`fdafast.ReRAM` options.
+
+    Returns
+    -------
+    SimulationResult
+    """
+    if not isinstance(net, Network):
+        raise InvalidArgumentError(f"net must be a fdafast.nn.Network, got {type(net).__name__}")
+    acc = _accelerator(arch)
+    x = np.asarray(x)
+    if x.ndim != len(net.input_shape) + 1:
+        raise ShapeError(f"network {net.name!r} expects a batch of shape (N,) + "
+                         f"{net.input_shape}, got {x.shape}")
+    outs, refs, caps, ref_caps = [], [], collections.defaultdict(list), \
+        collections.defaultdict(list)
+    for xb in _batches(x, batch_size):
+        ref, rc = run(net, np.asarray(xb, np.float64), "fft", capture=True,
+                      threads=options.get("threads"))
+        y, yc = run(net, xb, mode, capture=True, arch=acc, **options)
+        outs.append(y)
+        refs.append(ref)
+        for k in rc:
+            ref_caps[k].append(rc[k])
+            caps[k].append(yc[k])
+    errors = {k: _error(np.concatenate(caps[k]), np.concatenate(ref_caps[k])) for k in ref_caps}
+    report = estimate(net.layers(batch=len(x)), acc)
+    return SimulationResult(np.concatenate(outs), np.concatenate(refs), errors, report, mode,
+                            acc.meta.name)
+
+
+# -- videos longer than a clip ----------------------------------------------------------------------
+def sliding_clips(frames, clip_len, stride=None):
+    """Yield ``(start, clip)`` windows of ``clip_len`` frames every ``stride`` frames.
+
+    ``frames`` is an iterable of (C, H, W) frames or an array (C, T, H, W);
+    only one window of frames is held at a time, so memory does not grow
+    with the video.  ``clip`` is (C, clip_len, H, W).
+    """
+    stride = clip_len if stride is None else stride
+    for name, v in (("clip_len", clip_len), ("stride", stride)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise InvalidArgumentError(f"{name} must be a positive int, got {v!r}")
+    if isinstance(frames, np.ndarray):
+        if frames.ndim != 4:
+            raise ShapeError(f"a video array must be (C, T, H, W), got shape {frames.shape}")
+        frames = (frames[:, t] for t in range(frames.shape[1]))
+    window = collections.deque(maxlen=clip_len)
+    next_start = 0
+    for t, frame in enumerate(frames):
+        frame = np.asarray(frame)
+        if frame.ndim != 3:
+            raise ShapeError(f"frame {t} must be (C, H, W), got shape {frame.shape}")
+        window.append(frame)
+        start = t - clip_len + 1
+        if start == next_start:
+            yield start, np.stack(window, axis=1)
+            next_start += stride
+
+
+@dataclasses.dataclass
+class VideoResult:
+    """What :func:`simulate_video` returns: per-clip outputs and the cost of one clip."""
+
+    starts: list
+    outputs: np.ndarray
+    report_per_clip: object
+
+    @property
+    def clips(self):
+        return len(self.starts)
+
+
+def simulate_video(net, frames, arch="fda", mode="reram", *, stride=None, **options):
+    """Run ``net`` over a long video clip by clip (see :func:`sliding_clips`).
+
+    The clip length is the network's input depth (``net.input_shape[1]``);
+    frames must match its channels and size.  Returns :class:`VideoResult`;
+    the cost of the whole video is ``clips`` times ``report_per_clip``.
+    """
+    if len(net.input_shape) != 4:
+        raise ShapeError(f"simulate_video needs a 3D network with (C, T, H, W) inputs; "
+                         f"{net.name!r} takes {net.input_shape}")
+    acc = _accelerator(arch)
+    starts, outs = [], []
+    for start, clip in sliding_clips(frames, net.input_shape[1], stride):
+        outs.append(run(net, clip[None], mode, arch=acc, **options)[0])
+        starts.append(start)
+    if not starts:
+        raise ShapeError(f"the video has fewer frames than one clip ({net.input_shape[1]})")
+    return VideoResult(starts, np.stack(outs), estimate(net.layers(batch=1), acc))
