@@ -6,12 +6,15 @@ import pytest
 import fdafast
 import fdafast.arch
 import fdafast.cost
+import fdafast.nn.datasets
+import fdafast.nn.simulate
 import fdafast.reram
 import fdafast.workloads
 
 
-@pytest.mark.parametrize("module", [fdafast, fdafast.arch, fdafast.cost, fdafast.reram,
-                                    fdafast.workloads],
+@pytest.mark.parametrize("module", [fdafast, fdafast.arch, fdafast.cost, fdafast.nn,
+                                    fdafast.nn.datasets, fdafast.nn.simulate,
+                                    fdafast.reram, fdafast.workloads],
                          ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)

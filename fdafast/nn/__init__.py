@@ -6,7 +6,7 @@
 >>> net.run(x, mode="fft").shape
 (1, 4)
 """
-from . import functional, zoo
+from . import datasets, functional, zoo
 from .execute import MODES, run
 from .from_onnx import from_onnx
 from .from_torch import from_torch
@@ -16,5 +16,5 @@ from .simulate import (LayerError, SimulationResult, VideoResult, simulate, simu
                        sliding_clips)
 
 __all__ = ["Network", "Node", "GraphError", "WeightsError", "MODES", "run", "zoo",
-           "functional", "from_torch", "from_onnx", "to_torch", "simulate", "simulate_video",
+           "functional", "datasets", "from_torch", "from_onnx", "to_torch", "simulate", "simulate_video",
            "sliding_clips", "SimulationResult", "LayerError", "VideoResult"]

@@ -5,7 +5,9 @@ BatchNormalization, Relu, Clip (0..6 as ReLU6), Sigmoid, Tanh, LeakyRelu,
 HardSwish, Elu, MaxPool, AveragePool, GlobalAveragePool, Add, Concat,
 Flatten, Reshape to (batch, -1), Dropout, Identity, Softmax.  A node whose
 weights are initializers named ``<prefix>.weight`` (as torch's exporter
-writes them) takes ``<prefix>`` as its name, so state-dict names carry over.
+writes them) takes ``<prefix>`` as its name, or else the module path in a
+torch-exported node name (``/layer1/conv1/Conv`` -> ``layer1.conv1``), so
+state-dict names carry over.
 Anything else raises :class:`~fdafast.nn.graph.GraphError` naming the
 operator and the node.
 """
@@ -22,9 +24,19 @@ def _attrs(node):
 
 
 def _pads(a, nd, name):
-    if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET", b"VALID", "VALID"):
-        raise GraphError(f"node {name!r}: auto_pad={a['auto_pad']!r} is not supported; export "
-                         f"with explicit pads")
+    """Symmetric per-axis padding from ``pads`` or ``auto_pad``."""
+    auto = a.get("auto_pad", b"NOTSET")
+    auto = auto.decode() if isinstance(auto, bytes) else auto
+    if auto == "VALID":
+        return (0,) * nd
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        ext = [d * (k - 1) for k, d in zip(a["kernel_shape"], a.get("dilations", [1] * nd))]
+        if any(s != 1 for s in a.get("strides", [1] * nd)) or any(e % 2 for e in ext):
+            raise GraphError(f"node {name!r}: auto_pad={auto} is supported only at stride 1 "
+                             f"with odd kernel extents (symmetric padding)")
+        return tuple(e // 2 for e in ext)
+    if auto != "NOTSET":
+        raise GraphError(f"node {name!r}: auto_pad={auto!r} is not supported")
     pads = list(a.get("pads", [0] * 2 * nd))
     lo, hi = pads[:nd], pads[nd:]
     if lo != hi:
@@ -46,9 +58,13 @@ class _Importer:
         self.used = set()
 
     def label(self, node, weight=None):
+        """The weight's module path (``<path>.weight``), else the module path torch's
+        exporter writes into node names (``/layer1/conv1/Conv``), else the node's name."""
         name = node.name or node.output[0]
         if weight is not None and weight.endswith(".weight"):
             name = weight[:-len(".weight")]
+        elif weight is not None and name.startswith("/") and name.count("/") >= 2:
+            name = ".".join(name.strip("/").split("/")[:-1])
         while name in self.used:
             name += "_"
         self.used.add(name)
@@ -80,6 +96,7 @@ def _conv(im, node, a):
     b = im.const(node, 2, "the bias")
     if b is not None:
         params["bias"] = b
+    a.setdefault("kernel_shape", list(w.shape[2:]))
     attrs = {"stride": tuple(a.get("strides", [1] * nd)), "padding": _pads(a, nd, node.name),
              "dilation": tuple(a.get("dilations", [1] * nd)), "groups": int(a.get("group", 1))}
     im.emit(node, "conv", im.tensor_inputs(node)[:1], attrs, params, node.input[1])

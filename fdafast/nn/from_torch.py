@@ -178,7 +178,7 @@ def from_torch(module, example_input, name=None):
     with torch.no_grad():
         ShapeProp(gm).propagate(x)
     mods = dict(gm.named_modules())
-    nodes, alias = [], {}
+    nodes, alias, used = [], {}, {"input"}
     for n in gm.graph.nodes:
         meta = n.meta.get("tensor_meta")
         if n.op == "placeholder":
@@ -199,11 +199,17 @@ def from_torch(module, example_input, name=None):
         if n.op == "call_module":
             op, attrs, params = _module_node(mods[n.target], n.target, meta.shape)
             label = n.target
+            if label in used:                          # a module called again (e.g. a ReLU)
+                if params:
+                    raise GraphError(f"node {n.name!r}: module {n.target!r} is called twice; "
+                                     f"shared weights are not supported")
+                label = n.name
         elif n.op == "call_function":
             (op, attrs), params, label = _function_node(n.target, n, meta), {}, n.name
         else:
             first = n.all_input_nodes[0].meta.get("tensor_meta") if n.all_input_nodes else None
             (op, attrs), params, label = _method_node(n, meta, first), {}, n.name
         alias[n.name] = label
+        used.add(label)
         nodes.append(Node(label, op, inputs, attrs, params))
     raise GraphError("the traced graph has no output")

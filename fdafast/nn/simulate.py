@@ -145,7 +145,8 @@ def sliding_clips(frames, clip_len, stride=None):
     if isinstance(frames, np.ndarray):
         if frames.ndim != 4:
             raise ShapeError(f"a video array must be (C, T, H, W), got shape {frames.shape}")
-        frames = (frames[:, t] for t in range(frames.shape[1]))
+        video = frames
+        frames = (video[:, t] for t in range(video.shape[1]))
     window = collections.deque(maxlen=clip_len)
     next_start = 0
     for t, frame in enumerate(frames):
