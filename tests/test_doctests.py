@@ -1,19 +1,19 @@
 """The examples in the package's docstrings run and give what they show."""
 import doctest
+import importlib
 
 import pytest
 
 import fdafast
 import fdafast.arch
 import fdafast.cost
-import fdafast.nn.datasets
-import fdafast.nn.simulate
 import fdafast.reram
 import fdafast.workloads
 
 
 @pytest.mark.parametrize("module", [fdafast, fdafast.arch, fdafast.cost, fdafast.nn,
-                                    fdafast.nn.datasets, fdafast.nn.simulate,
+                                    importlib.import_module("fdafast.nn.datasets"),
+                                    importlib.import_module("fdafast.nn.simulate"),
                                     fdafast.reram, fdafast.workloads],
                          ids=lambda m: m.__name__)
 def test_docstring_examples(module):

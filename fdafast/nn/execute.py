@@ -201,7 +201,8 @@ def _pool(node, x):
     return F.adaptive_avg_pool(x, a["output_size"])
 
 
-def _step(net, node, xs, st):
+def _step(net, node, xs, st, owned=False):
+    """The node's output; ``owned``: its single input may be overwritten."""
     op = node.op
     if op == "conv":
         return _conv(net, node, xs[0], st)
@@ -211,7 +212,7 @@ def _step(net, node, xs, st):
         return _pool(node, xs[0])
     if op == "act":
         kw = {k: v for k, v in node.attrs.items() if k != "kind"}
-        return F.activation(node.attrs["kind"], xs[0], **kw)
+        return F.activation(node.attrs["kind"], xs[0], in_place=owned, **kw)
     if op == "batchnorm":
         p = node.params
         return F.batch_norm(xs[0], p["running_mean"], p["running_var"], p["weight"],
@@ -282,13 +283,17 @@ def run(net, x, mode="fft", *, capture=False, **options):
     for n in graph.nodes:
         for i in n.inputs:
             readers[i] = readers.get(i, 0) + 1
+    mine = set()                                   # arrays this run made (not the caller's)
     for node in graph.nodes[1:]:
         xs = [values[i] for i in node.inputs]
-        for i in node.inputs:                          # free what nothing reads again
+        for i in node.inputs:                      # free what nothing reads again
             readers[i] -= 1
             if readers[i] == 0 and i != graph.output:
                 values.pop(i)
-        values[node.name] = _step(graph, node, xs, st)
+        owned = (len(node.inputs) == 1 and node.inputs[0] not in values
+                 and node.inputs[0] in mine and node.inputs[0] not in captured)
+        values[node.name] = _step(graph, node, xs, st, owned)
+        mine.add(node.name)
         if capture and node.op in ("conv", "linear"):
             captured[node.name] = values[node.name]
     out = values[graph.output]

@@ -25,52 +25,60 @@ def pool_output_size(n, k, s, p, d, ceil_mode):
     return out
 
 
-def _windows(x, kernel, stride, padding, dilation, ceil_mode, fill):
-    """Sliding windows (N, C, *out, *kernel) over x padded with ``fill``, and out."""
-    nd = len(kernel)
+def _padded(x, kernel, stride, padding, dilation, ceil_mode, fill):
+    """x padded with ``fill`` so that every window is inside, and the output sizes."""
     sizes = x.shape[2:]
     out = [pool_output_size(n, k, s, p, d, ceil_mode)
            for n, k, s, p, d in zip(sizes, kernel, stride, padding, dilation)]
-    # pad enough for every window: left p, right whatever the last window needs
+    # left: p; right: whatever the last window needs beyond the input
     hi = [max(0, (o - 1) * s + d * (k - 1) + 1 - n - p)
           for o, n, k, s, p, d in zip(out, sizes, kernel, stride, padding, dilation)]
     width = [(0, 0), (0, 0)] + [(p, h) for p, h in zip(padding, hi)]
     xp = np.pad(x, width, constant_values=fill) if any(map(any, width)) else x
-    ext = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    win = np.lib.stride_tricks.sliding_window_view(xp, ext, axis=tuple(range(2, 2 + nd)))
-    idx = (slice(None),) * 2 + tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out, stride))
-    idx += tuple(slice(None, None, d) for d in dilation)
-    return win[idx], out
+    return xp, out
+
+
+def _offsets(xp, kernel, stride, dilation, out):
+    """For every kernel offset, the strided view of ``xp`` its window cells form."""
+    for tap in itertools.product(*[range(k) for k in kernel]):
+        yield xp[(slice(None),) * 2 + tuple(
+            slice(t * d, t * d + (o - 1) * s + 1, s)
+            for t, d, o, s in zip(tap, dilation, out, stride))]
+
+
+def _reduce(views, fn, dtype):
+    """Accumulate ``fn`` over the views (one pass per kernel offset, no window copies)."""
+    acc = None
+    for v in views:
+        if acc is None:
+            acc = np.array(v, dtype=dtype)
+        else:
+            fn(acc, v, out=acc)
+    return acc
 
 
 def max_pool(x, kernel, stride, padding, dilation, ceil_mode=False):
     """Max pooling (torch's ``max_pool{1,2,3}d``)."""
-    nd = len(kernel)
-    simple = (tuple(kernel) == tuple(stride) and not any(padding) and set(dilation) == {1}
-              and all(n % k == 0 for n, k in zip(x.shape[2:], kernel)))
-    if simple:                                    # non-overlapping windows: a reshape
-        shape = x.shape[:2] + sum(((n // k, k) for n, k in zip(x.shape[2:], kernel)), ())
-        return x.reshape(shape).max(axis=tuple(range(3, 3 + 2 * nd, 2)))
-    win, _ = _windows(x, kernel, stride, padding, dilation, ceil_mode, -np.inf)
-    return np.ascontiguousarray(win.max(axis=tuple(range(-nd, 0))))
+    xp, out = _padded(x, kernel, stride, padding, dilation, ceil_mode, -np.inf)
+    return _reduce(_offsets(xp, kernel, stride, dilation, out), np.maximum, x.dtype)
 
 
 def avg_pool(x, kernel, stride, padding, ceil_mode=False, count_include_pad=True):
     """Average pooling (torch's ``avg_pool{1,2,3}d``)."""
     nd = len(kernel)
     one = (1,) * nd
-    win, out = _windows(x, kernel, stride, padding, one, ceil_mode, 0.0)
-    total = win.sum(axis=tuple(range(-nd, 0)))
+    xp, out = _padded(x, kernel, stride, padding, one, ceil_mode, 0.0)
+    total = _reduce(_offsets(xp, kernel, stride, one, out), np.add, x.dtype)
     # divisor: window cells inside the padded input (or inside the input)
-    div = np.ones(x.shape[2:], x.dtype)[None, None]
+    ones = np.ones((1, 1) + x.shape[2:], x.dtype)
     if count_include_pad:
-        div = np.pad(div, [(0, 0), (0, 0)] + [(p, p) for p in padding], constant_values=1.0)
-        dwin, _ = _windows(div, kernel, stride, (0,) * nd, one, ceil_mode, 0.0)
+        ones = np.pad(ones, [(0, 0), (0, 0)] + [(p, p) for p in padding], constant_values=1.0)
+        dp, _ = _padded(ones, kernel, stride, (0,) * nd, one, ceil_mode, 0.0)
     else:
-        dwin, _ = _windows(div, kernel, stride, padding, one, ceil_mode, 0.0)
-    count = dwin.sum(axis=tuple(range(-nd, 0)))[(slice(None),) * 2 +
-                                                 tuple(slice(0, o) for o in out)]
-    return (total / count).astype(x.dtype, copy=False)
+        dp, _ = _padded(ones, kernel, stride, padding, one, ceil_mode, 0.0)
+    count = _reduce(_offsets(dp, kernel, stride, one, out), np.add, x.dtype)
+    total /= count[(slice(None),) * 2 + tuple(slice(0, o) for o in out)]
+    return total
 
 
 def adaptive_avg_pool(x, output_size):
@@ -122,10 +130,19 @@ ACTIVATIONS = {
     "elu": lambda x, alpha=1.0: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(
         x.dtype, copy=False),
 }
+#: Activations that can overwrite their input (saves a fresh array per call).
+IN_PLACE = {
+    "relu": lambda x: np.maximum(x, 0, out=x),
+    "relu6": lambda x: np.clip(x, 0, 6, out=x),
+    "tanh": lambda x: np.tanh(x, out=x),
+}
 
 
-def activation(name, x, **attrs):
-    """Apply the activation ``name`` of :data:`ACTIVATIONS`."""
+def activation(name, x, in_place=False, **attrs):
+    """Apply the activation ``name`` of :data:`ACTIVATIONS`; with ``in_place`` (and
+    a name in :data:`IN_PLACE`) ``x`` is overwritten and returned."""
+    if in_place and name in IN_PLACE and not attrs:
+        return IN_PLACE[name](x)
     return ACTIVATIONS[name](x, **attrs)
 
 
