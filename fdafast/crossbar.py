@@ -550,14 +550,35 @@ class PreparedWeights:
     """
 
     def __init__(self, wr, wi, config, seed):
-        self.wr, self.wi, self.config, self.seed = wr, wi, config, seed
+        # kept as int16 (weights have at most 16 bits): half the memory of a
+        # network's worth of weight spectra; handed out as int32
+        self._w = (np.ascontiguousarray(wr, np.int16), np.ascontiguousarray(wi, np.int16))
+        self.config, self.seed = config, seed
         self.route, self.mult, self.rows_per_block = _routing(wr.shape[2], config)
         self._G = None
         self._native = {}
 
     @property
+    def wr(self):
+        """Real parts of the integer weights, (B, K, N) int32 (a fresh copy)."""
+        return self._w[0].astype(np.int32)
+
+    @property
+    def wi(self):
+        """Imaginary parts of the integer weights, (B, K, N) int32 (a fresh copy)."""
+        return self._w[1].astype(np.int32)
+
+    @property
     def N(self):
-        return self.wr.shape[2]
+        return self._w[0].shape[2]
+
+    @property
+    def shape(self):
+        return self._w[0].shape
+
+    def sample(self, b, n):
+        """int32 (re, im) of bins ``b`` and output columns ``n`` only."""
+        return tuple(w[b][:, :, n].astype(np.int32) for w in self._w)
 
     @property
     def G(self):

@@ -21,7 +21,9 @@ results are dequantized and transformed back.  What is quantized, and how:
   factor out of the sum over input channels, so the crossbar sees integers.
 * ADC range: ``CrossbarConfig.adc_full_scale`` as configured, or with
   ``'calibrate'`` a percentile of the column sums an ideal emulation of the
-  calibration batch produces (:meth:`fdafast.ConvPlan.calibrate`).
+  calibration batch produces (:meth:`fdafast.ConvPlan.calibrate`), taken
+  over an evenly spaced sample of at most 8 bins, 16 tile rows and 64
+  output columns per batch of bins (:func:`calibration_sample`).
 
 The spectra are computed in float64 (fdafast's tile FFTs); only the
 crossbar is emulated, the digital FFT/IFFT units are taken as exact.
@@ -110,12 +112,19 @@ class ReRAM:
 # -- tiles and spectra ------------------------------------------------------------
 def _buffer(plan, name, shape, dtype=np.float64):
     """A work array kept by the plan between calls (fresh large arrays cost page
-    faults on every call); contents are not preserved."""
+    faults on every call); contents are not preserved.
+
+    Buffers are flat arrays that grow to the largest size asked for and are
+    handed out as views, so plans that share one buffer dict (the layers of a
+    network, see :mod:`fdafast.nn.execute`) hold the largest layer's worth,
+    not the sum.
+    """
     bufs = plan._spectra.setdefault("reram-buffers", {})
-    buf = bufs.get(name)
-    if buf is None or buf.shape != tuple(shape) or buf.dtype != dtype:
-        buf = bufs[name] = np.empty(shape, dtype)
-    return buf
+    n = math.prod(shape)
+    flat = bufs.get(name)
+    if flat is None or flat.size < n or flat.dtype != dtype:
+        flat = bufs[name] = np.empty(n, dtype)
+    return flat[:n].reshape(shape)
 
 
 class Split:
@@ -160,18 +169,33 @@ def input_spectra(plan, x):
     return Split(*planes), nt
 
 
+#: Bytes of inverse-transformed tiles held at once (output_from_spectra works in chunks).
+INVERSE_CHUNK_BYTES = 64 << 20
+
+
 def output_from_spectra(plan, yre, yim, n, nt, bias):
-    """Inverse of the tiles' output spectra (planes (rows, Cout, nbins)) into the output."""
+    """Inverse of the tiles' output spectra (planes (rows, Cout, nbins)) into the output,
+    in chunks of tile rows of at most :data:`INVERSE_CHUNK_BYTES`."""
     t3, L = plan._tile3, plan._valid3
     rows, cout = yre.shape[:2]
-    shape = (rows * cout,) + fft.spectrum_shape(t3)
-    tiles = fft.irfft_tiles(yre.reshape(shape), yim.reshape(shape), t3, threads=plan.threads,
-                            normalize=False,
-                            out=_buffer(plan, "out-tiles", (rows * cout,) + tuple(t3)))
-    tiles = tiles.reshape((n,) + tuple(nt) + (cout,) + t3)[..., :L[0], :L[1], :L[2]]
+    spec = fft.spectrum_shape(t3)
     full = _buffer(plan, "out-full", (n, cout, nt[0] * L[0], nt[1] * L[1], nt[2] * L[2]))
-    full.reshape(n, cout, nt[0], L[0], nt[1], L[1], nt[2], L[2])[...] = \
-        tiles.transpose(0, 4, 1, 5, 2, 6, 3, 7)
+    # the tile view of full: (image, nt0, nt1, nt2, cout, L0, L1, L2), rows = (image, nt..)
+    view = full.reshape(n, cout, nt[0], L[0], nt[1], L[1], nt[2], L[2]).transpose(
+        0, 2, 4, 6, 1, 3, 5, 7)
+    plane = nt[1] * nt[2]                                    # rows per (image, nt0)
+    step = max(1, INVERSE_CHUNK_BYTES // (plane * cout * math.prod(t3) * 8))
+    for i in range(n):
+        for a in range(0, nt[0], step):
+            b = min(nt[0], a + step)
+            r0, r1 = (i * nt[0] + a) * plane, (i * nt[0] + b) * plane
+            m = (r1 - r0) * cout
+            tiles = fft.irfft_tiles(yre[r0:r1].reshape((m,) + spec),
+                                    yim[r0:r1].reshape((m,) + spec), t3, threads=plan.threads,
+                                    normalize=False,
+                                    out=_buffer(plan, "out-tiles", (m,) + tuple(t3)))
+            view[i, a:b] = tiles.reshape((b - a, nt[1], nt[2], cout) + tuple(t3))[
+                ..., :L[0], :L[1], :L[2]]
     s3, o3 = plan._stride3, plan._out3
     y = full[:, :, ::s3[0], ::s3[1], ::s3[2]][:, :, :o3[0], :o3[1], :o3[2]]
     y = np.array(y) if bias is None else y + bias[None, :, None, None, None]
@@ -253,14 +277,16 @@ def prepared_weights(plan):
         cfg = plan.engine.config
         W = plan._complex_spectra()
         s_w = weight_scales(W, plan.engine.weight_scale, cfg.weight_bits)
-        wr, wi = quantize(W, s_w, cfg.weight_bits)
         out = []
-        for _, co, bs, i in _batches(plan, wr.shape[0]):
+        for _, co, bs, i in _batches(plan, W.shape[0]):
             seed = (int(plan.engine.seed) + 0x9E3779B97F4A7C15 * i) & (2 ** 64 - 1)
-            out.append(PreparedWeights(np.ascontiguousarray(wr[bs, :, co]),
-                                       np.ascontiguousarray(wi[bs, :, co]),
-                                       plan.engine.config, seed))
+            # quantized batch by batch: no whole-layer integer temporaries
+            sw = s_w[bs if s_w.shape[0] > 1 else slice(None), :, co if s_w.shape[2] > 1
+                     else slice(None)]
+            wr, wi = quantize(W[bs, :, co], sw, cfg.weight_bits)
+            out.append(PreparedWeights(wr, wi, plan.engine.config, seed))
         plan._spectra[key] = (s_w, out)
+        plan._spectra.pop("complex", None)     # the quantized copies are all that is needed
     return plan._spectra[key]
 
 
@@ -310,6 +336,22 @@ def _products(Xq, weights, s_x, s_w, plan, full_scale):
     return yre, yim
 
 
+#: Most (bins, rows, output columns) per batch that calibration histograms.
+CALIBRATION_SAMPLE = (8, 16, 64)
+
+
+def calibration_sample(nbins, rows, cols, sample=CALIBRATION_SAMPLE):
+    """Evenly spaced indices of the bins, input rows and output columns whose column
+    sums calibrate the ADC (all of them when there are few).
+
+    The ADC range is a high percentile of the column sums; a deterministic,
+    evenly spread sample of them estimates it at a small fraction of the cost
+    of emulating every conversion (C3D's conv4b has 1.5e9).
+    """
+    return tuple(np.unique(np.linspace(0, n - 1, min(n, k)).round().astype(np.int64))
+                 for n, k in zip((nbins, rows, cols), sample))
+
+
 def _column_sums(xr, xi, wr, wi, config, threads):
     from ._kernels.crossbar import column_sum_histogram
     ideal = config.replace(program_sigma=0.0, read_sigma=0.0, stuck_on_rate=0.0,
@@ -357,15 +399,15 @@ def calibrate(plan, x):
         out["input_scale"] = _scale(np.percentile(mags, engine.percentile, axis=1),
                                     cfg.input_bits)
     if cfg.adc_full_scale == "calibrate":
-        W = plan._complex_spectra()
-        s_w = weight_scales(W, engine.weight_scale, cfg.weight_bits)
+        s_w, weights = prepared_weights(plan)
         s_x = input_scales(X, engine.input_scale, cfg.input_bits, out.get("input_scale"))
         hist = np.zeros(cfg.s_max + 1, np.int64)
         xr, xi = quantize(X, s_x, cfg.input_bits)
-        wr, wi = quantize(W, s_w, cfg.weight_bits)
-        for ci, co, bs, _ in _batches(plan, xr.shape[0]):
-            hist += _column_sums(xr[bs, :, ci], xi[bs, :, ci], wr[bs, :, co], wi[bs, :, co],
-                                 cfg, plan.threads)
+        for ci, _, bs, i in _batches(plan, xr.shape[0]):
+            w = weights[i]
+            b, m, n = calibration_sample(bs.stop - bs.start, xr.shape[1], w.N)
+            hist += _column_sums(xr[bs, :, ci][b][:, m], xi[bs, :, ci][b][:, m],
+                                 *w.sample(b, n), cfg, plan.threads)
         cdf = np.cumsum(hist) / max(1, hist.sum())
         level = int(np.searchsorted(cdf, engine.percentile / 100.0))
         out["adc_full_scale"] = float(max(1, min(level, cfg.s_max)))

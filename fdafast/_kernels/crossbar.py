@@ -222,8 +222,7 @@ def level_planes(weights, np_, word=64):
     from .._args import default_threads
     from ..crossbar import PE
     config = weights.config
-    wr, wi = weights.wr, weights.wi
-    B, K, N = wr.shape
+    B, K, N = weights.shape
     rpb, cb, ns, sets = weights.rows_per_block, config.cell_bits, config.slices, config.sets
     rowpair = config.pe is PE.ROWPAIR
     R = (2 if rowpair else 1) * K
@@ -231,8 +230,7 @@ def level_planes(weights, np_, word=64):
     nw = -(-rpb // word)
     ngroups = (1 if rowpair else 2) * sets * ns
     out = np.zeros((B, nblocks, cb, nw, ngroups * np_), np.uint64 if word == 64 else np.uint32)
-    return _native.xbar_pack(np.ascontiguousarray(wr, np.int32),
-                             np.ascontiguousarray(wi, np.int32), rowpair, sets, ns, cb,
+    return _native.xbar_pack(weights.wr, weights.wi, rowpair, sets, ns, cb,
                              config.weight_bits, rpb, np_, out, default_threads())
 
 
@@ -305,7 +303,7 @@ def native_setup(weights, step):
     else:
         P = level_planes(weights, np_)
     desc = dict(_desc_common(weights, step), N=np_,
-                nblocks=-(-(2 if config.pe is PE.ROWPAIR else 1) * weights.wr.shape[1]
+                nblocks=-(-(2 if config.pe is PE.ROWPAIR else 1) * weights.shape[1]
                           // rows_per_block),
                 planes=config.cell_bits, nw=nw, adc_mul=adc[0], adc_add=adc[1],
                 adc_a=fast[0] if fast else 0.0, adc_b=fast[1] if fast else 0.0,

@@ -122,10 +122,17 @@ def _conv_plan(net, node, shape, st, dtype):
                                    f"is smaller than the kernel extent {kext}; override "
                                    f"frequency.tile_{nd}d")
         b = node.params.get("bias")
-        cache[key] = ConvPlan(np.asarray(w, dtype), (None,) + shape,
-                              None if b is None else np.asarray(b, dtype), a["stride"],
-                              a["padding"], a["dilation"], a["groups"], tile=tile,
-                              threads=st.threads, engine=st.engine)
+        plan = ConvPlan(np.asarray(w, dtype), (None,) + shape,
+                        None if b is None else np.asarray(b, dtype), a["stride"],
+                        a["padding"], a["dilation"], a["groups"], tile=tile,
+                        threads=st.threads, engine=st.engine)
+        # the layers run one at a time (run() holds the network's lock): one set of
+        # work buffers, grown to the largest layer's, serves them all
+        if st.engine is not None:
+            plan._spectra["reram-buffers"] = net._executors.setdefault("reram-buffers", {})
+        else:
+            plan._work = net._executors.setdefault("float-work", {})
+        cache[key] = plan
     return cache[key]
 
 
@@ -158,9 +165,11 @@ def _prepared_linear(net, node, st):
 def _linear_full_scale(entry, xq, zeros, engine, threads):
     """The calibrated ADC full scale of a linear layer (set on its first batch)."""
     if entry[2] is None:
-        from ..reram import _column_sums
+        from ..reram import _column_sums, calibration_sample
         w = entry[1]
-        hist = _column_sums(xq[None], zeros[None], w.wr, w.wi, w.config, threads)
+        _, m, n = calibration_sample(1, xq.shape[0], w.N)
+        hist = _column_sums(xq[None][:, m], zeros[None][:, m], *w.sample([0], n), w.config,
+                            threads)
         cdf = np.cumsum(hist) / max(1, hist.sum())
         level = int(np.searchsorted(cdf, engine.percentile / 100.0))
         entry[2] = float(max(1, min(level, w.config.s_max)))
@@ -276,6 +285,11 @@ def run(net, x, mode="fft", *, capture=False, **options):
     """
     st = settings(mode, **options)
     x = _input(net, x, mode)
+    with net._lock:
+        return _run(net, x, st, capture)
+
+
+def _run(net, x, st, capture):
     graph = _folded(net)
     values = {graph.nodes[0].name: x}
     captured = {}

@@ -30,6 +30,7 @@ with :meth:`Network.load_weights`.
 import dataclasses
 import math
 import pathlib
+import threading
 
 import numpy as np
 
@@ -165,7 +166,8 @@ class Network:
         self.name = name
         self.output = output or self.nodes[-1].name
         self._index = {}
-        self._executors = {}
+        self._executors = {}               # plans and work buffers of the run modes
+        self._lock = threading.Lock()      # one run at a time (the plans share buffers)
         self._check()
 
     def _check(self):

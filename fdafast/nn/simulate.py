@@ -37,7 +37,7 @@ class SimulationResult:
     Attributes
     ----------
     output, reference : ndarray
-        The network's output in the simulated mode and in float64 ('fft').
+        The network's output in the simulated mode and on the float32 FFT path ('fft').
     errors : dict
         Conv/linear node name -> :class:`LayerError` of its output (errors of
         earlier layers included, as the hardware would propagate them).
@@ -116,7 +116,7 @@ def simulate(net, x, arch="fda", mode="reram", *, batch_size=None, **options):
     outs, refs, caps, ref_caps = [], [], collections.defaultdict(list), \
         collections.defaultdict(list)
     for xb in _batches(x, batch_size):
-        ref, rc = run(net, np.asarray(xb, np.float64), "fft", capture=True,
+        ref, rc = run(net, np.asarray(xb, np.float32), "fft", capture=True,
                       threads=options.get("threads"))
         y, yc = run(net, xb, mode, capture=True, arch=acc, **options)
         outs.append(y)
