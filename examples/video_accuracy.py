@@ -33,7 +33,7 @@ def model(directions):
 
 def train(m, x, y, epochs, seed=0):
     torch.manual_seed(seed)
-    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
     X, Y = torch.from_numpy(x), torch.from_numpy(y)
     for _ in range(epochs):
         perm = torch.randperm(len(X))
