@@ -345,7 +345,7 @@ def test_reram_keeps_top1_on_a_held_out_set():
     m = tnn.Sequential(tnn.Conv3d(1, 8, 3, padding=1), tnn.ReLU(), tnn.MaxPool3d((1, 2, 2)),
                        tnn.Conv3d(8, 16, 3, padding=1), tnn.ReLU(), tnn.AdaptiveAvgPool3d(1),
                        tnn.Flatten(), tnn.Linear(16, 4))
-    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
     X, Y = torch.from_numpy(xtr), torch.from_numpy(ytr)
     for _ in range(12):
         for i in range(0, len(X), 64):

@@ -256,6 +256,15 @@ def _input(net, x, mode):
     return x.astype(np.float64)
 
 
+def release(net, mode):
+    """Drop the plans (and work buffers) the network keeps for ``mode``."""
+    ex = _folded(net)._executors
+    plans = ex.get("plans", {})
+    for key in [k for k in plans if k[0].mode == mode]:
+        del plans[key]
+    ex.pop("float-work" if mode in ("direct", "fft") else "reram-buffers", None)
+
+
 def _folded(net):
     if "folded" not in net._executors:
         net._executors["folded"] = net.fold_batchnorm()

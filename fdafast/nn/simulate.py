@@ -15,7 +15,7 @@ import numpy as np
 
 from ..cost import estimate
 from ..errors import InvalidArgumentError, ShapeError
-from .execute import _accelerator, run
+from .execute import _accelerator, release, run
 from .graph import Network
 
 __all__ = ["simulate", "SimulationResult", "LayerError", "sliding_clips", "simulate_video",
@@ -96,7 +96,10 @@ def simulate(net, x, arch="fda", mode="reram", *, batch_size=None, **options):
     mode : {'direct', 'fft', 'quant', 'reram'}
         See :mod:`fdafast.nn.execute`.
     batch_size : int, optional
-        Items run together (bounds memory); all of ``x`` by default.
+        Items run together (bounds memory); all of ``x`` by default.  The
+        float reference runs first over all batches (its per-layer outputs are
+        kept for the errors) and its plans are released before the simulated
+        mode runs, so the two never hold their plans at once.
     options
         For :func:`fdafast.nn.run`: ``crossbar`` (overrides, e.g.
         ``dict(adc_bits=6, read_sigma=0.3)``), ``seed``, ``threads``, and
@@ -113,17 +116,23 @@ def simulate(net, x, arch="fda", mode="reram", *, batch_size=None, **options):
     if x.ndim != len(net.input_shape) + 1:
         raise ShapeError(f"network {net.name!r} expects a batch of shape (N,) + "
                          f"{net.input_shape}, got {x.shape}")
-    outs, refs, caps, ref_caps = [], [], collections.defaultdict(list), \
-        collections.defaultdict(list)
+    # the float reference first, for every batch; its plans are then dropped so that
+    # they never sit beside the emulation's (together they would double the memory)
+    refs, ref_caps = [], collections.defaultdict(list)
     for xb in _batches(x, batch_size):
         ref, rc = run(net, np.asarray(xb, np.float32), "fft", capture=True,
                       threads=options.get("threads"))
+        refs.append(ref)
+        for k, v in rc.items():
+            ref_caps[k].append(v)
+    if mode != "fft":
+        release(net, "fft")
+    outs, caps = [], collections.defaultdict(list)
+    for xb in _batches(x, batch_size):
         y, yc = run(net, xb, mode, capture=True, arch=acc, **options)
         outs.append(y)
-        refs.append(ref)
-        for k in rc:
-            ref_caps[k].append(rc[k])
-            caps[k].append(yc[k])
+        for k, v in yc.items():
+            caps[k].append(v)
     errors = {k: _error(np.concatenate(caps[k]), np.concatenate(ref_caps[k])) for k in ref_caps}
     report = estimate(net.layers(batch=len(x)), acc)
     return SimulationResult(np.concatenate(outs), np.concatenate(refs), errors, report, mode,
