@@ -19,12 +19,12 @@ Prints, with ``--threads`` (default 2) threads for fdafast and torch:
 """
 import argparse
 import json
-import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
+
+from .crossbar import median_time
 
 NETS = ("c3d", "r3d_18", "r2plus1d_18", "resnet18", "vgg16")
 
@@ -43,16 +43,6 @@ t2 = time.perf_counter()
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
 print(json.dumps({"first_s": t1 - t0, "next_s": t2 - t1, "peak_gb": int(hwm) * 1024 / 1e9}))
 """
-
-
-def median_time(fn, repeat):
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def fft_against_torch(names, threads, repeat):

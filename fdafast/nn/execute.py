@@ -227,10 +227,7 @@ def _step(net, node, xs, st, owned=False):
         return F.batch_norm(xs[0], p["running_mean"], p["running_var"], p["weight"],
                             p["bias"], node.attrs["eps"])
     if op == "add":
-        out = xs[0]
-        for x in xs[1:]:
-            out = out + x
-        return out
+        return sum(xs[1:], xs[0])
     if op == "concat":
         return np.concatenate(xs, axis=node.attrs["axis"])
     if op == "flatten":

@@ -46,10 +46,7 @@ def _call(F, torch, node, xs, params):
         fn = (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d)[nd - 1]
         return fn(x, a["output_size"])
     if op == "add":
-        out = xs[0]
-        for y in xs[1:]:
-            out = out + y
-        return out
+        return sum(xs[1:], xs[0])
     if op == "concat":
         return torch.cat(xs, dim=a["axis"])
     if op == "flatten":
