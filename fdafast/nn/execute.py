@@ -268,7 +268,7 @@ def _folded(net):
     return net._executors["folded"]
 
 
-def run(net, x, mode="fft", *, capture=False, **options):
+def run(net, x, mode="fft", *, capture=False, progress=None, **options):
     """Run ``net`` on the batch ``x`` in ``mode``.
 
     Parameters
@@ -279,6 +279,9 @@ def run(net, x, mode="fft", *, capture=False, **options):
         See the module docstring.
     capture : bool
         Also return ``{node: output}`` of every conv and linear node.
+    progress : callable, optional
+        Called as ``progress(node_name)`` after every conv and linear node
+        (e.g. to advance a progress bar).
     options
         ``arch`` (preset name or Accelerator, default 'fda'), ``crossbar``
         (CrossbarConfig or field overrides), ``seed``, ``threads``,
@@ -292,10 +295,10 @@ def run(net, x, mode="fft", *, capture=False, **options):
     st = settings(mode, **options)
     x = _input(net, x, mode)
     with net._lock:
-        return _run(net, x, st, capture)
+        return _run(net, x, st, capture, progress)
 
 
-def _run(net, x, st, capture):
+def _run(net, x, st, capture, progress=None):
     graph = _folded(net)
     values = {graph.nodes[0].name: x}
     captured = {}
@@ -314,7 +317,10 @@ def _run(net, x, st, capture):
                  and node.inputs[0] in mine and node.inputs[0] not in captured)
         values[node.name] = _step(graph, node, xs, st, owned)
         mine.add(node.name)
-        if capture and node.op in ("conv", "linear"):
-            captured[node.name] = values[node.name]
+        if node.op in ("conv", "linear"):
+            if capture:
+                captured[node.name] = values[node.name]
+            if progress is not None:
+                progress(node.name)
     out = values[graph.output]
     return (out, captured) if capture else out

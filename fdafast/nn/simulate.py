@@ -81,7 +81,11 @@ def _batches(x, batch_size):
         yield x[i:i + step]
 
 
-def simulate(net, x, arch="fda", mode="reram", *, batch_size=None, **options):
+def _tagged(progress, stage):
+    return None if progress is None else (lambda layer: progress(stage, layer))
+
+
+def simulate(net, x, arch="fda", mode="reram", *, batch_size=None, progress=None, **options):
     """Run ``net`` on ``x`` on the simulated accelerator and cost it.
 
     Parameters
@@ -100,6 +104,9 @@ def simulate(net, x, arch="fda", mode="reram", *, batch_size=None, **options):
         float reference runs first over all batches (its per-layer outputs are
         kept for the errors) and its plans are released before the simulated
         mode runs, so the two never hold their plans at once.
+    progress : callable, optional
+        ``progress(stage, layer)`` after every conv/linear layer of each pass,
+        ``stage`` being 'reference' or the mode.
     options
         For :func:`fdafast.nn.run`: ``crossbar`` (overrides, e.g.
         ``dict(adc_bits=6, read_sigma=0.3)``), ``seed``, ``threads``, and
@@ -121,7 +128,7 @@ def simulate(net, x, arch="fda", mode="reram", *, batch_size=None, **options):
     refs, ref_caps = [], collections.defaultdict(list)
     for xb in _batches(x, batch_size):
         ref, rc = run(net, np.asarray(xb, np.float32), "fft", capture=True,
-                      threads=options.get("threads"))
+                      threads=options.get("threads"), progress=_tagged(progress, "reference"))
         refs.append(ref)
         for k, v in rc.items():
             ref_caps[k].append(v)
@@ -129,7 +136,8 @@ def simulate(net, x, arch="fda", mode="reram", *, batch_size=None, **options):
         release(net, "fft")
     outs, caps = [], collections.defaultdict(list)
     for xb in _batches(x, batch_size):
-        y, yc = run(net, xb, mode, capture=True, arch=acc, **options)
+        y, yc = run(net, xb, mode, capture=True, arch=acc, progress=_tagged(progress, mode),
+                    **options)
         outs.append(y)
         for k, v in yc.items():
             caps[k].append(v)

@@ -1,0 +1,398 @@
+"""The ``fdafast`` command.
+
+    fdafast simulate MODEL [--arch fda] [--mode reram] [--input SHAPE|FILE.npy] [--out DIR]
+    fdafast compare MODEL [--arch fda,isaac,asic-fft] [--out DIR]
+    fdafast sweep MODEL --param adc_bits=4:10 --param tile=8,16 [--out DIR] [--scheduler ADDR]
+    fdafast bench [--suite estimate,conv,crossbar,network] [--quick]
+    fdafast models | presets | preset show NAME
+
+MODEL is a zoo name (``fdafast models``) or an ``.onnx`` file; ``--arch`` a
+preset name (``fdafast presets``) or a TOML file.  Errors in what was asked
+(an unknown model, preset or parameter, a bad value, an unwritable output
+directory, an unreachable scheduler) print one line on stderr and exit with
+status 2.
+"""
+import argparse
+import csv
+import importlib.resources
+import json
+import math
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+
+from .errors import FdafastError
+
+__all__ = ["main"]
+
+
+class CLIError(FdafastError):
+    """Something the user asked of the command that cannot be done."""
+
+
+def _console(stderr=False):
+    """A rich console; 160 columns when writing to a file or pipe (rich's 80 squeezes
+    the tables), the terminal's width otherwise."""
+    from rich.console import Console
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else int(os.environ.get("COLUMNS", 160))
+    return Console(stderr=stderr, highlight=False, width=width)
+
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
+        TimeElapsedColumn
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=_console(stderr=True), transient=True)
+
+
+# -- shared helpers ---------------------------------------------------------------------------
+def _model(name, num_classes=None):
+    from .nn import from_onnx, zoo
+    if name.endswith(".onnx"):
+        if not pathlib.Path(name).exists():
+            raise CLIError(f"no ONNX file at {name!r}")
+        return from_onnx(name)
+    if name not in zoo.names():
+        raise CLIError(f"unknown model {name!r}; zoo models: {', '.join(zoo.names())} "
+                       f"(or give a .onnx file)")
+    return zoo.get(name, **({} if num_classes is None else {"num_classes": num_classes}))
+
+
+def _arch(name):
+    from .arch import Accelerator
+    if name.endswith(".toml"):
+        return Accelerator.from_file(name)
+    return Accelerator.from_preset(name)
+
+
+def _input(net, spec, batch, seed):
+    if spec and spec.endswith(".npy"):
+        if not pathlib.Path(spec).exists():
+            raise CLIError(f"no input file at {spec!r}")
+        x = np.load(spec)
+        return x if x.ndim == len(net.input_shape) + 1 else x[None]
+    shape = (batch,) + net.input_shape
+    if spec:
+        try:
+            given = tuple(int(v) for v in spec.split(","))
+        except ValueError:
+            raise CLIError(f"--input must be a .npy file or a shape like "
+                           f"{','.join(map(str, net.input_shape))}, got {spec!r}") from None
+        shape = given if len(given) == len(net.input_shape) + 1 else (batch,) + given
+    return np.random.default_rng(seed).random(shape, dtype=np.float32)
+
+
+def _outdir(path):
+    if path is None:
+        return None
+    p = pathlib.Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        probe = p / ".fdafast-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise CLIError(f"cannot write to the output directory {str(p)!r}: "
+                       f"{exc.strerror or exc}") from None
+    return p
+
+
+def _write_json(path, data):
+    def default(o):
+        if isinstance(o, (np.integer, np.floating)):
+            return o.item()
+        raise TypeError(type(o).__name__)
+    path.write_text(json.dumps(data, indent=1, default=default,
+                               allow_nan=True) + "\n")
+
+
+def _json_float(v):
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def _crossbar_overrides(items):
+    out = {}
+    for text in items or ():
+        k, sep, v = text.partition("=")
+        if not sep:
+            raise CLIError(f"--crossbar takes FIELD=VALUE, got {text!r}")
+        from .sweep import _value
+        out[k.strip()] = _value(v.strip())
+    return out
+
+
+# -- simulate -------------------------------------------------------------------------------------
+def cmd_simulate(args):
+    from . import report
+    from .nn import simulate
+    out = _outdir(args.out)
+    net = _model(args.model, args.num_classes)
+    acc = _arch(args.arch)
+    x = _input(net, args.input, args.batch, args.seed)
+    layers = len(net.layers())
+    with _progress() as bar:
+        task = bar.add_task(f"{net.name} {args.mode} on {acc.meta.name}", total=2 * layers)
+        r = simulate(net, x, arch=acc, mode=args.mode, seed=args.seed, threads=args.threads,
+                     crossbar=_crossbar_overrides(args.crossbar) or None,
+                     progress=lambda stage, layer: bar.advance(task))
+    con = _console()
+    con.print(report.layer_table(r.report, r.errors, title=f"{net.name} on {acc.meta.name}, "
+                                 f"mode {args.mode}, batch {len(x)}"))
+    oe = r.output_error
+    con.print(f"output vs float: relative error {oe.rel_l2:.3e}, SNR {oe.snr_db:.1f} dB, "
+              f"top-1 agreement {r.top1_agreement():.3f}")
+    if out is not None:
+        meta = {"model": net.name, "arch": acc.meta.name, "mode": args.mode, "batch": len(x),
+                "seed": args.seed, "input_shape": list(x.shape)}
+        errors = {k: {"rel_l2": e.rel_l2, "snr_db": _json_float(e.snr_db)}
+                  for k, e in r.errors.items()}
+        _write_json(out / "simulation.json", {
+            "meta": meta, "errors": errors,
+            "output_error": {"rel_l2": oe.rel_l2, "snr_db": _json_float(oe.snr_db)},
+            "top1_agreement": r.top1_agreement(), "cost": r.report.as_dict()})
+        rows = r.report.rows()
+        for row in rows:
+            e = r.errors.get(row["layer"])
+            row["rel_l2"], row["snr_db"] = (e.rel_l2, e.snr_db) if e else ("", "")
+        _write_csv(out / "layers.csv", rows)
+        report.energy_breakdown_plot(r.report, out / "energy.png")
+        report.latency_plot(r.report, out / "latency.png")
+        con.print(f"wrote simulation.json, layers.csv, energy.png, latency.png to {out}")
+    return 0
+
+
+def _write_csv(path, rows):
+    fields = list(dict.fromkeys(k for r in rows for k in r))
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields, restval="")
+        w.writeheader()
+        w.writerows(rows)
+
+
+# -- compare ---------------------------------------------------------------------------------------
+def cmd_compare(args):
+    from . import report
+    from .cost import compare
+    out = _outdir(args.out)
+    net = _model(args.model, args.num_classes)
+    accs = [_arch(a.strip()) for a in args.arch.split(",") if a.strip()]
+    if not accs:
+        raise CLIError("--arch needs at least one preset or TOML file")
+    results = compare(net.layers(batch=args.batch), accs)
+    _console().print(report.comparison_table(results, title=f"{net.name}, batch {args.batch}"))
+    if out is not None:
+        rows = [{"accelerator": k, **{f: v for f, v in t.items()
+                                      if not isinstance(v, dict)}} for k, t in results.items()]
+        _write_csv(out / "compare.csv", rows)
+        _write_json(out / "compare.json", {"model": net.name, "batch": args.batch,
+                                           "results": results})
+        report.comparison_plot(results, out / "compare.png")
+        _console().print(f"wrote compare.csv, compare.json, compare.png to {out}")
+    return 0
+
+
+# -- sweep ---------------------------------------------------------------------------------------------
+def _objectives(text, mode):
+    if text is None:
+        text = "energy_j:min,latency_s:min" if mode == "none" else "energy_j:min,snr_db:max"
+    out = []
+    from .sweep import METRICS
+    for item in text.split(","):
+        k, _, d = item.partition(":")
+        if k not in METRICS or d not in ("min", "max"):
+            raise CLIError(f"bad --objective {item!r}: METRIC:min|max with METRIC one of "
+                           f"{', '.join(METRICS)}")
+        out.append((k, d))
+    return out
+
+
+def cmd_sweep(args):
+    from . import report, sweep
+    out = _outdir(args.out or "sweep-results")
+    params = [sweep.parse_param(p) for p in args.param]
+    if not params:
+        raise CLIError("sweep needs at least one --param NAME=VALUES (e.g. adc_bits=4:10)")
+    _model(args.model, args.num_classes)                    # fail early on a bad model
+    sweep.check_params([n for n, _ in params], _arch(args.arch))
+    objectives = _objectives(args.objective, args.mode)
+    if args.format == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise CLIError("--format parquet needs pyarrow (pip install pyarrow); "
+                           "or use --format csv") from None
+    spec = dict(model=args.model, arch=args.arch, mode=args.mode, batch=args.batch,
+                seed=args.seed, input=args.input if args.input and
+                args.input.endswith(".npy") else None, num_classes=args.num_classes,
+                threads=1)
+    total = math.prod(len(v) for _, v in params)
+    with _progress() as bar:
+        task = bar.add_task(f"sweep {args.model} ({total} points)", total=total)
+        result = sweep.run_sweep(spec, params, out / "sweep.csv", scheduler=args.scheduler,
+                                 workers=args.workers, resume=args.resume,
+                                 timeout=args.timeout, progress=lambda row: bar.advance(task))
+    con = _console()
+    con.print(f"{result.computed} points computed, {result.skipped} skipped (already done), "
+              f"{result.failed} failed")
+    for r in result.rows:
+        if r["status"] == "error":
+            con.print(f"[red]failed[/red] {r['id']}: {r['error']}")
+    names = [n for n, _ in params]
+    front = sweep.pareto_front(result.rows, objectives)
+    metrics = [k for k, _ in objectives] + [m for m in ("latency_s", "top1_agreement")
+                                           if m not in dict(objectives)]
+    con.print(report.pareto_table(front, names, metrics))
+    _write_csv(out / "pareto.csv", front or [{"id": ""}])
+    ok = [r for r in result.rows if r["status"] == "ok"]
+    report.pareto_plot(ok, front, objectives[0][0], objectives[1][0], out / "pareto.png")
+    if args.format == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        pq.write_table(pa.Table.from_pylist(result.rows), out / "sweep.parquet")
+    con.print(f"wrote sweep.csv, pareto.csv, pareto.png"
+              f"{', sweep.parquet' if args.format == 'parquet' else ''} to {out}")
+    return 0 if not result.failed else 1
+
+
+# -- bench, models, presets ---------------------------------------------------------------------------
+SUITES = ("estimate", "conv", "crossbar", "network")
+
+
+def cmd_bench(args):
+    root = pathlib.Path(__file__).resolve().parents[1]
+    if not (root / "bench" / "__init__.py").exists():
+        raise CLIError("the benchmark suite ships with the source checkout (bench/ beside "
+                       "the fdafast package); run fdafast bench from a clone")
+    suites = [s.strip() for s in args.suite.split(",")]
+    bad = [s for s in suites if s not in SUITES]
+    if bad:
+        raise CLIError(f"unknown suite(s) {', '.join(bad)}; suites: {', '.join(SUITES)}")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    status = 0
+    for s in suites:
+        cmd = [sys.executable, "-m", f"bench.{s}"] + (["--quick"] if args.quick and s in
+                                                       ("conv", "crossbar") else [])
+        _console().rule(f"bench.{s}")
+        status |= subprocess.call(cmd, cwd=root, env=env)
+    return status
+
+
+def cmd_models(args):
+    from rich.table import Table
+    from .nn import zoo
+    t = Table(title="zoo models")
+    for c in ("name", "input", "layers", "GMACs", "parameters"):
+        t.add_column(c, justify="left" if c in ("name", "input") else "right")
+    for name in zoo.names():
+        net = zoo.get(name)
+        layers = net.layers()
+        params = sum(v.size for k, v in net.state_dict().items() if "running_" not in k)
+        t.add_row(name, "x".join(map(str, net.input_shape)), str(len(layers)),
+                  f"{sum(l.macs for l in layers) / 1e9:.2f}", f"{params:,}")
+    _console().print(t)
+    return 0
+
+
+def cmd_presets(args):
+    from rich.table import Table
+    from .arch import Accelerator, presets
+    t = Table(title="accelerator presets")
+    for c in ("name", "kind", "chip W", "chip mm2", "peak TOPS", "description"):
+        t.add_column(c, justify="right" if c in ("chip W", "chip mm2", "peak TOPS") else "left",
+                     max_width=70 if c == "description" else None)
+    for name in presets():
+        acc = Accelerator.from_preset(name)
+        s = acc.summary()
+        t.add_row(name, acc.meta.kind, f"{s['chip_power_w']:.1f}", f"{s['chip_area_mm2']:.1f}",
+                  f"{s['peak_ops_per_s'] / 1e12:.1f}", acc.meta.description)
+    _console().print(t)
+    return 0
+
+
+def cmd_preset_show(args):
+    from .arch import presets
+    if args.name.endswith(".toml") and pathlib.Path(args.name).exists():
+        text = pathlib.Path(args.name).read_text()
+    elif args.name in presets():
+        text = (importlib.resources.files("fdafast.arch") / "presets" /
+                f"{args.name}.toml").read_text()
+    else:
+        raise CLIError(f"unknown preset {args.name!r}; presets: {', '.join(presets())}")
+    sys.stdout.write(text)
+    return 0
+
+
+# -- the parser ----------------------------------------------------------------------------------------
+def _common(p, arch_default="fda"):
+    p.add_argument("model", help="a zoo model (fdafast models) or an .onnx file")
+    p.add_argument("--arch", default=arch_default,
+                   help=f"preset name or TOML file (default {arch_default})")
+    p.add_argument("--batch", type=int, default=1, help="clips or images per run (default 1)")
+    p.add_argument("--num-classes", type=int, default=None, help="zoo models' classes")
+    p.add_argument("--out", default=None, help="directory for JSON, CSV and PNG files")
+
+
+def parser():
+    ap = argparse.ArgumentParser(prog="fdafast", description="Simulate frequency-domain ReRAM "
+                                 "CNN accelerators: what they compute and what it costs.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("simulate", help="run a model on the simulated accelerator")
+    _common(p)
+    p.add_argument("--mode", default="reram", choices=("direct", "fft", "quant", "reram"))
+    p.add_argument("--input", default=None, help="a .npy batch, or a shape (random input)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--crossbar", action="append", metavar="FIELD=VALUE",
+                   help="crossbar override, e.g. adc_bits=6 or read_sigma=0.1 (repeatable)")
+    p.set_defaults(func=cmd_simulate)
+    p = sub.add_parser("compare", help="compare accelerators on a model")
+    _common(p, arch_default="fda,isaac,asic-fft")
+    p.set_defaults(func=cmd_compare)
+    p = sub.add_parser("sweep", help="accuracy and cost over a parameter grid, on Dask")
+    _common(p)
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUES",
+                   help="e.g. adc_bits=4:10, tile=8,16, hermitian=half,none (repeatable)")
+    p.add_argument("--mode", default="reram", choices=("reram", "quant", "none"),
+                   help="how accuracy is measured; 'none': cost only")
+    p.add_argument("--input", default=None, help="a .npy batch (default: random, --seed)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--objective", default=None,
+                   help="Pareto objectives, e.g. energy_j:min,snr_db:max (the default)")
+    p.add_argument("--format", default="csv", choices=("csv", "parquet"))
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port); "
+                   "default: an embedded LocalCluster")
+    p.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes")
+    p.add_argument("--timeout", type=float, default=10.0,
+                   help="seconds to reach the scheduler (default 10)")
+    p.add_argument("--resume", action="store_true", help="skip points already in --out")
+    p.set_defaults(func=cmd_sweep)
+    p = sub.add_parser("bench", help="run the benchmark suite and print its ratio tables")
+    p.add_argument("--suite", default=",".join(SUITES))
+    p.add_argument("--quick", action="store_true")
+    p.set_defaults(func=cmd_bench)
+    sub.add_parser("models", help="list the zoo").set_defaults(func=cmd_models)
+    sub.add_parser("presets", help="list the accelerator presets").set_defaults(
+        func=cmd_presets)
+    p = sub.add_parser("preset", help="preset show NAME: print a preset's TOML")
+    psub = p.add_subparsers(dest="preset_command", required=True)
+    q = psub.add_parser("show")
+    q.add_argument("name")
+    q.set_defaults(func=cmd_preset_show)
+    return ap
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FdafastError as exc:
+        _console(stderr=True).print(f"fdafast {args.command}: error: {exc}", markup=False)
+        return 2
+    except KeyboardInterrupt:
+        _console(stderr=True).print(f"fdafast {args.command}: interrupted", markup=False)
+        return 130

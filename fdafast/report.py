@@ -1,0 +1,167 @@
+"""Plots (matplotlib, PNG) and terminal tables (rich) of fdafast's results.
+
+Every plot function takes plain data (reports, dicts, rows), writes one PNG
+of :data:`FIGSIZE` inches at :data:`DPI` and returns its path; nothing opens
+a window (the Agg backend).  Table functions return ``rich.table.Table``
+objects for a ``rich.console.Console`` to print.
+"""
+import math
+import pathlib
+
+import numpy as np
+
+from .cost import ENERGY_COMPONENTS
+
+__all__ = ["energy_breakdown_plot", "latency_plot", "comparison_plot", "pareto_plot",
+           "layer_table", "comparison_table", "pareto_table", "FIGSIZE", "DPI"]
+
+#: Figure size (inches) and resolution of every PNG: 1000 x 600 pixels.
+FIGSIZE = (10, 6)
+DPI = 100
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, path):
+    path = pathlib.Path(path)
+    fig.savefig(path, dpi=DPI)
+    _pyplot().close(fig)
+    return path
+
+
+def energy_breakdown_plot(report, path):
+    """Stacked bars: each layer's energy (uJ) by component."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    names = [l.name for l in report.layers]
+    x = np.arange(len(names))
+    bottom = np.zeros(len(names))
+    for comp in ENERGY_COMPONENTS:
+        vals = np.array([l.energy_pj[comp] for l in report.layers]) * 1e-6
+        if vals.any():
+            ax.bar(x, vals, bottom=bottom, label=comp)
+            bottom += vals
+    ax.set_xticks(x, names, rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel("energy per layer (uJ)")
+    ax.set_title(f"{report.accelerator.meta.name}: energy by component")
+    ax.legend(fontsize=8, ncols=2)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def latency_plot(report, path):
+    """Bars: each layer's latency (us)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    names = [l.name for l in report.layers]
+    ax.bar(np.arange(len(names)), [l.latency_s * 1e6 for l in report.layers])
+    ax.set_xticks(np.arange(len(names)), names, rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel("latency (us)")
+    ax.set_title(f"{report.accelerator.meta.name}: latency per layer "
+                 f"(total {report.totals['latency_s'] * 1e3:.3f} ms)")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+COMPARED = (("latency_s", "latency (ms)", 1e3), ("energy_j", "energy (mJ)", 1e3),
+            ("frames_per_s", "frames/s", 1.0), ("gops_per_w", "GOPS/W", 1.0))
+
+
+def comparison_plot(results, path):
+    """Four panels of bars (latency, energy, frames/s, GOPS/W), one bar per accelerator."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(COMPARED), figsize=FIGSIZE)
+    names = list(results)
+    for ax, (key, label, scale) in zip(axes, COMPARED):
+        ax.bar(names, [results[n][key] * scale for n in names],
+               color=[f"C{i}" for i in range(len(names))])
+        ax.set_title(label, fontsize=10)
+        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+    fig.suptitle("accelerators compared")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def pareto_plot(rows, front, x_key, y_key, path, x_label=None, y_label=None):
+    """Scatter of every sweep point with the Pareto front highlighted."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    xs = [r[x_key] for r in rows]
+    ys = [r[y_key] for r in rows]
+    ax.scatter(xs, ys, color="C0", alpha=0.6, label="points")
+    if front:
+        f = sorted(front, key=lambda r: r[x_key])
+        ax.plot([r[x_key] for r in f], [r[y_key] for r in f], "o-", color="C3",
+                label="Pareto front")
+    if xs and min(xs) > 0 and max(xs) / min(xs) > 100:
+        ax.set_xscale("log")
+    ax.set_xlabel(x_label or x_key)
+    ax.set_ylabel(y_label or y_key)
+    ax.legend()
+    ax.set_title("design sweep")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+# -- tables ----------------------------------------------------------------------------------
+def _fmt(v, digits=3):
+    if isinstance(v, float):
+        if math.isinf(v):
+            return "inf"
+        return f"{v:.{digits}g}" if abs(v) < 1e-2 or abs(v) >= 1e5 else f"{v:.{digits}f}"
+    return str(v)
+
+
+def layer_table(report, errors=None, title=None):
+    """Per-layer latency, energy, utilisation, mapping (and SNR when ``errors`` given)."""
+    from rich.table import Table
+    t = Table(title=title or f"{report.accelerator.meta.name}: per layer")
+    cols = ["layer", "kind", "latency us", "energy uJ", "PE util", "crossbars", "repl", "folds"]
+    if errors is not None:
+        cols += ["rel err", "SNR dB"]
+    for c in cols:
+        t.add_column(c, justify="left" if c in ("layer", "kind") else "right")
+    for l in report.layers:
+        u = l.utilisation.get("pe_arrays", l.utilisation.get("mac_units", 0.0))
+        row = [l.name, l.kind, f"{l.latency_s * 1e6:.2f}", f"{l.energy_total_pj * 1e-6:.3f}",
+               f"{u:.1%}", str(l.crossbars), str(l.replication), str(l.folds)]
+        if errors is not None:
+            e = errors.get(l.name)
+            row += ["" if e is None else f"{e.rel_l2:.2e}", "" if e is None else _fmt(e.snr_db, 1)]
+        t.add_row(*row)
+    tot = report.totals
+    t.caption = (f"total {tot['latency_s'] * 1e3:.3f} ms, {tot['energy_j'] * 1e3:.3f} mJ, "
+                 f"{tot['frames_per_s']:.1f} frames/s, {tot['gops_per_w']:.1f} GOPS/W, "
+                 f"{tot['gops_per_mm2']:.1f} GOPS/s/mm2")
+    return t
+
+
+def comparison_table(results, title="accelerators compared"):
+    """Latency, energy, frames/s and efficiency side by side, with ratios to the first."""
+    from rich.table import Table
+    t = Table(title=title)
+    for c in ("accelerator", "latency ms", "energy mJ", "frames/s", "GOPS/W", "GOPS/s/mm2",
+              "latency / first", "energy / first"):
+        t.add_column(c, justify="left" if c == "accelerator" else "right")
+    for name, r in results.items():
+        t.add_row(name, f"{r['latency_s'] * 1e3:.3f}", f"{r['energy_j'] * 1e3:.3f}",
+                  f"{r['frames_per_s']:.1f}", f"{r['gops_per_w']:.1f}",
+                  f"{r['gops_per_mm2']:.1f}", f"{r['latency_ratio']:.2f}",
+                  f"{r['energy_ratio']:.2f}")
+    return t
+
+
+def pareto_table(front, params, metrics, title="Pareto front"):
+    """The front's points: their parameters and metrics."""
+    from rich.table import Table
+    t = Table(title=title)
+    for c in list(params) + list(metrics):
+        t.add_column(c, justify="right")
+    for r in front:
+        t.add_row(*[_fmt(r[c]) for c in list(params) + list(metrics)])
+    return t

@@ -1,0 +1,376 @@
+"""Design-space sweeps: accuracy and cost at every point of a parameter grid, on Dask.
+
+A sweep is a model, a base accelerator and a grid of parameters (the
+product of each parameter's values).  Every point is an independent task
+(:func:`evaluate_point`): it builds the accelerator with the point's
+overrides, estimates the network's cost, and (unless ``mode='none'``) runs a
+batch through the simulated hardware and compares the output with the float
+path.  :func:`run_sweep` runs the tasks on an embedded Dask ``LocalCluster``
+(worker processes, one thread each) or on an existing scheduler, writes each
+result to a CSV file as it arrives (a failed point is written with its error
+and the others go on), and with ``resume=True`` skips the points already in
+the file, so an interrupted sweep loses nothing it finished.
+
+Parameters (``name=values``):
+
+* short names: ``adc_bits``, ``cell_bits``, ``dac_bits``, ``weight_bits``,
+  ``input_bits``, ``rows``, ``cols``, ``crossbar`` (square arrays: rows and
+  cols), ``tile`` (FFT tile side: ``tile_2d = [t, t]``, ``tile_3d = [d, t, t]``
+  keeping the preset's depth), ``tile_depth``, ``hermitian``, ``tiles``
+  (accelerator tiles);
+* any dotted path of the accelerator description (``crossbar.read_latency_ns``);
+* device effects, which change what is computed and not the hardware:
+  ``read_sigma``, ``program_sigma``, ``stuck_on_rate``, ``stuck_off_rate``,
+  ``on_off_ratio``.
+
+Values: ``a:b`` (integers a..b), ``a:b:s`` (step s), or a comma list
+(``8,16``; ``0.0,0.1``; ``half,none``).
+"""
+import csv
+import dataclasses
+import functools
+import itertools
+import math
+import os
+import pathlib
+import time
+
+import numpy as np
+
+from .errors import InvalidArgumentError
+
+__all__ = ["SweepError", "parse_param", "grid_points", "point_id", "evaluate_point",
+           "run_sweep", "pareto_front", "read_results", "SHORT_PARAMS", "DEVICE_PARAMS",
+           "METRICS"]
+
+SHORT_PARAMS = {
+    "adc_bits": ("crossbar.adc_bits",), "cell_bits": ("crossbar.cell_bits",),
+    "dac_bits": ("crossbar.dac_bits",), "weight_bits": ("crossbar.weight_bits",),
+    "input_bits": ("crossbar.input_bits",), "rows": ("crossbar.rows",),
+    "cols": ("crossbar.cols",), "crossbar": ("crossbar.rows", "crossbar.cols"),
+    "tile": (), "tile_depth": (), "hermitian": ("frequency.hermitian",),
+    "tiles": ("organisation.tiles",),
+}
+DEVICE_PARAMS = ("read_sigma", "program_sigma", "stuck_on_rate", "stuck_off_rate",
+                 "on_off_ratio")
+#: Columns every result row has after the parameters.
+METRICS = ("latency_s", "energy_j", "frames_per_s", "gops_per_w", "gops_per_mm2",
+           "chip_area_mm2", "chip_power_w", "snr_db", "rel_err", "top1_agreement", "seconds")
+
+
+class SweepError(InvalidArgumentError):
+    """A sweep that cannot be set up or run (bad parameters, files, scheduler)."""
+
+
+# -- the grid -----------------------------------------------------------------------------
+def _value(text):
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_param(text):
+    """``'adc_bits=4:10'`` -> ``('adc_bits', [4, 5, ..., 10])`` (see the module docstring)."""
+    name, sep, values = str(text).partition("=")
+    name, values = name.strip(), values.strip()
+    if not sep or not name or not values:
+        raise SweepError(f"bad --param {text!r}: write NAME=VALUES, e.g. adc_bits=4:10, "
+                         f"tile=8,16 or hermitian=half,none")
+    if ":" in values:
+        parts = values.split(":")
+        try:
+            nums = [int(p) for p in parts]
+        except ValueError:
+            raise SweepError(f"bad range in --param {text!r}: a:b or a:b:step of integers") \
+                from None
+        if len(nums) not in (2, 3) or (len(nums) == 3 and nums[2] < 1) or nums[1] < nums[0]:
+            raise SweepError(f"bad range in --param {text!r}: a:b or a:b:step with a <= b, "
+                             f"step >= 1")
+        return name, list(range(nums[0], nums[1] + 1, nums[2] if len(nums) == 3 else 1))
+    items = [v.strip() for v in values.split(",")]
+    if any(not v for v in items):
+        raise SweepError(f"bad list in --param {text!r}: values separated by commas")
+    return name, [_value(v) for v in items]
+
+
+def known_params(acc):
+    """Every parameter name a sweep over ``acc`` accepts."""
+    paths = []
+
+    def walk(d, prefix):
+        for k, v in d.items():
+            if isinstance(v, dict) and k not in ("components", "actions"):
+                walk(v, f"{prefix}{k}.")
+            elif not isinstance(v, dict):
+                paths.append(f"{prefix}{k}")
+    walk(acc.as_dict(), "")
+    return sorted(SHORT_PARAMS) + list(DEVICE_PARAMS) + paths
+
+
+def check_params(names, acc):
+    known = known_params(acc)
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise SweepError(f"unknown sweep parameter(s) {', '.join(bad)}; valid: "
+                         f"{', '.join(sorted(SHORT_PARAMS))}, {', '.join(DEVICE_PARAMS)}, or a "
+                         f"dotted path of the accelerator such as crossbar.read_latency_ns")
+
+
+def grid_points(params):
+    """The product of the parameters' values, as dicts in a stable order."""
+    names = [n for n, _ in params]
+    return [dict(zip(names, combo)) for combo in itertools.product(*[v for _, v in params])]
+
+
+def point_id(point):
+    """A stable text id of a point (its parameters in order)."""
+    return ",".join(f"{k}={v}" for k, v in point.items())
+
+
+def overrides(point, acc):
+    """(accelerator overrides, crossbar device overrides) of a point."""
+    arch, device = {}, {}
+    for name, value in point.items():
+        if name in DEVICE_PARAMS:
+            device[name] = value
+        elif name == "tile":
+            if acc.frequency is None:
+                raise SweepError(f"'tile' needs a frequency-domain accelerator, not "
+                                 f"{acc.meta.kind!r}")
+            arch["frequency.tile_2d"] = [value, value]
+            depth = point.get("tile_depth", acc.frequency.tile_3d[0])
+            arch["frequency.tile_3d"] = [depth, value, value]
+        elif name == "tile_depth":
+            if "tile" not in point:
+                arch["frequency.tile_3d"] = [value] + list(acc.frequency.tile_3d[1:])
+        elif name in SHORT_PARAMS:
+            for path in SHORT_PARAMS[name]:
+                arch[path] = value
+        else:
+            arch[name] = value
+    return arch, device
+
+
+# -- one point -------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4)
+def _network(model, num_classes):
+    from .nn import from_onnx, zoo
+    if str(model).endswith(".onnx"):
+        return from_onnx(model)
+    kw = {} if num_classes is None else {"num_classes": num_classes}
+    return zoo.get(model, **kw)
+
+
+def _accelerator(arch):
+    from .arch import Accelerator
+    if isinstance(arch, dict):
+        return Accelerator.from_dict(arch)
+    if str(arch).endswith(".toml"):
+        return Accelerator.from_file(arch)
+    return Accelerator.from_preset(arch)
+
+
+def sample_input(net, batch, seed, path=None):
+    """The sweep's input batch: a .npy file, or uniform [0, 1) from ``seed``."""
+    if path:
+        x = np.load(path)
+        return x if x.ndim == len(net.input_shape) + 1 else x[None]
+    rng = np.random.default_rng(seed)
+    return rng.random((batch,) + net.input_shape, dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def _reference(model, num_classes, batch, seed, path):
+    net = _network(model, num_classes)
+    return net.run(sample_input(net, batch, seed, path), mode="fft", threads=1)
+
+
+def evaluate_point(spec):
+    """Accuracy and cost of one point; ``spec`` holds model, arch, point, mode, batch,
+    seed, input (optional .npy), num_classes, threads.  Returns a result row."""
+    t0 = time.perf_counter()
+    from .cost import estimate
+    net = _network(spec["model"], spec.get("num_classes"))
+    base = _accelerator(spec["arch"])
+    arch_ov, device = overrides(spec["point"], base)
+    acc = base.replace(**arch_ov) if arch_ov else base
+    totals = estimate(net.layers(batch=spec["batch"]), acc).totals
+    summary = acc.summary()
+    row = {"id": point_id(spec["point"]), "status": "ok", **spec["point"]}
+    row.update({k: totals[k] for k in METRICS[:5]})
+    row.update(chip_area_mm2=summary["chip_area_mm2"], chip_power_w=summary["chip_power_w"])
+    snr = rel = agree = math.nan
+    if spec["mode"] != "none":
+        ref = _reference(spec["model"], spec.get("num_classes"), spec["batch"], spec["seed"],
+                         spec.get("input"))
+        x = sample_input(net, spec["batch"], spec["seed"], spec.get("input"))
+        y = net.run(x, mode=spec["mode"], arch=acc, crossbar=device or None,
+                    seed=spec["seed"], threads=spec.get("threads", 1))
+        err = float(np.linalg.norm((y - ref).ravel()))
+        norm = float(np.linalg.norm(ref.ravel()))
+        rel = err / norm if norm else err
+        snr = math.inf if err == 0 else 20 * math.log10(norm / err)
+        agree = float(np.mean(y.reshape(len(y), -1).argmax(1) == ref.reshape(len(ref), -1)
+                              .argmax(1)))
+    row.update(snr_db=snr, rel_err=rel, top1_agreement=agree,
+               seconds=time.perf_counter() - t0, error="")
+    return row
+
+
+# -- results on disk ---------------------------------------------------------------------------
+def columns(param_names):
+    return ["id", "status"] + list(param_names) + list(METRICS) + ["error"]
+
+
+def read_results(path):
+    """Rows of a results CSV (complete lines only; a line cut by an interruption is skipped)."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        return []
+    rows = []
+    with path.open(newline="") as fh:
+        text = fh.read()
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines = lines[:-1]                      # an interrupted write
+    for r in csv.DictReader(lines):
+        if r.get("id") and r.get("status") in ("ok", "error"):
+            rows.append({k: _value(v) if k not in ("id", "status", "error") else v
+                         for k, v in r.items()})
+    return rows
+
+
+class _Writer:
+    """Appends rows to the CSV as they arrive, one flushed line each."""
+
+    def __init__(self, path, fields):
+        self.path, self.fields = pathlib.Path(path), fields
+        new = not self.path.exists() or self.path.stat().st_size == 0
+        try:
+            self.fh = self.path.open("a", newline="")
+        except OSError as exc:
+            raise SweepError(f"cannot write results to {str(self.path)!r}: {exc}") from None
+        self.w = csv.DictWriter(self.fh, fieldnames=fields, extrasaction="ignore")
+        if new:
+            self.w.writeheader()
+            self.fh.flush()
+
+    def write(self, row):
+        self.w.writerow({k: row.get(k, "") for k in self.fields})
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+
+    def close(self):
+        self.fh.close()
+
+
+# -- the runner -------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class SweepResult:
+    rows: list            #: every result (earlier runs' included when resuming)
+    computed: int         #: points computed by this run
+    skipped: int          #: points found finished and skipped
+    failed: int           #: points that raised (their rows have status 'error')
+
+
+def _client(scheduler, workers, timeout):
+    from dask.distributed import Client, LocalCluster
+    if scheduler:
+        try:
+            return Client(scheduler, timeout=f"{timeout}s"), None
+        except (OSError, TimeoutError) as exc:
+            raise SweepError(f"cannot reach the Dask scheduler at {scheduler!r} within "
+                             f"{timeout} s ({type(exc).__name__}); is it running?") from None
+    n = workers or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                       else os.cpu_count() or 1)
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                           dashboard_address=None, host="127.0.0.1")
+    return Client(cluster), cluster
+
+
+def run_sweep(spec, params, out, *, scheduler=None, workers=None, resume=False, timeout=10,
+              progress=None):
+    """Evaluate every point of ``params`` (a list of ``(name, values)``) on Dask.
+
+    ``spec``: model, arch, mode ('reram', 'quant' or 'none' for cost only),
+    batch, seed, input, num_classes.  Results go to the CSV ``out`` as they
+    arrive; an existing file needs ``resume=True`` (its finished points are
+    skipped).  ``progress(row)`` is called for every result.
+    """
+    out = pathlib.Path(out)
+    names = [n for n, _ in params]
+    check_params(names, _accelerator(spec["arch"]))
+    points = grid_points(params)
+    if out.exists() and out.stat().st_size and not resume:
+        raise SweepError(f"{str(out)!r} already holds results; pass resume=True (--resume) to "
+                         f"continue the sweep, or choose another output")
+    previous = read_results(out) if resume else []
+    done = {r["id"] for r in previous if r["status"] == "ok"}
+    todo = [p for p in points if point_id(p) not in done]
+    kept = [r for r in previous if r["status"] == "ok"]
+    if resume and len(kept) != len(previous):          # failed points are tried again
+        _rewrite(out, columns(names), kept)
+    writer = _Writer(out, columns(names))
+    rows, failed = list(kept), 0
+    try:
+        if todo:
+            client, cluster = _client(scheduler, workers, timeout)
+            try:
+                failed = _collect(client, spec, todo, writer, rows, progress)
+            finally:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+    finally:
+        writer.close()
+    return SweepResult(rows, len(todo), len(points) - len(todo), failed)
+
+
+def _collect(client, spec, todo, writer, rows, progress):
+    from dask.distributed import as_completed
+    futures = {client.submit(evaluate_point, {**spec, "point": p}, pure=False): p for p in todo}
+    failed = 0
+    for fut in as_completed(futures):
+        p = futures[fut]
+        try:
+            row = fut.result()
+        except Exception as exc:                   # the point failed; the others go on
+            failed += 1
+            row = {"id": point_id(p), "status": "error", **p,
+                   "error": f"{type(exc).__name__}: {exc}"}
+        writer.write(row)
+        rows.append(row)
+        if progress is not None:
+            progress(row)
+    return failed
+
+
+def _rewrite(path, fields, rows):
+    tmp = pathlib.Path(str(path) + ".tmp")
+    with tmp.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(path)
+
+
+# -- the front -----------------------------------------------------------------------------------------
+def pareto_front(rows, objectives):
+    """Rows not dominated under ``objectives`` (``[(key, 'min' | 'max'), ...]``)."""
+    ok = [r for r in rows if r.get("status") == "ok"
+          and all(isinstance(r.get(k), (int, float)) and not math.isnan(r[k])
+                  for k, _ in objectives)]
+
+    def better_or_equal(a, b):
+        return all((a[k] <= b[k]) if d == "min" else (a[k] >= b[k]) for k, d in objectives)
+
+    front = []
+    for r in ok:
+        dominated = any(better_or_equal(q, r) and any(q[k] != r[k] for k, _ in objectives)
+                        for q in ok)
+        if not dominated:
+            front.append(r)
+    return sorted(front, key=lambda r: r[objectives[0][0]])
