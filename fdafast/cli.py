@@ -38,7 +38,7 @@ def _console(stderr=False):
     the tables), the terminal's width otherwise."""
     from rich.console import Console
     stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else int(os.environ.get("COLUMNS", 160))
+    width = None if stream.isatty() else 160
     return Console(stderr=stderr, highlight=False, width=width)
 
 
