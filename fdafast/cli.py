@@ -288,12 +288,15 @@ def cmd_models(args):
     t = Table(title="zoo models")
     for c in ("name", "input", "layers", "GMACs", "parameters"):
         t.add_column(c, justify="left" if c in ("name", "input") else "right")
-    for name in zoo.names():
-        net = zoo.get(name)
-        layers = net.layers()
-        params = sum(v.size for k, v in net.state_dict().items() if "running_" not in k)
-        t.add_row(name, "x".join(map(str, net.input_shape)), str(len(layers)),
-                  f"{sum(l.macs for l in layers) / 1e9:.2f}", f"{params:,}")
+    with _progress() as bar:                         # building VGG16's weights takes seconds
+        task = bar.add_task("building the zoo", total=len(zoo.names()))
+        for name in zoo.names():
+            net = zoo.get(name)
+            layers = net.layers()
+            params = sum(v.size for k, v in net.state_dict().items() if "running_" not in k)
+            t.add_row(name, "x".join(map(str, net.input_shape)), str(len(layers)),
+                      f"{sum(l.macs for l in layers) / 1e9:.2f}", f"{params:,}")
+            bar.advance(task)
     _console().print(t)
     return 0
 
