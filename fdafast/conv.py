@@ -321,16 +321,6 @@ class ConvPlan:
     def _bias64(self):
         return None if self.bias is None else self.bias.astype(np.float64)
 
-    def _complex_spectra(self):
-        """Weight spectra (nbins, Cin/groups, Cout) complex128, cached (ReRAM engine)."""
-        if "complex" not in self._spectra:
-            re, im = kernel_spectra(self._w, self._tile3, _to3(self.dilation, 1), self.threads)
-            c = np.empty(re.shape[::-1], np.complex128)        # no complex temporaries
-            c.real = re.transpose(2, 1, 0)
-            c.imag = im.transpose(2, 1, 0)
-            self._spectra["complex"] = c
-        return self._spectra["complex"]
-
     def calibrate(self, x):
         """Set the calibrated ranges of a ReRAM engine from the batch ``x``.
 

@@ -219,24 +219,77 @@ def _scale(peak, bits):
     return np.where(peak > 0, peak / top, 1.0)
 
 
-def quantize(a, scale, bits):
-    """Round ``a / scale`` to integers, saturating at +-(2^(bits-1) - 1): (re, im) int32."""
+def quantize(a, scale, bits, dtype=np.int32):
+    """Round ``a / scale`` to integers, saturating at +-(2^(bits-1) - 1): (re, im) in
+    ``dtype`` (int32; int16 holds any of these widths too)."""
     top = (1 << (bits - 1)) - 1
     out = []
     for part in (a.real, a.imag):
-        r = np.rint(part / scale)
+        r = part / scale
+        np.rint(r, out=r)
         np.clip(r, -top, top, out=r)
-        out.append(r.astype(np.int32))
+        out.append(r.astype(dtype))
     return tuple(out)
 
 
-def weight_scales(W, mode, bits):
-    """Scales of the weight spectra W (nbins, Cin_g, Cout), broadcastable to W's output."""
-    if mode == "channel":
-        return _scale(_max_abs_parts(W, (0, 1)), bits)[None, None, :]       # per co
-    if mode == "bin":
-        return _scale(_max_abs_parts(W, (1, 2)), bits)[:, None, None]       # per bin
-    return _scale(_max_abs_parts(W, None), bits)[None, None, None]
+def weight_scales(re, im, mode, bits):
+    """Scales of the weight spectra planes (Cout, Cin_g, nbins), shaped to broadcast
+    against the (nbins, Cin_g, Cout) products: (1, 1, Cout), (nbins, 1, 1) or (1, 1, 1)."""
+    axes = {"channel": (1, 2), "bin": (0, 1), "layer": None}[mode]
+    peak = None
+    for part in (re, im):                       # contiguous reductions, no |.| temporaries
+        m = np.maximum(part.max(axis=axes), -part.min(axis=axes))
+        peak = m if peak is None else np.maximum(peak, m)
+    s = _scale(peak, bits)
+    return {"channel": lambda: s[None, None, :], "bin": lambda: s[:, None, None],
+            "layer": lambda: s.reshape(1, 1, 1)}[mode]()
+
+
+#: Padded kernels transformed at once when a ReRAM plan builds its weight spectra.
+SPECTRA_BLOCK_BYTES = 32 << 20
+
+
+def weight_planes(plan):
+    """The weight spectra ``conj(FFT(w)) / T^3`` as float64 planes (Cout, Cin_g, nbins),
+    transformed in blocks of output channels (no layer-sized padded temporaries)."""
+    from .conv import _to3, kernel_spectra
+    w = plan._w
+    cout, cig = w.shape[:2]
+    nb = _tiling.bins(plan._tile3)
+    re, im = np.empty((cout, cig, nb)), np.empty((cout, cig, nb))
+    step = max(1, SPECTRA_BLOCK_BYTES // (cig * math.prod(plan._tile3) * 8))
+    for o0 in range(0, cout, step):
+        o1 = min(cout, o0 + step)
+        re[o0:o1], im[o0:o1] = kernel_spectra(w[o0:o1], plan._tile3, _to3(plan.dilation, 1),
+                                              plan.threads)
+    return re, im
+
+
+def _quantize_block(re, im, co, bs, s_w, bits):
+    """int16 (re, im) of shape (bins, Cin_g, outputs) for output slice ``co`` and bin
+    slice ``bs`` of the planes, each value rounded after division by its scale.
+
+    Works on blocks of input channels small enough to stay in cache, so that the
+    change of layout (outputs, Cin_g, bins) -> (bins, Cin_g, outputs) is cheap.
+    """
+    if s_w.shape[2] > 1:
+        sc = s_w[0, 0, co][:, None, None]                   # per output channel
+    elif s_w.shape[0] > 1:
+        sc = s_w[bs, 0, 0][None, None, :]                   # per bin
+    else:
+        sc = s_w.reshape(())
+    top = (1 << (bits - 1)) - 1
+    n, k, b = re[co, :, bs].shape
+    step = max(1, (1 << 15) // max(1, n * b))
+    out = [np.empty((b, k, n), np.int16), np.empty((b, k, n), np.int16)]
+    for k0 in range(0, k, step):
+        k1 = min(k, k0 + step)
+        for part, dst in zip((re, im), out):
+            r = part[co, k0:k1, bs] / sc                    # (outputs, block, bins)
+            np.rint(r, out=r)
+            np.clip(r, -top, top, out=r)
+            dst[:, k0:k1, :] = r.transpose(2, 1, 0)
+    return out
 
 
 def input_scales(X, mode, bits, calibrated):
@@ -275,18 +328,15 @@ def prepared_weights(plan):
     key = ("reram-weights", plan.engine)
     if key not in plan._spectra:
         cfg = plan.engine.config
-        W = plan._complex_spectra()
-        s_w = weight_scales(W, plan.engine.weight_scale, cfg.weight_bits)
+        re, im = weight_planes(plan)
+        s_w = weight_scales(re, im, plan.engine.weight_scale, cfg.weight_bits)
         out = []
-        for _, co, bs, i in _batches(plan, W.shape[0]):
+        for _, co, bs, i in _batches(plan, re.shape[2]):
             seed = (int(plan.engine.seed) + 0x9E3779B97F4A7C15 * i) & (2 ** 64 - 1)
             # quantized batch by batch: no whole-layer integer temporaries
-            sw = s_w[bs if s_w.shape[0] > 1 else slice(None), :, co if s_w.shape[2] > 1
-                     else slice(None)]
-            wr, wi = quantize(W[bs, :, co], sw, cfg.weight_bits)
+            wr, wi = _quantize_block(re, im, co, bs, s_w, cfg.weight_bits)
             out.append(PreparedWeights(wr, wi, plan.engine.config, seed))
         plan._spectra[key] = (s_w, out)
-        plan._spectra.pop("complex", None)     # the quantized copies are all that is needed
     return plan._spectra[key]
 
 
