@@ -225,9 +225,13 @@ def cmd_sweep(args):
         except ImportError:
             raise CLIError("--format parquet needs pyarrow (pip install pyarrow); "
                            "or use --format csv") from None
+    if args.input is not None and not (args.input.endswith(".npy")
+                                       and pathlib.Path(args.input).exists()):
+        raise CLIError(f"sweep --input takes an existing .npy batch, got {args.input!r} "
+                       f"(random inputs come from --batch and --seed)")
     spec = dict(model=args.model, arch=args.arch, mode=args.mode, batch=args.batch,
-                seed=args.seed, input=args.input if args.input and
-                args.input.endswith(".npy") else None, num_classes=args.num_classes,
+                seed=args.seed, input=None if args.input is None
+                else str(pathlib.Path(args.input).resolve()), num_classes=args.num_classes,
                 threads=1)
     total = math.prod(len(v) for _, v in params)
     with _progress() as bar:

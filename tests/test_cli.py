@@ -161,6 +161,7 @@ def test_interrupted_sweep_resumes_without_loss_or_repeats(tmp_path):
     (["sweep", "tiny2d", "--param", "adc_bits=6:4"], "bad range"),
     (["preset", "show", "tpu"], "unknown preset 'tpu'"),
     (["simulate", "tiny2d", "--input", "1,2,3"], "expects inputs of shape"),
+    (["sweep", "tiny2d", "--param", "adc_bits=4", "--input", "1,8,8"], "takes an existing .npy"),
 ])
 def test_errors_name_what_is_valid(args, message, tmp_path):
     r = fdafast(*args, cwd=tmp_path)

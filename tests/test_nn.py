@@ -315,6 +315,14 @@ def test_simulate_costs_equal_estimate_and_batches_agree():
     assert r.top1_agreement() == 1.0
 
 
+def test_simulate_costs_the_hardware_it_computes_with():
+    net = zoo.tiny2d()
+    x = np.random.default_rng(0).random((1,) + net.input_shape)
+    r = fdafast.simulate(net, x, mode="reram", crossbar=dict(adc_bits=6, read_sigma=0.01))
+    six = fdafast.Accelerator.from_preset("fda", crossbar__adc_bits=6)
+    assert r.report.as_dict() == cost.estimate(net.layers(), six).as_dict()
+
+
 def test_sliding_clips_bounded_and_complete():
     frames_made = []
 

@@ -81,6 +81,21 @@ def _batches(x, batch_size):
         yield x[i:i + step]
 
 
+def _hardware(acc, options):
+    """Move crossbar overrides that describe hardware (``adc_bits``, ``cell_bits``...)
+    into the accelerator, so that what is computed and what is costed agree; device
+    effects (``read_sigma``...) stay with the emulation."""
+    xb = options.get("crossbar")
+    if not isinstance(xb, dict) or acc.crossbar is None:
+        return acc, options
+    fields = {f.name for f in dataclasses.fields(type(acc.crossbar))}
+    hw = {k: v for k, v in xb.items() if k in fields}
+    if hw:
+        acc = acc.replace(**{f"crossbar.{k}": v for k, v in hw.items()})
+    rest = {k: v for k, v in xb.items() if k not in fields}
+    return acc, {**options, "crossbar": rest or None}
+
+
 def _tagged(progress, stage):
     return None if progress is None else (lambda layer: progress(stage, layer))
 
@@ -109,7 +124,9 @@ def simulate(net, x, arch="fda", mode="reram", *, batch_size=None, progress=None
         ``stage`` being 'reference' or the mode.
     options
         For :func:`fdafast.nn.run`: ``crossbar`` (overrides, e.g.
-        ``dict(adc_bits=6, read_sigma=0.3)``), ``seed``, ``threads``, and
+        ``dict(adc_bits=6, read_sigma=0.3)``; fields of the accelerator's
+        crossbars, like ``adc_bits``, change the accelerator too, so the cost
+        report describes the same hardware), ``seed``, ``threads``, and
         :class:`fdafast.ReRAM` options.
 
     Returns
@@ -118,7 +135,7 @@ def simulate(net, x, arch="fda", mode="reram", *, batch_size=None, progress=None
     """
     if not isinstance(net, Network):
         raise InvalidArgumentError(f"net must be a fdafast.nn.Network, got {type(net).__name__}")
-    acc = _accelerator(arch)
+    acc, options = _hardware(_accelerator(arch), options)
     x = np.asarray(x)
     if x.ndim != len(net.input_shape) + 1:
         raise ShapeError(f"network {net.name!r} expects a batch of shape (N,) + "
@@ -200,7 +217,7 @@ def simulate_video(net, frames, arch="fda", mode="reram", *, stride=None, **opti
     if len(net.input_shape) != 4:
         raise ShapeError(f"simulate_video needs a 3D network with (C, T, H, W) inputs; "
                          f"{net.name!r} takes {net.input_shape}")
-    acc = _accelerator(arch)
+    acc, options = _hardware(_accelerator(arch), options)
     starts, outs = [], []
     for start, clip in sliding_clips(frames, net.input_shape[1], stride):
         outs.append(run(net, clip[None], mode, arch=acc, **options)[0])
