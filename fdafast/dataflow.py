@@ -300,9 +300,7 @@ def _spatial_map(layer, acc):
     traffic = {"buffer_bytes": inputs + outputs,
                "noc_bytes": inputs * colgroups + outputs,
                "dram_bytes": _spill(layer, acc) + weight_bytes}
-    actions.update(buffer_byte=traffic["buffer_bytes"], noc_byte=traffic["noc_bytes"],
-                   dram_byte=traffic["dram_bytes"])
-    _zero_unused(actions, acc)
+    _finish(actions, traffic, acc)
     read_ns = _read_ns(acc, cfg.sets * cfg.slices * N)
     mac = Stage("mac", folds * _cycles(cfg.chunks * read_ns, acc.technology.clock_ghz), repl)
     return LayerMap(layer, "spatial", items, _memory_stages(acc, traffic, items) + (mac,),
@@ -371,9 +369,8 @@ def _frequency_reram_map(layer, acc):
     traffic = {"buffer_bytes": base + spectra * refetch,
                "noc_bytes": spectra * colgroups + accum,
                "dram_bytes": _spill(layer, acc) + weight_bytes}
-    actions.update(fft_butterfly=items * layer.cin * bf, ifft_butterfly=items * layer.cout * bf,
-                   buffer_byte=traffic["buffer_bytes"], noc_byte=traffic["noc_bytes"],
-                   dram_byte=traffic["dram_bytes"])
+    actions.update(fft_butterfly=items * layer.cin * bf, ifft_butterfly=items * layer.cout * bf)
+    _finish(actions, traffic, acc)
     read_ns = _read_ns(acc, logical_columns(N, cfg))
     cycles_per_read_seq = (2 if nb_c else 1) * cfg.chunks
     mac = Stage("mac", folds * _cycles(cycles_per_read_seq * read_ns, acc.technology.clock_ghz),
