@@ -32,7 +32,7 @@ import math
 
 from . import _native
 from .arch.spec import Accelerator, ArchError
-from .dataflow import map_layer
+from .dataflow import closed_form_cycles, map_layer
 from .errors import InvalidArgumentError
 from .workloads import Layer
 
@@ -76,16 +76,6 @@ def schedule_cycles(lmap):
     span = _native.pipeline(lmap.items, [s.service for s in st], [s.servers for s in st],
                             [s.capacity for s in st])
     return span + lmap.reprogram_cycles
-
-
-def closed_form_cycles(lmap):
-    """The closed-form estimate of :func:`schedule_cycles` (bottleneck rate plus
-    one pass through every other stage)."""
-    st = lmap.stages
-    b = max(range(len(st)), key=lambda i: st[i].service / min(st[i].servers, lmap.items))
-    waves = -(-lmap.items // st[b].servers)
-    rest = sum(s.service for i, s in enumerate(st) if i != b)
-    return waves * st[b].service + rest + lmap.reprogram_cycles
 
 
 # -- reports -----------------------------------------------------------------------------

@@ -74,14 +74,16 @@ is under way.  Between stages :data:`PIPELINE_BUFFER_ITEMS` items wait
 (double buffering).  :mod:`fdafast.cost` walks the schedule.
 """
 import dataclasses
+import itertools
 import math
 
 from . import _tiling
-from .arch.spec import ArchError, Hermitian, Kind
+from .arch.spec import ArchError, Hermitian, Kind, TilePolicy
 from .crossbar import crossbar_counts, logical_columns
 from .workloads import Layer
 
-__all__ = ["LayerMap", "Stage", "MappingError", "map_layer", "spectrum_bins",
+__all__ = ["LayerMap", "Stage", "MappingError", "map_layer", "layer_tile", "closed_form_cycles",
+           "spectrum_bins",
            "fft_butterflies", "self_conjugate_bins", "PIPELINE_BUFFER_ITEMS"]
 
 #: Items that may wait between two pipeline stages.
@@ -193,18 +195,55 @@ def _geometry3(layer):
     return one + layer.spatial, one + kext, one + layer.stride, one + layer.output_spatial
 
 
-def _tile_for(layer, acc):
+def _tile_candidates(layer, acc):
+    """Tiles a layer may use: the preset's (fixed), or every power-of-two tile between
+    the kernel extent and the preset's tile, axis by axis (per-layer)."""
     freq = acc.frequency
-    tile = (1,) + freq.tile_2d if layer.kind == "conv2d" else freq.tile_3d
+    largest = (1,) + freq.tile_2d if layer.kind == "conv2d" else freq.tile_3d
     _, kext, _, _ = _geometry3(layer)
-    path = "frequency.tile_2d" if layer.kind == "conv2d" else "frequency.tile_3d"
-    for t, k in zip(tile, kext):
-        if t < k:
-            raise MappingError(f"layer {layer.name!r}: the {acc.meta.name} tile "
-                               f"{list(tile[3 - len(layer.spatial):])} is smaller than the "
-                               f"kernel extent {list(kext[3 - len(layer.spatial):])}; "
-                               f"override {path} with tiles of at least the kernel")
-    return tile
+    if any(t < k for t, k in zip(largest, kext)):
+        path = "frequency.tile_2d" if layer.kind == "conv2d" else "frequency.tile_3d"
+        raise MappingError(f"layer {layer.name!r}: the {acc.meta.name} tile "
+                           f"{list(largest[3 - len(layer.spatial):])} is smaller than the "
+                           f"kernel extent {list(kext[3 - len(layer.spatial):])}; "
+                           f"override {path} with tiles of at least the kernel")
+    if freq.tile_policy == TilePolicy.FIXED.value:
+        return [tuple(largest)]
+    axes = []
+    for t, k in zip(largest, kext):
+        sizes = [s for s in (1, 2, 4, 8, 16, 32, 64) if k <= s <= t and (s > 1 or t == 1)]
+        axes.append(sizes)
+    return [tuple(c) for c in itertools.product(*axes) if c[2] >= 2 or largest[2] < 2]
+
+
+def layer_tile(layer, acc):
+    """The FFT tile (D, H, W) ``layer`` uses on the frequency-domain accelerator ``acc``.
+
+    ``frequency.tile_policy='fixed'``: the preset's tile.  ``'per-layer'``: among
+    the candidates (:func:`_tile_candidates`), the one with the fewest cycles
+    by :func:`closed_form_cycles`, ties broken by energy, then by the larger tile.
+    """
+    candidates = _tile_candidates(layer, acc)
+    if len(candidates) == 1:
+        return candidates[0]
+    table = acc.action_table()
+
+    def score(tile):
+        lm = _map_frequency(layer, acc, tile)
+        energy = sum(n * table[a][0] for a, n in lm.actions.items())
+        return closed_form_cycles(lm), energy, -math.prod(tile)
+    return min(candidates, key=score)
+
+
+def closed_form_cycles(lmap):
+    """Closed-form cycles of a :class:`LayerMap`: the bottleneck stage ``b`` (largest
+    ``service / servers``) takes ``ceil(items / servers_b) * service_b``, every other
+    stage adds one pass (fill and drain), plus serial reprogramming."""
+    st = lmap.stages
+    b = max(range(len(st)), key=lambda i: st[i].service / min(st[i].servers, lmap.items))
+    waves = -(-lmap.items // st[b].servers)
+    rest = sum(s.service for i, s in enumerate(st) if i != b)
+    return waves * st[b].service + rest + lmap.reprogram_cycles
 
 
 def _tiles(layer, tile):
@@ -315,16 +354,15 @@ def _zero_unused(actions, acc):
 
 
 # -- frequency domain ----------------------------------------------------------------
-def _frequency_common(layer, acc):
-    """Tile, items, bins, butterflies and the spectrum traffic shared by both kinds."""
-    tile = _tile_for(layer, acc)
+def _frequency_common(layer, acc, tile):
+    """Items, bins and butterflies of ``layer`` on tiles ``tile`` (both kinds)."""
     items = _tiles(layer, tile)
     nb_c, nb_r = spectrum_bins(tile, acc.frequency.hermitian)
     bf = fft_butterflies(tile, acc.frequency.hermitian)
     full = math.prod(tile)
     bins = {"complex": nb_c, "real": nb_r, "full": full, "tile": list(tile),
             "saving": 1 - (2 * nb_c + nb_r) / (2 * full)}
-    return tile, items, nb_c, nb_r, bf, bins
+    return items, nb_c, nb_r, bf, bins
 
 
 def _fft_stages(acc, layer, items, bf):
@@ -351,9 +389,9 @@ def _spectrum_traffic(layer, acc, tile, items, nb_c, nb_r, operand_bits):
     return base, items * layer.cin * spec, items * layer.cout * accum
 
 
-def _frequency_reram_map(layer, acc):
+def _frequency_reram_map(layer, acc, tile):
     cfg = acc.crossbar.config()
-    tile, items, nb_c, nb_r, bf, bins = _frequency_common(layer, acc)
+    items, nb_c, nb_r, bf, bins = _frequency_common(layer, acc, tile)
     g, K, N = layer.groups, layer.cin // layer.groups, layer.cout // layer.groups
     counts = _scaled(crossbar_counts(items, K, N, cfg), g * nb_c)
     if nb_r:
@@ -392,7 +430,7 @@ def _mac_stage(acc, items, complex_macs, real_macs):
     return stage, {"mac_units": (work_ns, units)}
 
 
-def _digital_map(layer, acc):
+def _digital_map(layer, acc, tile=None):
     d, g = acc.digital, layer.groups
     K, N = layer.cin // g, layer.cout // g
     op = _bytes(d.operand_bits)
@@ -410,7 +448,7 @@ def _digital_map(layer, acc):
         stages = _memory_stages(acc, traffic, items) + (mac,)
         return LayerMap(layer, "digital", items, stages, _finish(actions, traffic, acc), 0, 1,
                         1, 0, 0, traffic, {}, busy)
-    tile, items, nb_c, nb_r, bf, bins = _frequency_common(layer, acc)
+    items, nb_c, nb_r, bf, bins = _frequency_common(layer, acc, tile)
     cm, rm = g * nb_c * items * K * N, g * nb_r * items * K * N
     base, spectra, accum = _spectrum_traffic(layer, acc, tile, items, nb_c, nb_r,
                                              d.operand_bits)
@@ -438,6 +476,12 @@ def _finish(actions, traffic, acc):
     return actions
 
 
+def _map_frequency(layer, acc, tile):
+    if acc.kind is Kind.DIGITAL_FFT:
+        return _digital_map(layer, acc, tile)
+    return _frequency_reram_map(layer, acc, tile)
+
+
 def map_layer(layer, acc):
     """The :class:`LayerMap` of ``layer`` on accelerator ``acc``.
 
@@ -447,8 +491,8 @@ def map_layer(layer, acc):
     if not isinstance(layer, Layer):
         raise MappingError(f"expected a fdafast.workloads.Layer, got {type(layer).__name__}")
     kind = acc.kind
-    if kind is Kind.DIGITAL_FFT:
-        return _digital_map(layer, acc)
-    if kind is Kind.SPATIAL_RERAM or layer.kind == "linear":
+    if layer.kind == "linear":
+        return _digital_map(layer, acc) if kind is Kind.DIGITAL_FFT else _spatial_map(layer, acc)
+    if kind is Kind.SPATIAL_RERAM:
         return _spatial_map(layer, acc)
-    return _frequency_reram_map(layer, acc)
+    return _map_frequency(layer, acc, layer_tile(layer, acc))

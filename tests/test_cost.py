@@ -138,14 +138,22 @@ def test_more_adc_bits_never_lower_adc_energy(preset):
 
 @pytest.mark.parametrize("preset", ["fda", "asic-fft"])
 def test_hermitian_reuse_never_costs_more(preset):
-    modes = {m: Accelerator.from_preset(preset, frequency__hermitian=m)
+    # on the same tiles: energy and every traffic; with tiles chosen per layer the
+    # choice optimises cycles, so those are what cannot get worse
+    pairs = (("half", "none"), ("exact", "half"))
+    fixed = {m: Accelerator.from_preset(preset, frequency__hermitian=m,
+                                        frequency__tile_policy="fixed")
              for m in ("none", "half", "exact")}
+    per = {m: a.replace(frequency__tile_policy="per-layer") for m, a in fixed.items()}
     for layer in layers():
-        r = {m: cost.estimate(layer, a).layers[0] for m, a in modes.items()}
-        for lo, hi in (("half", "none"), ("exact", "half")):
+        r = {m: cost.estimate(layer, a).layers[0] for m, a in fixed.items()}
+        for lo, hi in pairs:
             assert r[lo].energy_total_pj <= r[hi].energy_total_pj, (layer.name, lo)
             for k, v in r[lo].traffic.items():
                 assert v <= r[hi].traffic[k], (layer.name, lo, k)
+        c = {m: cost.estimate(layer, a).layers[0].closed_form_cycles for m, a in per.items()}
+        for lo, hi in pairs:
+            assert c[lo] <= c[hi], (layer.name, lo)
 
 
 @pytest.mark.parametrize("preset", ["fda", "isaac"])
@@ -175,6 +183,34 @@ def test_doubling_the_hardware_never_slows_a_layer(preset):
             cost.estimate(layer, acc).layers[0].cycles, layer.name
 
 
+def test_per_layer_tiles():
+    """Per layer: a power-of-two tile between the kernel and the preset's largest, never
+    more cycles (closed form) than the fixed largest tile, and the one the emulation uses."""
+    per = Accelerator.from_preset("fda")
+    fixed = per.replace(frequency__tile_policy="fixed")
+    assert per.frequency.tile_policy == "per-layer"
+    for layer in layers():
+        if layer.kind == "linear":
+            continue
+        tile = dataflow.layer_tile(layer, per)
+        kext = (1,) * (3 - len(layer.kernel)) + tuple(
+            d * (k - 1) + 1 for k, d in zip(layer.kernel, layer.dilation))
+        largest = (1,) + per.frequency.tile_2d if layer.kind == "conv2d" \
+            else per.frequency.tile_3d
+        assert all(k <= t <= m and t & (t - 1) == 0 for t, k, m in zip(tile, kext, largest))
+        assert dataflow.layer_tile(layer, fixed) == largest
+        assert cost.closed_form_cycles(dataflow.map_layer(layer, per)) <= \
+            cost.closed_form_cycles(dataflow.map_layer(layer, fixed))
+    assert {dataflow.layer_tile(l, per) for l in NETS["c3d"][:8]} != {(4, 8, 8)}
+    net = fdafast.nn.zoo.tiny3d(input_shape=(3, 4, 12, 12))
+    x = np.random.default_rng(0).random((1,) + net.input_shape)
+    net.run(x, mode="quant")
+    plans = [p for p in fdafast.nn.execute._folded(net)._executors["plans"].values()
+             if hasattr(p, "tile")]
+    for layer, plan in zip(net.layers(), plans):
+        assert plan.tile == dataflow.layer_tile(layer, per)
+
+
 # -- identities ------------------------------------------------------------------------------
 @pytest.mark.parametrize("preset", ["fda", "isaac", "asic-fft"])
 def test_energy_is_counts_times_table_and_layers_sum(preset):
@@ -195,9 +231,10 @@ def test_energy_is_counts_times_table_and_layers_sum(preset):
 
 
 def test_symmetric_reuse_savings_are_reported():
-    half = cost.estimate(NETS["vgg16"][:13], "fda")
+    fixed = dict(frequency__tile_policy="fixed")
+    half = cost.estimate(NETS["vgg16"][:13], Accelerator.from_preset("fda", **fixed))
     none = cost.estimate(NETS["vgg16"][:13], Accelerator.from_preset(
-        "fda", frequency__hermitian="none"))
+        "fda", frequency__hermitian="none", **fixed))
     for h, n in zip(half.layers, none.layers):
         assert (h.bins["complex"], n.bins["complex"]) == (40, 64)      # 8x8 tiles
         assert h.bins["saving"] == 1 - 40 / 64 and n.bins["saving"] == 0
@@ -207,7 +244,7 @@ def test_symmetric_reuse_savings_are_reported():
     # more than the bins' share: the full spectra also need more folds and DRAM
     assert 1 - half.totals["energy_j"] / none.totals["energy_j"] > 1 - 40 / 64
     exact = cost.estimate(NETS["vgg16"][:1], Accelerator.from_preset(
-        "fda", frequency__hermitian="exact"))
+        "fda", frequency__hermitian="exact", **fixed))
     assert exact.layers[0].bins["saving"] == 1 - (2 * 30 + 4) / 128
 
 

@@ -32,7 +32,7 @@ from ..crossbar import PE, ConfigError, CrossbarConfig, WeightEncoding
 
 __all__ = ["Accelerator", "Action", "Component", "CrossbarSpec", "DigitalSpec",
            "FrequencySpec", "Memory", "Meta", "Organisation", "Technology", "ArchError",
-           "Hermitian", "Kind", "Scaling", "presets", "KINDS", "LEVELS", "ACTIONS"]
+           "Hermitian", "Kind", "Scaling", "TilePolicy", "presets", "KINDS", "LEVELS", "ACTIONS"]
 
 
 class Kind(str, enum.Enum):
@@ -49,6 +49,14 @@ class Hermitian(str, enum.Enum):
     NONE = "none"    #: every bin (no symmetric reuse)
     HALF = "half"    #: the T0 x T1 x (T2//2+1) half spectrum (what the emulation computes)
     EXACT = "exact"  #: the unique minimum: self-conjugate bins as real numbers
+
+
+class TilePolicy(str, enum.Enum):
+    """Which FFT tile a layer uses."""
+
+    FIXED = "fixed"          #: always tile_2d / tile_3d
+    PER_LAYER = "per-layer"  #: per layer, the power-of-two tile up to tile_2d / tile_3d
+                             #: (and at least the kernel) with the fewest cycles
 
 
 class Scaling(str, enum.Enum):
@@ -202,17 +210,22 @@ class CrossbarSpec:
 
 @dataclasses.dataclass(frozen=True)
 class FrequencySpec:
-    """Tile FFTs of a frequency-domain accelerator."""
+    """Tile FFTs of a frequency-domain accelerator: ``tile_2d``/``tile_3d`` are the
+    tiles (``tile_policy='fixed'``) or the largest the FFT units take
+    (``'per-layer'``, see :class:`TilePolicy`)."""
 
     tile_2d: tuple
     tile_3d: tuple
     hermitian: str = "half"
     accumulator_bits: int = 32
+    tile_policy: str = "fixed"
     source: str = ""
 
     def check(self, path):
         object.__setattr__(self, "hermitian",
                            _choice(f"{path}.hermitian", Hermitian, self.hermitian).value)
+        object.__setattr__(self, "tile_policy",
+                           _choice(f"{path}.tile_policy", TilePolicy, self.tile_policy).value)
         for f, n in (("tile_2d", 2), ("tile_3d", 3)):
             t = getattr(self, f)
             if not isinstance(t, (list, tuple)) or len(t) != n:

@@ -34,10 +34,11 @@ from .._args import threads_arg
 from ..arch.spec import Accelerator, ArchError
 from ..conv import ConvPlan
 from ..crossbar import CrossbarConfig, PreparedWeights, _emulate_batch
-from ..dataflow import MappingError
+from ..dataflow import layer_tile
 from ..errors import InvalidArgumentError, NonFiniteError, ShapeError
 from ..reram import ReRAM, _scale, quantize
 from . import functional as F
+from .graph import conv_layer
 
 __all__ = ["run", "MODES", "Settings"]
 
@@ -50,8 +51,7 @@ class Settings:
 
     mode: str
     engine: object = None          # ReRAM for 'quant' and 'reram'
-    tile_2d: tuple = None
-    tile_3d: tuple = None
+    acc: object = None             # the Accelerator whose FFT tiles they use
     threads: object = None
 
 
@@ -102,7 +102,7 @@ def settings(mode, arch="fda", crossbar=None, seed=0, threads=None, force_emulat
     elif calibrate and cfg.adc_full_scale is None and not cfg.exact:
         cfg = cfg.replace(adc_full_scale="calibrate")
     engine = ReRAM(cfg, seed=seed, force_emulation=force_emulation, **engine_options)
-    return Settings(mode, engine, acc.frequency.tile_2d, acc.frequency.tile_3d, threads)
+    return Settings(mode, engine, acc, threads)
 
 
 # -- layers ----------------------------------------------------------------------------------
@@ -113,14 +113,8 @@ def _conv_plan(net, node, shape, st, dtype):
         w = node.params["weight"]
         a = node.attrs
         tile = None
-        if st.engine is not None:
-            nd = w.ndim - 2
-            tile = st.tile_3d if nd == 3 else st.tile_2d
-            kext = [d * (k - 1) + 1 for k, d in zip(w.shape[2:], a["dilation"])]
-            if any(t < k for t, k in zip(tile, kext)):
-                raise MappingError(f"layer {node.name!r}: the architecture's tile {list(tile)} "
-                                   f"is smaller than the kernel extent {kext}; override "
-                                   f"frequency.tile_{nd}d")
+        if st.engine is not None:             # the tile the cost model assumes for the layer
+            tile = layer_tile(conv_layer(node, shape), st.acc)[3 - (w.ndim - 2):]
         b = node.params.get("bias")
         plan = ConvPlan(np.asarray(w, dtype), (None,) + shape,
                         None if b is None else np.asarray(b, dtype), a["stride"],

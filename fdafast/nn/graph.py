@@ -258,15 +258,7 @@ class Network:
         out = []
         for node in self.nodes:
             if node.op == "conv":
-                w, a = node.params["weight"], node.attrs
-                ins = shapes[node.inputs[0]]
-                kind = "conv3d" if w.ndim == 5 else "conv2d"
-                if w.ndim == 3:
-                    raise GraphError(f"node {node.name!r}: 1D convolutions are not supported "
-                                     f"by the cost model")
-                out.append(Layer(node.name, kind, ins[0], w.shape[0], tuple(ins[1:]),
-                                 tuple(w.shape[2:]), tuple(a["stride"]), tuple(a["padding"]),
-                                 tuple(a["dilation"]), a["groups"], batch))
+                out.append(conv_layer(node, shapes[node.inputs[0]], batch))
             elif node.op == "linear":
                 w = node.params["weight"]
                 rows = math.prod(shapes[node.inputs[0]][:-1])
@@ -304,6 +296,18 @@ class Network:
     def __repr__(self):
         return (f"<Network {self.name!r}: {len(self.nodes)} nodes, input "
                 f"{self.input_shape}, output {self.output_shape}>")
+
+
+def conv_layer(node, in_shape, batch=1):
+    """The :class:`fdafast.workloads.Layer` of a conv node with input shape ``in_shape``
+    (without the batch)."""
+    w, a = node.params["weight"], node.attrs
+    if w.ndim == 3:
+        raise GraphError(f"node {node.name!r}: 1D convolutions are not supported by the cost "
+                         f"model")
+    return Layer(node.name, "conv3d" if w.ndim == 5 else "conv2d", in_shape[0], w.shape[0],
+                 tuple(in_shape[1:]), tuple(w.shape[2:]), tuple(a["stride"]),
+                 tuple(a["padding"]), tuple(a["dilation"]), a["groups"], batch)
 
 
 def _folded(conv, bn):
