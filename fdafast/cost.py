@@ -28,7 +28,6 @@ import csv
 import dataclasses
 import io
 import json
-import math
 
 from . import _native
 from .arch.spec import Accelerator, ArchError

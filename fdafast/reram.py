@@ -219,16 +219,15 @@ def _scale(peak, bits):
     return np.where(peak > 0, peak / top, 1.0)
 
 
-def quantize(a, scale, bits, dtype=np.int32):
-    """Round ``a / scale`` to integers, saturating at +-(2^(bits-1) - 1): (re, im) in
-    ``dtype`` (int32; int16 holds any of these widths too)."""
+def quantize(a, scale, bits):
+    """Round ``a / scale`` to integers, saturating at +-(2^(bits-1) - 1): (re, im) int32."""
     top = (1 << (bits - 1)) - 1
     out = []
     for part in (a.real, a.imag):
         r = part / scale
         np.rint(r, out=r)
         np.clip(r, -top, top, out=r)
-        out.append(r.astype(dtype))
+        out.append(r.astype(np.int32))
     return tuple(out)
 
 

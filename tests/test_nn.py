@@ -1,5 +1,4 @@
 """Networks: ops against torch, the zoo, importers, weights, run modes, simulate."""
-import io
 import warnings
 
 import numpy as np
@@ -204,7 +203,7 @@ def test_unsupported_operations_are_named(tmp_path):
         from_torch(Bad(), torch.randn(1, 3, 4, 4))
     with pytest.raises(GraphError, match="GELU"):
         from_torch(tnn.Sequential(tnn.Conv2d(3, 3, 1), tnn.GELU()), torch.randn(1, 3, 4, 4))
-    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnx")
     from onnx import TensorProto, helper
     g = helper.make_graph([helper.make_node("Sin", ["x"], ["y"], name="the_sine")], "g",
                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
@@ -220,7 +219,6 @@ def test_weights_round_trip_and_mismatches(tmp_path):
     other.save_weights(tmp_path / "w.npz")
     net.load_weights(tmp_path / "w.npz")
     np.testing.assert_array_equal(net.state_dict()["fc.weight"], other.state_dict()["fc.weight"])
-    m = tnn.Linear(3, 2)
     torch.save({"fc.weight": torch.zeros(3, 3), "extra.bias": torch.zeros(1),
                 **{k: torch.from_numpy(v) for k, v in net.state_dict().items()
                    if k not in ("fc.weight", "conv1.bias")}}, tmp_path / "w.pt")
@@ -238,7 +236,6 @@ def test_weights_round_trip_and_mismatches(tmp_path):
         net.load_weights(bad)
     with pytest.raises(WeightsError, match="no weights file"):
         net.load_weights(tmp_path / "none.npz")
-    del m
 
 
 # -- modes ------------------------------------------------------------------------------------------

@@ -46,9 +46,7 @@ def _pads(a, nd, name):
 
 class _Importer:
     def __init__(self, model):
-        import onnx
         from onnx import numpy_helper
-        self.onnx = onnx
         self.graph = model.graph
         self.consts = {t.name: numpy_helper.to_array(t) for t in self.graph.initializer}
         for n in self.graph.node:                          # Constant nodes
