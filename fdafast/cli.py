@@ -64,9 +64,7 @@ def _model(name, num_classes=None):
 
 def _arch(name):
     from .arch import Accelerator
-    if name.endswith(".toml"):
-        return Accelerator.from_file(name)
-    return Accelerator.from_preset(name)
+    return Accelerator.resolve(name)
 
 
 def _input(net, spec, batch, seed):

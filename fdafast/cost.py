@@ -226,14 +226,6 @@ def _layer_report(lmap, acc, table):
         cells=lmap.cells, traffic=dict(lmap.traffic), bins=dict(lmap.bins))
 
 
-def _accelerator(acc):
-    if isinstance(acc, str):
-        return Accelerator.from_preset(acc)
-    if not isinstance(acc, Accelerator):
-        raise ArchError(f"expected an Accelerator or a preset name, got {type(acc).__name__}")
-    return acc
-
-
 def _layers(layers):
     if isinstance(layers, Layer):
         layers = [layers]
@@ -288,7 +280,7 @@ def estimate(layers, acc):
     >>> len(r.layers), r.totals["frames_per_s"] > 0
     (16, True)
     """
-    acc = _accelerator(acc)
+    acc = Accelerator.resolve(acc)
     layers, batch = _layers(layers)
     table = acc.action_table()
     return Report(acc, [_layer_report(map_layer(l, acc), acc, table) for l in layers], batch)

@@ -37,6 +37,7 @@ import time
 
 import numpy as np
 
+from .arch import Accelerator
 from .errors import InvalidArgumentError
 
 __all__ = ["SweepError", "parse_param", "grid_points", "point_id", "evaluate_point",
@@ -164,15 +165,6 @@ def _network(model, num_classes):
     return zoo.get(model, **kw)
 
 
-def _accelerator(arch):
-    from .arch import Accelerator
-    if isinstance(arch, dict):
-        return Accelerator.from_dict(arch)
-    if str(arch).endswith(".toml"):
-        return Accelerator.from_file(arch)
-    return Accelerator.from_preset(arch)
-
-
 def sample_input(net, batch, seed, path=None):
     """The sweep's input batch: a .npy file, or uniform [0, 1) from ``seed``."""
     if path:
@@ -194,7 +186,7 @@ def evaluate_point(spec):
     t0 = time.perf_counter()
     from .cost import estimate
     net = _network(spec["model"], spec.get("num_classes"))
-    base = _accelerator(spec["arch"])
+    base = Accelerator.resolve(spec["arch"])
     arch_ov, device = overrides(spec["point"], base)
     acc = base.replace(**arch_ov) if arch_ov else base
     totals = estimate(net.layers(batch=spec["batch"]), acc).totals
@@ -302,7 +294,7 @@ def run_sweep(spec, params, out, *, scheduler=None, workers=None, resume=False, 
     """
     out = pathlib.Path(out)
     names = [n for n, _ in params]
-    check_params(names, _accelerator(spec["arch"]))
+    check_params(names, Accelerator.resolve(spec["arch"]))
     points = grid_points(params)
     if out.exists() and out.stat().st_size and not resume:
         raise SweepError(f"{str(out)!r} already holds results; pass resume=True (--resume) to "

@@ -450,6 +450,21 @@ class Accelerator:
         acc = cls.from_dict(preset_data(name))
         return acc.replace(**overrides) if overrides else acc
 
+    @classmethod
+    def resolve(cls, arch):
+        """``arch`` as an Accelerator: an Accelerator (returned as is), a preset name,
+        a path to a ``.toml`` description, or a mapping for :meth:`from_dict`."""
+        if isinstance(arch, cls):
+            return arch
+        if isinstance(arch, dict):
+            return cls.from_dict(arch)
+        if isinstance(arch, (str, pathlib.Path)):
+            if str(arch).endswith(".toml"):
+                return cls.from_file(arch)
+            return cls.from_preset(str(arch))
+        raise ArchError(f"arch must be an Accelerator, a preset name ({', '.join(presets())}), "
+                        f"a .toml path or a mapping, got {type(arch).__name__}")
+
     def replace(self, **overrides):
         """A copy with dotted-path overrides (see :meth:`from_preset`)."""
         data = self.as_dict()

@@ -55,14 +55,6 @@ class Settings:
     threads: object = None
 
 
-def _accelerator(arch):
-    if isinstance(arch, str):
-        return Accelerator.from_preset(arch)
-    if isinstance(arch, Accelerator):
-        return arch
-    raise ArchError(f"arch must be an Accelerator or a preset name, got {type(arch).__name__}")
-
-
 def exact_config(config):
     """``config`` with ideal devices and an ADC wide enough never to clip or round."""
     ideal = config.replace(program_sigma=0.0, read_sigma=0.0, stuck_on_rate=0.0,
@@ -89,7 +81,7 @@ def settings(mode, arch="fda", crossbar=None, seed=0, threads=None, force_emulat
     threads = threads_arg(threads)
     if mode in ("direct", "fft"):
         return Settings(mode, threads=threads)
-    acc = _accelerator(arch)
+    acc = Accelerator.resolve(arch)
     if acc.crossbar is None or acc.frequency is None:
         raise ArchError(f"mode {mode!r} needs a frequency-domain ReRAM accelerator; "
                         f"{acc.meta.name!r} is {acc.meta.kind!r}")

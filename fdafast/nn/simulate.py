@@ -13,9 +13,10 @@ import math
 
 import numpy as np
 
+from ..arch import Accelerator
 from ..cost import estimate
 from ..errors import InvalidArgumentError, ShapeError
-from .execute import _accelerator, release, run
+from .execute import release, run
 from .graph import Network
 
 __all__ = ["simulate", "SimulationResult", "LayerError", "sliding_clips", "simulate_video",
@@ -135,7 +136,7 @@ def simulate(net, x, arch="fda", mode="reram", *, batch_size=None, progress=None
     """
     if not isinstance(net, Network):
         raise InvalidArgumentError(f"net must be a fdafast.nn.Network, got {type(net).__name__}")
-    acc, options = _hardware(_accelerator(arch), options)
+    acc, options = _hardware(Accelerator.resolve(arch), options)
     x = np.asarray(x)
     if x.ndim != len(net.input_shape) + 1:
         raise ShapeError(f"network {net.name!r} expects a batch of shape (N,) + "
@@ -217,7 +218,7 @@ def simulate_video(net, frames, arch="fda", mode="reram", *, stride=None, **opti
     if len(net.input_shape) != 4:
         raise ShapeError(f"simulate_video needs a 3D network with (C, T, H, W) inputs; "
                          f"{net.name!r} takes {net.input_shape}")
-    acc, options = _hardware(_accelerator(arch), options)
+    acc, options = _hardware(Accelerator.resolve(arch), options)
     starts, outs = [], []
     for start, clip in sliding_clips(frames, net.input_shape[1], stride):
         outs.append(run(net, clip[None], mode, arch=acc, **options)[0])
