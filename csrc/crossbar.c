@@ -1,5 +1,8 @@
 /*
- * crossbar.c -- bit-sliced crossbar emulation for ideal devices.
+ * crossbar.c -- bit-sliced crossbar emulation: the ideal-device kernel
+ * (fda_xbar_ideal, popcounts over bit planes), the float kernel for device
+ * non-idealities (fda_xbar_float), the bit-plane packing (fda_xbar_pack)
+ * and the operand split (fda_split_int).
  *
  * With ideal devices a column sum is an integer:
  *   S = sum_rows u_r L_r = sum_{input bit i} sum_{plane p} 2^(i + p) popcount(in_i & lev_p)
@@ -33,8 +36,8 @@ typedef uint64_t U8 __attribute__((vector_size(64)));
 typedef int64_t I8 __attribute__((vector_size(64)));
 typedef uint64_t U8u __attribute__((vector_size(64), aligned(8)));
 
-#define MAX_NW 64              /* 64-row words per block: 4096 rows */
-#define MAX_BITS 16
+#define MAX_NW FDA_XBAR_MAX_NW
+#define MAX_BITS FDA_XBAR_MAX_BITS
 
 /* The routing tables and the output indexing every kernel relies on. */
 static int check_routes(const fda_xbar_desc *d)

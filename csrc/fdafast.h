@@ -78,7 +78,7 @@ int fda_conv_workspace(const fda_conv_geom *g, int dtype, int64_t *n_scalars);
  *   x     (batch, cin, in[0], in[1], in[2]), C-contiguous
  *   wpk   the weight half-spectra, conjugated and scaled by 1/(T0*T1*T2),
  *         2*nbins*(cin/groups)*cout scalars packed per bin as described in
- *         conv.inc ("packed" layout; fdafast.conv.pack_spectra writes it)
+ *         conv.inc ("packed" layout; fdafast.conv.plan_spectra writes it)
  *   bias  (cout) or NULL
  *   y     (batch, cout, out[0], out[1], out[2]), C-contiguous
  *   work  at least fda_conv_workspace() scalars, 64-byte aligned
@@ -121,7 +121,10 @@ int fda_tile_irfft_f64(const int64_t tile[3], int64_t count, const double *re,
  * (-1)^wneg[q][g] 2^wshift[q][g] in cycle q.  The ADC is the exact
  * multiply-shift code = min((S*adc_mul + adc_add) >> 32, adc_max).
  */
-#define FDA_XBAR_MAX_GROUPS 128
+/* Limits of the crossbar kernels (fdafast/_native.py reads them from here). */
+#define FDA_XBAR_MAX_GROUPS 128   /* column groups (set, slice[, part]) per weight */
+#define FDA_XBAR_MAX_NW 64        /* 64-row words per row block: 4096 rows */
+#define FDA_XBAR_MAX_BITS 16      /* input (and weight) bits */
 typedef struct {
     int64_t B, M, K, N;       /* batch, input rows, channels, outputs */
     int64_t rowpair;          /* 1: rowpair PE, 0: colpair */
@@ -174,7 +177,7 @@ int fda_xbar_float(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
  * Bit planes of the cell levels of integer weights wr, wi (B, K, N) for
  * fda_xbar_ideal: out (B, nblocks, cell_bits, nw, ngroups*np) words of
  * `word` (32 or 64) bits, zeroed by the caller; see
- * fdafast/_kernels/crossbar.py (level_planes) for the layout.  sets is 2
+ * fdafast/_xbar.py (level_planes) for the layout.  sets is 2
  * (differential) or 1 (offset), slices the cells per magnitude.
  */
 int fda_xbar_pack(const int32_t *wr, const int32_t *wi, int64_t B, int64_t K, int64_t N,

@@ -4,6 +4,8 @@ Checks arrays (dtype, contiguity, length, alignment) before taking pointers,
 and maps C status codes to exceptions.  Public modules call these functions,
 never ``fdafast._fdafast_cffi`` directly.
 """
+import dataclasses
+
 import numpy as np
 
 from .errors import FdafastError, NativeError
@@ -145,21 +147,72 @@ def xbar_has_fast32():
     return bool(lib.fda_xbar_has_fast32())
 
 
-def _xbar_desc(fields):
-    """An fda_xbar_desc filled from a dict (scalars, 1-D and 2-D integer tables)."""
+#: Limits of the crossbar kernels, from csrc/fdafast.h.
+XBAR_MAX_GROUPS = int(lib.FDA_XBAR_MAX_GROUPS)
+XBAR_MAX_NW = int(lib.FDA_XBAR_MAX_NW)
+XBAR_MAX_BITS = int(lib.FDA_XBAR_MAX_BITS)
+
+
+@dataclasses.dataclass(frozen=True)
+class XbarDesc:
+    """The Python twin of ``fda_xbar_desc`` (csrc/fdafast.h documents every field),
+    less the per-call fields (B, M, K, ys, nthreads) that :func:`xbar_ideal` and
+    :func:`xbar_float` take.  ``route``, ``wshift`` and ``wneg`` are (2, ngroups)
+    integer tables; fields only the ideal kernel reads default to 0."""
+
+    rowpair: bool
+    cpb: int
+    ngroups: int
+    input_bits: int
+    dac_bits: int
+    route: np.ndarray
+    wshift: np.ndarray
+    wneg: np.ndarray
+    adc_max: int
+    offset: int
+    n_out: int
+    step: float
+    N: int
+    nblocks: int = 0
+    planes: int = 0
+    nw: int = 0
+    adc_mul: int = 0
+    adc_add: int = 0
+    adc_a: float = 0.0
+    adc_b: float = 0.0
+    nw32: int = 0
+
+    def __post_init__(self):
+        tables = [np.asarray(getattr(self, k)) for k in ("route", "wshift", "wneg")]
+        if not 1 <= self.ngroups <= XBAR_MAX_GROUPS or any(
+                t.shape != (2, self.ngroups) for t in tables):
+            raise FdafastError(f"internal: {self.ngroups} column groups (at most "
+                               f"{XBAR_MAX_GROUPS}) with route tables of shapes "
+                               f"{[t.shape for t in tables]}")
+        if self.nw > XBAR_MAX_NW or self.input_bits > XBAR_MAX_BITS:
+            raise FdafastError(f"internal: nw={self.nw} (at most {XBAR_MAX_NW}) or "
+                               f"input_bits={self.input_bits} (at most {XBAR_MAX_BITS})")
+
+
+_XBAR_SCALARS = ("cpb", "ngroups", "input_bits", "dac_bits", "adc_max", "offset", "n_out",
+                 "N", "nblocks", "planes", "nw", "adc_mul", "adc_add", "nw32")
+
+
+def _xbar_struct(desc, B, M, K, strides, nthreads):
+    """An ``fda_xbar_desc`` from ``desc`` and the call's sizes."""
     d = ffi.new("fda_xbar_desc *")
-    for key, value in fields.items():
-        target = getattr(d, key)
-        arr = np.asarray(value)
-        if arr.ndim == 0:
-            setattr(d, key, float(value) if key in ("step", "adc_a", "adc_b") else int(value))
-        elif arr.ndim == 1:
-            for i, v in enumerate(arr):
-                target[i] = int(v)
-        else:
-            for i in range(arr.shape[0]):
-                for j, v in enumerate(arr[i]):
-                    target[i][j] = int(v)
+    d.B, d.M, d.K, d.nthreads = int(B), int(M), int(K), int(nthreads)
+    d.rowpair = int(bool(desc.rowpair))
+    for key in _XBAR_SCALARS:
+        setattr(d, key, int(getattr(desc, key)))
+    d.step, d.adc_a, d.adc_b = float(desc.step), float(desc.adc_a), float(desc.adc_b)
+    for key in ("route", "wshift", "wneg"):
+        table, target = np.asarray(getattr(desc, key)), getattr(d, key)
+        for q in range(2):
+            for g in range(desc.ngroups):
+                target[q][g] = int(table[q, g])
+    for i in range(3):
+        d.ys[i] = int(strides[i])
     return d
 
 
@@ -177,22 +230,27 @@ def _xbar_scales(d, rs, cs, bs):
     return out
 
 
-def xbar_ideal(desc_fields, xr, xi, P, P32, yre, yim, rs=None, cs=None, bs=None):
-    """Run the ideal-device crossbar kernel; ``desc_fields`` fills fda_xbar_desc.
-
-    Outputs go to the float64 planes ``yre``/``yim`` at the element strides
-    ``desc_fields['ys']``; the kernel checks every index against their size.
-    """
-    d = _xbar_desc(desc_fields)
-    for name, a, dt in (("xr", xr, np.int32), ("xi", xi, np.int32),
-                        ("P", np.empty(0, np.uint64) if P is None else P, np.uint64),
-                        ("yre", yre, np.float64), ("yim", yim, np.float64)):
+def _check_xbar_operands(xr, xi, yre, yim, extra):
+    for name, a, dt in (("xr", xr, np.int32), ("xi", xi, np.int32), ("yre", yre, np.float64),
+                        ("yim", yim, np.float64)) + extra:
         if a.dtype != dt or not a.flags.c_contiguous:
             raise FdafastError(f"internal: {name} must be a C-contiguous {np.dtype(dt)} array")
-    if xr.shape != xi.shape:
-        raise FdafastError("internal: xr and xi differ in shape")
+    if xr.shape != xi.shape or xr.ndim != 3:
+        raise FdafastError(f"internal: xr and xi must be (B, M, K) alike, got {xr.shape} "
+                           f"and {xi.shape}")
+
+
+def xbar_ideal(desc, xr, xi, P, P32, yre, yim, strides, nthreads, rs=None, cs=None, bs=None):
+    """Run the ideal-device crossbar kernel on inputs (B, M, K).
+
+    Outputs go to the float64 planes ``yre``/``yim`` at the element ``strides``
+    (b, m, n); the kernel checks every index against their size.
+    """
+    _check_xbar_operands(xr, xi, yre, yim,
+                         (("P", np.empty(0, np.uint64) if P is None else P, np.uint64),))
     if P32 is not None and (P32.dtype != np.uint32 or not P32.flags.c_contiguous):
         raise FdafastError("internal: P32 must be a C-contiguous uint32 array")
+    d = _xbar_struct(desc, *xr.shape, strides, nthreads)
     scales = _xbar_scales(d, rs, cs, bs)
     _check(lib.fda_xbar_ideal(d, ffi.cast("int32_t *", xr.ctypes.data),
                               ffi.cast("int32_t *", xi.ctypes.data), xr.size,
@@ -205,16 +263,11 @@ def xbar_ideal(desc_fields, xr, xi, P, P32, yre, yim, rs=None, cs=None, bs=None)
                               min(yre.size, yim.size)))
 
 
-def xbar_float(desc_fields, xr, xi, G, read_sigma, seed, yre, yim, rs=None, cs=None,
-               bs=None):
+def xbar_float(desc, xr, xi, G, read_sigma, seed, yre, yim, strides, nthreads, rs=None,
+               cs=None, bs=None):
     """Run the float (device non-ideality) crossbar kernel; see :func:`xbar_ideal`."""
-    d = _xbar_desc(desc_fields)
-    for name, a, dt in (("xr", xr, np.int32), ("xi", xi, np.int32), ("G", G, np.float64),
-                        ("yre", yre, np.float64), ("yim", yim, np.float64)):
-        if a.dtype != dt or not a.flags.c_contiguous:
-            raise FdafastError(f"internal: {name} must be a C-contiguous {np.dtype(dt)} array")
-    if xr.shape != xi.shape:
-        raise FdafastError("internal: xr and xi differ in shape")
+    _check_xbar_operands(xr, xi, yre, yim, (("G", G, np.float64),))
+    d = _xbar_struct(desc, *xr.shape, strides, nthreads)
     scales = _xbar_scales(d, rs, cs, bs)
     _check(lib.fda_xbar_float(d, ffi.cast("int32_t *", xr.ctypes.data),
                               ffi.cast("int32_t *", xi.ctypes.data), xr.size,

@@ -27,6 +27,11 @@ MAX_TILE_VOLUME = 32768
 GEMM_ROW_BLOCK = 4
 
 
+def dilated_extent(size, dilation):
+    """Extent ``dilation * (size - 1) + 1`` of a kernel of ``size`` taps."""
+    return dilation * (size - 1) + 1
+
+
 def output_size(n, kext, pad_lo, pad_hi, stride):
     """Output length of a strided correlation of ``n`` samples (torch's formula)."""
     return (n + pad_lo + pad_hi - kext) // stride + 1
@@ -193,3 +198,62 @@ def rows_per_chunk(*, rows, nbins, cin_p, cout_p, itemsize, threads, budget_byte
     per_row = 2 * nbins * (cin_p + cout_p) * itemsize
     fit = max(int(budget_bytes // per_row), threads, 1)
     return min(fit, rows)
+
+
+def to3(values, fill):
+    """A per-axis tuple of a 2D problem extended with a leading depth entry ``fill``."""
+    return (fill,) + tuple(values) if len(values) == 2 else tuple(values)
+
+
+@dataclasses.dataclass(frozen=True)
+class TileGeometry:
+    """The overlap-save tiling of one convolution, per internal axis (D, H, W).
+
+    What a :class:`fdafast.ConvPlan` hands its engine: channels, groups and,
+    per axis, the input and output sizes, the dilated kernel extent, the
+    dilation, stride, low zero padding and the FFT tile.  A 2D convolution has
+    a depth of 1 (``nd`` says which the user asked for).
+    """
+
+    nd: int
+    cin: int
+    cout: int
+    groups: int
+    in3: tuple
+    out3: tuple
+    kext3: tuple
+    dilation3: tuple
+    stride3: tuple
+    pad3: tuple
+    tile3: tuple
+
+    @property
+    def valid3(self):
+        """Valid outputs per tile and axis, ``T - k + 1``."""
+        return tuple(t - k + 1 for t, k in zip(self.tile3, self.kext3))
+
+    @property
+    def ntiles3(self):
+        """Tiles per axis covering the stride-1 grid of the outputs."""
+        return tuple(tiles_needed(o, s, k, t) for o, s, k, t in
+                     zip(self.out3, self.stride3, self.kext3, self.tile3))
+
+    @property
+    def padded3(self):
+        """Extent of the zero-padded input the tiles read, per axis."""
+        return tuple(n * v + k - 1 for n, v, k in zip(self.ntiles3, self.valid3, self.kext3))
+
+    @property
+    def nbins(self):
+        """Bins of a tile's half spectrum."""
+        return bins(self.tile3)
+
+    @property
+    def out_spatial(self):
+        """The output's spatial shape as the user sees it (2 or 3 axes)."""
+        return self.out3[3 - self.nd:]
+
+    @property
+    def in_spatial(self):
+        """The input's spatial shape as the user sees it (2 or 3 axes)."""
+        return self.in3[3 - self.nd:]

@@ -16,52 +16,21 @@ the stride, biased and written out.  The weight spectra are computed once
 per plan and reused by every call.
 """
 import math
-import threading
 
 import numpy as np
 
 from . import _native, _tiling
 from ._args import (check_finite, conv_shapes, float_array, int_tuple, padding_arg,
                     threads_arg)
+from ._tiling import to3
+from .engine import PHASES, Engine, Prepared, Workspace
 from .errors import InvalidArgumentError, ShapeError
+from .fft import kernel_spectra
 
-__all__ = ["ConvPlan", "conv2d", "conv3d", "kernel_spectra", "plan_spectra"]
+__all__ = ["ConvPlan", "FloatFFT", "conv2d", "conv3d", "plan_spectra"]
 
 #: Default cap on the tile spectra held at once (bytes); larger problems run in chunks.
 DEFAULT_WORKSPACE_BYTES = 256 * 2 ** 20
-
-
-def _to3(t, fill):
-    """A per-axis tuple of a 2D problem extended with a leading depth entry."""
-    return (fill,) + tuple(t) if len(t) == 2 else tuple(t)
-
-
-def kernel_spectra(w, tile, dilation, threads=None):
-    """Half spectra of dilated kernels: ``conj(rfftn(w_dilated, tile)) / prod(tile)``.
-
-    Parameters
-    ----------
-    w : ndarray, shape (C0, C1, k0, k1, k2)
-    tile, dilation : tuples of 3 ints
-    threads : int, optional
-
-    Returns
-    -------
-    re, im : float64 ndarrays, shape (C0, C1, nbins)
-        Bins in ``numpy.fft.rfftn`` order over the last three axes, computed
-        with the C tile FFT in float64.
-    """
-    kext = [d * (k - 1) + 1 for d, k in zip(dilation, w.shape[2:])]
-    nb, vol = _tiling.bins(tile), math.prod(tile)
-    blk = np.zeros(w.shape[:2] + tuple(tile), np.float64)
-    blk[:, :, :kext[0]:dilation[0], :kext[1]:dilation[1], :kext[2]:dilation[2]] = w
-    re = np.empty(w.shape[:2] + (nb,))
-    im = np.empty(w.shape[:2] + (nb,))
-    _native.tile_rfft(blk.reshape(-1, *tile), re.reshape(-1, nb), im.reshape(-1, nb),
-                      threads_arg(threads))
-    re /= vol
-    im /= -vol
-    return re, im
 
 
 def plan_spectra(w, tile, dilation, groups, dtype, width, threads=None):
@@ -130,11 +99,15 @@ class ConvPlan:
     threads : int, optional
         Threads the plan is tuned for (the tile choice) and runs with when a
         call does not say (default: ``FDAFAST_NUM_THREADS`` or all usable CPUs).
-    engine : None or fdafast.ReRAM
-        None (default): the float engine.  :class:`fdafast.ReRAM`: the
-        per-bin MACs run through the emulated crossbars (float64 output; see
-        :mod:`fdafast.reram`); :meth:`calibrate` sets calibrated ranges and
-        :attr:`last_counts` holds the crossbar events of the last call.
+    engine : None, FloatFFT or fdafast.ReRAM
+        None (default) or :class:`FloatFFT`: the float engine.
+        :class:`fdafast.ReRAM`: the per-bin MACs run through the emulated
+        crossbars (float64 output; see :mod:`fdafast.reram`); :meth:`calibrate`
+        sets calibrated ranges and :attr:`last_counts` holds the crossbar
+        events of the last call.  Any :class:`fdafast.engine.Engine` works.
+    workspace : fdafast.engine.Workspace, optional
+        Where the plan keeps its work arrays; plans that never run at the
+        same time may share one (a network's layers do).  Default: its own.
 
     Attributes
     ----------
@@ -144,20 +117,23 @@ class ConvPlan:
         The output's spatial shape.
     nd : int
         2 or 3.
+    geometry : fdafast._tiling.TileGeometry
+        The tiling per internal axis (D, H, W), what the engine computes on.
 
     Notes
     -----
     Caching: the plan keeps the weight spectra for each dtype it has been
     called with (``nbins * Cin/groups * Cout`` complex values, see
     :attr:`spectrum_nbytes`) and one workspace buffer that grows to the
-    largest batch seen.  A plan serialises concurrent calls with a lock.
+    largest batch seen.  A plan serialises concurrent calls with its
+    workspace's lock.
     Strided convolutions are computed on the stride-1 grid and subsampled
     (up to ``prod(stride)`` times the arithmetic of the strided output).
     """
 
     def __init__(self, w, input_shape, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
                  tile=None, max_workspace_bytes=DEFAULT_WORKSPACE_BYTES, threads=None,
-                 engine=None):
+                 engine=None, workspace=None):
         w = float_array(w, "weight")
         nd = w.ndim - 2
         if nd not in (2, 3):
@@ -166,6 +142,10 @@ class ConvPlan:
         shape = self._input_shape(input_shape, nd)
         batch, cin, cout = conv_shapes((shape[0] or 1,) + shape[1:], w.shape, groups, nd)
         check_finite(w, "weight")
+        engine = _engine_arg(engine, max_workspace_bytes)
+        if workspace is not None and not isinstance(workspace, Workspace):
+            raise InvalidArgumentError(f"workspace must be a fdafast.engine.Workspace, got "
+                                       f"{type(workspace).__name__}")
         self.threads = threads_arg(threads)
         self.nd, self.groups, self.cin, self.cout = nd, int(groups), cin, cout
         self.batch = shape[0]
@@ -173,26 +153,25 @@ class ConvPlan:
         self.stride = int_tuple(stride, nd, "stride", 1)
         self.dilation = int_tuple(dilation, nd, "dilation", 1)
         self.kernel = tuple(w.shape[2:])
-        kext = tuple(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel))
+        kext = tuple(_tiling.dilated_extent(k, d) for d, k in zip(self.dilation, self.kernel))
         lo, hi = padding_arg(padding, nd, kext, self.stride)
         self.padding = tuple(zip(lo, hi))
         self.out_spatial = self._out_spatial(kext, lo, hi)
-        self._kext3 = _to3(kext, 1)
         # copies: the plan is a snapshot, later changes to the caller's arrays
         # do not leak into it
         self.bias = None if bias is None else self._bias_arg(bias, cout).copy()
-        self.tile = self._tile_arg(tile, w.dtype)
-        self._w = _to3_weight(w).copy()
-        self._spectra = {}
-        self._work = {}
-        self._lock = threading.Lock()
-        self.max_workspace_bytes = int(max_workspace_bytes)
+        self.tile = self._tile_arg(tile, w.dtype, to3(kext, 1))
+        self.geometry = _tiling.TileGeometry(
+            nd=nd, cin=cin, cout=cout, groups=self.groups, in3=to3(self.in_spatial, 1),
+            out3=to3(self.out_spatial, 1), kext3=to3(kext, 1),
+            dilation3=to3(self.dilation, 1), stride3=to3(self.stride, 1), pad3=to3(lo, 0),
+            tile3=to3(self.tile, 1))
         self.dtype = w.dtype
-        self.engine = _engine_arg(engine)
-        self.calibration = None
+        self.engine = engine
+        self.workspace = Workspace() if workspace is None else workspace
         self.last_counts = None
-        if self.engine is None:
-            self._spectrum(w.dtype)
+        self._prepared = engine.prepare(self.geometry, _to3_weight(w).copy(), self.bias,
+                                        self.threads, self.workspace)
 
     # -- argument handling -------------------------------------------------
     @staticmethod
@@ -228,98 +207,34 @@ class ConvPlan:
         check_finite(b, "bias")
         return b
 
-    def _tile_arg(self, tile, dtype):
+    def _tile_arg(self, tile, dtype, kext3):
         if tile is None:
             t3 = _tiling.choose_tile(
                 batch=self.batch or 1, cin=self.cin, cout=self.cout, groups=self.groups,
-                out=_to3(self.out_spatial, 1), stride=_to3(self.stride, 1), kext=self._kext3,
+                out=to3(self.out_spatial, 1), stride=to3(self.stride, 1), kext=kext3,
                 itemsize=np.dtype(dtype).itemsize, lanes=_native.lanes(dtype),
                 threads=self.threads, nd=self.nd)
         else:
-            t3 = _to3(int_tuple(tile, self.nd, "tile", 1), 1)
-            _tiling.check_tile(t3, self._kext3, self.nd)
+            t3 = to3(int_tuple(tile, self.nd, "tile", 1), 1)
+            _tiling.check_tile(t3, kext3, self.nd)
         return t3[3 - self.nd:]
 
     # -- cached state ------------------------------------------------------
     @property
-    def _tile3(self):
-        return _to3(self.tile, 1)
-
-    @property
     def workspace_nbytes(self):
         """Bytes of workspace the plan holds now (grows to the largest call seen)."""
-        return sum(b.nbytes for b in self._work.values())
+        return self.workspace.nbytes
 
     @property
     def spectrum_nbytes(self):
         """Bytes of one dtype's weight spectra (real and imaginary planes)."""
-        return 2 * _tiling.bins(self._tile3) * self.cin // self.groups * self.cout \
+        return 2 * self.geometry.nbins * self.cin // self.groups * self.cout \
             * np.dtype(self.dtype).itemsize
 
-    def _spectrum(self, dtype):
-        if dtype not in self._spectra:
-            self._spectra[dtype] = plan_spectra(self._w, self._tile3, _to3(self.dilation, 1),
-                                                self.groups, dtype, _native.panel_width(dtype),
-                                                self.threads)
-        return self._spectra[dtype]
-
-    def _geom(self, batch, dtype, threads):
-        t3 = self._tile3
-        ntiles = [_tiling.tiles_needed(o, s, k, t) for o, s, k, t in
-                  zip(_to3(self.out_spatial, 1), _to3(self.stride, 1), self._kext3, t3)]
-        lanes = _native.lanes(dtype)
-        chunk = _tiling.rows_per_chunk(
-            rows=batch * math.prod(ntiles), nbins=_tiling.bins(t3),
-            cin_p=-(-self.cin // lanes) * lanes, cout_p=-(-self.cout // lanes) * lanes,
-            itemsize=np.dtype(dtype).itemsize, threads=threads,
-            budget_bytes=self.max_workspace_bytes)
-        return _native.make_geom(
-            batch=batch, cin=self.cin, cout=self.cout, groups=self.groups,
-            rows_per_chunk=chunk, nthreads=threads, **{"in": _to3(self.in_spatial, 1)},
-            out=_to3(self.out_spatial, 1), kext=self._kext3,
-            pad=_to3([p[0] for p in self.padding], 0), stride=_to3(self.stride, 1),
-            tile=t3, ntiles=ntiles)
-
-    def _workspace(self, geom, dtype):
-        n = _native.conv_workspace(geom, dtype)
-        buf = self._work.get(dtype)
-        if buf is None or buf.size < n:
-            buf = self._work[dtype] = _native.aligned_zeros(n, dtype)
-        return buf
-
-    # -- geometry of the tiling, per internal axis (D, H, W) ---------------------
     @property
-    def _in3(self):
-        return _to3(self.in_spatial, 1)
-
-    @property
-    def _out3(self):
-        return _to3(self.out_spatial, 1)
-
-    @property
-    def _stride3(self):
-        return _to3(self.stride, 1)
-
-    @property
-    def _pad3(self):
-        return _to3([p[0] for p in self.padding], 0)
-
-    @property
-    def _valid3(self):
-        return tuple(t - k + 1 for t, k in zip(self._tile3, self._kext3))
-
-    @property
-    def _ntiles3(self):
-        return tuple(_tiling.tiles_needed(o, s, k, t) for o, s, k, t in
-                     zip(self._out3, self._stride3, self._kext3, self._tile3))
-
-    @property
-    def _padded3(self):
-        return tuple(n * v + k - 1 for n, v, k in zip(self._ntiles3, self._valid3, self._kext3))
-
-    @property
-    def _bias64(self):
-        return None if self.bias is None else self.bias.astype(np.float64)
+    def calibration(self):
+        """The values of the last :meth:`calibrate` (None before)."""
+        return self._prepared.calibration
 
     def calibrate(self, x):
         """Set the calibrated ranges of a ReRAM engine from the batch ``x``.
@@ -330,12 +245,9 @@ class ConvPlan:
         of the column sums of an ideal emulation.  Returns the values (also
         kept in :attr:`calibration`).
         """
-        if self.engine is None:
-            raise InvalidArgumentError("calibrate() needs a plan with engine=fdafast.ReRAM(...)")
-        from . import reram
         x = self._input_arg(x)
-        self.calibration = reram.calibrate(self, x)
-        return dict(self.calibration)
+        with self.workspace.lock:
+            return dict(self._prepared.calibrate(x, self.threads))
 
     def output_shape(self, batch):
         """Shape of the output for ``batch`` images."""
@@ -343,19 +255,20 @@ class ConvPlan:
 
     # -- the call ------------------------------------------------------------
     def __call__(self, x, *, threads=None):
-        """Convolve ``x`` (float32 or float64); the output has x's dtype."""
+        """Convolve ``x`` (float32 or float64); the output has x's dtype (float64 for the
+        ReRAM engine)."""
         return self._run(x, threads, None)
 
     def profile(self, x, *, threads=None):
         """Convolve ``x`` and return ``(y, phases)``.
 
         ``phases`` maps 'forward' (tile gather + forward FFTs), 'mac' (the
-        per-bin complex multiply-accumulate) and 'inverse' (inverse FFTs,
-        crop, bias, scatter) to wall seconds.
+        per-bin complex multiply-accumulate, emulated crossbars included) and
+        'inverse' (inverse FFTs, crop, bias, scatter) to wall seconds.
         """
-        ph = np.zeros(3)
-        y = self._run(x, threads, ph)
-        return y, dict(zip(("forward", "mac", "inverse"), ph.tolist()))
+        phases = dict.fromkeys(PHASES, 0.0)
+        y = self._run(x, threads, phases)
+        return y, phases
 
     def _input_arg(self, x):
         x = float_array(x, "input")
@@ -371,20 +284,10 @@ class ConvPlan:
 
     def _run(self, x, threads, phases):
         x = self._input_arg(x)
-        if self.engine is not None:
-            from . import reram
-            y, self.last_counts = reram.run(self, x, self.calibration)
-            return y
         threads = self.threads if threads is None else threads_arg(threads)
-        x = np.ascontiguousarray(x)
-        dtype = x.dtype
-        wpk = self._spectrum(dtype)
-        bias = None if self.bias is None else np.ascontiguousarray(self.bias, dtype)
-        y = np.empty(self.output_shape(x.shape[0]), dtype)
-        geom = self._geom(x.shape[0], dtype, threads)
-        with self._lock:
-            work = self._workspace(geom, dtype)
-            _native.conv(geom, x, wpk, bias, y, work, phases)
+        with self.workspace.lock:
+            y = self._prepared.run(x, threads, phases)
+            self.last_counts = self._prepared.counts
         return y
 
     def __repr__(self):
@@ -394,12 +297,86 @@ class ConvPlan:
                 f"groups={self.groups}, tile={self.tile})")
 
 
-def _engine_arg(engine):
-    from .reram import ReRAM
-    if engine is None or isinstance(engine, ReRAM):
+class FloatFFT(Engine):
+    """The float engine: tiled FFTs and per-bin complex GEMMs in C, in the input's dtype.
+
+    Parameters
+    ----------
+    max_workspace_bytes : int
+        Cap on the tile spectra held at once; larger problems run in chunks
+        of tiles (default 256 MiB).
+    """
+
+    def __init__(self, max_workspace_bytes=DEFAULT_WORKSPACE_BYTES):
+        if isinstance(max_workspace_bytes, bool) or not isinstance(
+                max_workspace_bytes, (int, np.integer)) or max_workspace_bytes < 1:
+            raise InvalidArgumentError(f"max_workspace_bytes must be a positive int, got "
+                                       f"{max_workspace_bytes!r}")
+        self.max_workspace_bytes = int(max_workspace_bytes)
+
+    def __repr__(self):
+        return f"FloatFFT(max_workspace_bytes={self.max_workspace_bytes})"
+
+    def prepare(self, geometry, weight, bias, threads, workspace):
+        prepared = _FloatPrepared(self, geometry, weight, bias, threads, workspace)
+        prepared.spectrum(weight.dtype)          # the weights' own dtype, up front
+        return prepared
+
+
+class _FloatPrepared(Prepared):
+    """Weight spectra per dtype (packed for the C micro-kernel) and the C calls."""
+
+    def __init__(self, engine, geometry, weight, bias, threads, workspace):
+        self.engine, self.geometry, self.threads = engine, geometry, threads
+        self.weight, self.bias, self.workspace = weight, bias, workspace
+        self._spectra = {}
+
+    def spectrum(self, dtype):
+        if dtype not in self._spectra:
+            g = self.geometry
+            self._spectra[dtype] = plan_spectra(self.weight, g.tile3, g.dilation3, g.groups,
+                                                dtype, _native.panel_width(dtype),
+                                                self.threads)
+        return self._spectra[dtype]
+
+    def _geom(self, batch, dtype, threads):
+        g = self.geometry
+        ntiles = g.ntiles3
+        lanes = _native.lanes(dtype)
+        chunk = _tiling.rows_per_chunk(
+            rows=batch * math.prod(ntiles), nbins=g.nbins,
+            cin_p=-(-g.cin // lanes) * lanes, cout_p=-(-g.cout // lanes) * lanes,
+            itemsize=np.dtype(dtype).itemsize, threads=threads,
+            budget_bytes=self.engine.max_workspace_bytes)
+        return _native.make_geom(
+            batch=batch, cin=g.cin, cout=g.cout, groups=g.groups, rows_per_chunk=chunk,
+            nthreads=threads, **{"in": g.in3}, out=g.out3, kext=g.kext3, pad=g.pad3,
+            stride=g.stride3, tile=g.tile3, ntiles=ntiles)
+
+    def run(self, x, threads, phases=None):
+        x = np.ascontiguousarray(x)
+        dtype = x.dtype
+        wpk = self.spectrum(dtype)
+        bias = None if self.bias is None else np.ascontiguousarray(self.bias, dtype)
+        y = np.empty((x.shape[0], self.geometry.cout) + self.geometry.out_spatial, dtype)
+        geom = self._geom(x.shape[0], dtype, threads)
+        work = self.workspace.get(f"conv-{np.dtype(dtype).name}",
+                                  (_native.conv_workspace(geom, dtype),), dtype, aligned=True)
+        seconds = None if phases is None else np.zeros(3)
+        _native.conv(geom, x, wpk, bias, y, work, seconds)
+        if phases is not None:
+            for name, t in zip(PHASES, seconds.tolist()):
+                phases[name] += t
+        return y
+
+
+def _engine_arg(engine, max_workspace_bytes):
+    if engine is None:
+        return FloatFFT(max_workspace_bytes)
+    if isinstance(engine, Engine):
         return engine
-    raise InvalidArgumentError(f"engine must be None (float) or fdafast.ReRAM(...), got "
-                               f"{engine!r}")
+    raise InvalidArgumentError(f"engine must be None (float), fdafast.conv.FloatFFT() or "
+                               f"fdafast.ReRAM(...), got {engine!r}")
 
 
 def _to3_weight(w):
@@ -417,7 +394,7 @@ def _conv(nd, x, w, bias, stride, padding, dilation, groups, tile, threads, engi
         raise ShapeError(f"conv{nd}d needs a {nd + 2}-D input {layout}, got shape {x.shape}")
     plan = ConvPlan(w, x.shape, bias, stride, padding, dilation, groups, tile=tile,
                     threads=threads, engine=engine)
-    if plan.engine is not None and plan.engine.needs_calibration:
+    if plan.engine.needs_calibration:
         plan.calibrate(x)            # one-shot call: the input is its own calibration batch
     return plan(x)
 

@@ -40,257 +40,22 @@ numbers of the device models, is written out in the docstrings of
 loop reference in ``tests/naive_crossbar.py``.
 """
 import dataclasses
-import enum
-import functools
-import math
 import secrets
 
 import numpy as np
 
+from . import _dispatch, _native, _rng, _xbar
 from ._args import threads_arg
-from .errors import InvalidArgumentError, ShapeError, DTypeError
+from ._dispatch import Kernel
+from ._kernels import set_threads
+from ._kernels import crossbar as _nb
+from .crossbar_config import (PE, ConfigError, CrossbarConfig, WeightEncoding,
+                              input_chunking)
+from .errors import DTypeError, InvalidArgumentError, ShapeError
 
 __all__ = ["PE", "WeightEncoding", "CrossbarConfig", "CrossbarCounts", "ConfigError",
-           "cmatmul", "crossbar_counts"]
-
-
-class ConfigError(InvalidArgumentError):
-    """A hardware configuration value is unknown, out of range or impossible."""
-
-
-class PE(str, enum.Enum):
-    """How a processing element holds a complex weight."""
-
-    ROWPAIR = "rowpair"     #: two rows of one column (Re w, Im w), two input cycles
-    COLPAIR = "colpair"     #: one row, two columns (Re w, Im w), two input cycles
-
-
-class WeightEncoding(str, enum.Enum):
-    """How signed weights map to non-negative conductances."""
-
-    DIFFERENTIAL = "differential"   #: w = w+ - w-, two column sets
-    OFFSET = "offset"               #: w + 2^(bits-1), offset removed digitally
-
-
-def _enum(cls, value, name):
-    if isinstance(value, cls):
-        return value
-    try:
-        return cls(value)
-    except ValueError:
-        allowed = ", ".join(repr(m.value) for m in cls)
-        raise ConfigError(f"{name} must be one of {allowed}, got {value!r}") from None
-
-
-def _int_in(name, value, lo, hi):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ConfigError(f"{name} must be an int in [{lo}, {hi}], got {value!r}")
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name} must be in [{lo}, {hi}], got {value}")
-
-
-def _float_in(name, value, lo, hi, lo_open=False):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    bad = (value <= lo if lo_open else value < lo) or value > hi or math.isnan(value)
-    if bad:
-        left = "(" if lo_open else "["
-        raise ConfigError(f"{name} must be in {left}{lo}, {hi}], got {value}")
-
-
-@dataclasses.dataclass(frozen=True)
-class CrossbarConfig:
-    """A ReRAM crossbar and its converters, as the complex MAC emulation sees them.
-
-    Parameters
-    ----------
-    rows, cols : int
-        Physical rows and columns of one crossbar array (1..65536).
-    cell_bits : int
-        Bits stored per cell, 1..8 (levels 0 .. 2^cell_bits - 1), at most
-        ``weight_bits``.
-    weight_bits, input_bits : int
-        Two's complement widths of the integer weights and inputs, 2..16.
-    dac_bits : int
-        Input bits applied per cycle, 1 .. input_bits - 1.
-    adc_bits : int
-        ADC resolution, 1..16.
-    adc_full_scale : None, float or 'calibrate'
-        Column sum mapped to the top ADC code.  None: the largest possible
-        sum S_max (never clips).  A number (in column-sum units: one
-        level-1 cell driven by DAC code 1): the ADC step is
-        ``max(1, full_scale / (2^adc_bits - 1))`` and larger sums clip.
-        'calibrate': set from a calibration batch by the convolution engine.
-    pe : 'rowpair' or 'colpair'
-        See :class:`PE` and the module docstring.
-    weight_encoding : 'differential' or 'offset'
-        See :class:`WeightEncoding`.
-    program_sigma : float
-        Programming variation, relative (dimensionless): each programmed
-        cell conducts ``G * (1 + program_sigma * z)``, z standard normal,
-        fixed per cell (clipped at 0).
-    read_sigma : float
-        Read noise per conversion, in column-sum units (level-1 cell x DAC
-        code 1): ``S + read_sigma * z`` with a fresh z per conversion.
-    stuck_on_rate, stuck_off_rate : float
-        Fractions of cells stuck at the top level / at level 0 (0..1, sum <= 1).
-    on_off_ratio : float or None
-        G_max / G_min of a cell (> 1), None for an ideal off state.  Level L
-        conducts ``g_off + L (Lmax - g_off) / Lmax`` level-1 units with
-        ``g_off = Lmax / on_off_ratio``, Lmax = 2^cell_bits - 1.
-
-    Notes
-    -----
-    Device randomness comes from :mod:`fdafast._rng` with the seed given to
-    :func:`cmatmul`: cell ``(part, set, slice, k, n)`` (part 0 = Re w, 1 =
-    Im w) has id ``(((part*sets + set)*slices + slice)*K + k)*N + n``; it is
-    stuck off if ``uniform(seed, 2, id) < stuck_off_rate``, else stuck on if
-    below ``stuck_off_rate + stuck_on_rate``; its variation is
-    ``normal(seed, 1, id)``.  Conversion ``(m, block, cycle, chunk, column)``
-    has id ``((((m*nblocks + block)*2 + cycle)*chunks + chunk)*ncols + column)``
-    and read noise ``normal(seed, 3, id)``.  Column ids: rowpair
-    ``(set*slices + slice)*N + n``; colpair
-    ``((part*sets + set)*slices + slice)*N + n``.
-    """
-
-    rows: int = 128
-    cols: int = 128
-    cell_bits: int = 2
-    weight_bits: int = 8
-    input_bits: int = 8
-    dac_bits: int = 1
-    adc_bits: int = 8
-    adc_full_scale: object = None
-    pe: PE = PE.ROWPAIR
-    weight_encoding: WeightEncoding = WeightEncoding.DIFFERENTIAL
-    program_sigma: float = 0.0
-    read_sigma: float = 0.0
-    stuck_on_rate: float = 0.0
-    stuck_off_rate: float = 0.0
-    on_off_ratio: object = None
-
-    def __post_init__(self):
-        object.__setattr__(self, "pe", _enum(PE, self.pe, "pe"))
-        object.__setattr__(self, "weight_encoding",
-                           _enum(WeightEncoding, self.weight_encoding, "weight_encoding"))
-        _int_in("rows", self.rows, 1, 65536)
-        _int_in("cols", self.cols, 1, 65536)
-        _int_in("weight_bits", self.weight_bits, 2, 16)
-        _int_in("input_bits", self.input_bits, 2, 16)
-        _int_in("cell_bits", self.cell_bits, 1, 8)
-        if self.cell_bits > self.weight_bits:
-            raise ConfigError(f"cell_bits ({self.cell_bits}) must not exceed weight_bits "
-                              f"({self.weight_bits}): allowed 1..{min(8, self.weight_bits)}")
-        _int_in("dac_bits", self.dac_bits, 1, self.input_bits - 1)
-        _int_in("adc_bits", self.adc_bits, 1, 16)
-        if self.pe is PE.ROWPAIR and self.rows < 2:
-            raise ConfigError(f"rows must be >= 2 with pe='rowpair' (a channel takes two "
-                              f"rows), got {self.rows}")
-        fs = self.adc_full_scale
-        if fs is not None and not (isinstance(fs, str) and fs == "calibrate"):
-            _float_in("adc_full_scale", fs, 0.0, math.inf, lo_open=True)
-            object.__setattr__(self, "adc_full_scale", float(fs))
-        for name in ("program_sigma", "read_sigma"):
-            _float_in(name, getattr(self, name), 0.0, 1e6)
-        for name in ("stuck_on_rate", "stuck_off_rate"):
-            _float_in(name, getattr(self, name), 0.0, 1.0)
-        if self.stuck_on_rate + self.stuck_off_rate > 1.0:
-            raise ConfigError(f"stuck_on_rate + stuck_off_rate must be <= 1, got "
-                              f"{self.stuck_on_rate} + {self.stuck_off_rate}")
-        if self.on_off_ratio is not None:
-            _float_in("on_off_ratio", self.on_off_ratio, 1.0, math.inf, lo_open=True)
-
-    @classmethod
-    def from_dict(cls, values):
-        """Build from a mapping; unknown keys raise :class:`ConfigError`."""
-        return cls(**dict(values))
-
-    def replace(self, **changes):
-        """A copy with some fields changed (validated like the constructor)."""
-        return type(self)(**{**dataclasses.asdict(self), **changes})
-
-    # -- derived quantities ----------------------------------------------------
-    @property
-    def levels(self):
-        """Top cell level Lmax = 2^cell_bits - 1."""
-        return (1 << self.cell_bits) - 1
-
-    @property
-    def sets(self):
-        """Column sets per weight: 2 (differential) or 1 (offset)."""
-        return 2 if self.weight_encoding is WeightEncoding.DIFFERENTIAL else 1
-
-    @property
-    def slices(self):
-        """Cells per weight magnitude: ceil((wb-1)/cb) differential, ceil(wb/cb) offset."""
-        bits = self.weight_bits - 1 if self.sets == 2 else self.weight_bits
-        return -(-bits // self.cell_bits)
-
-    @property
-    def chunks(self):
-        """Input cycles per complex cycle: ceil((ib-1)/db) magnitude chunks + the sign."""
-        return -(-(self.input_bits - 1) // self.dac_bits) + 1
-
-    @property
-    def channels_per_block(self):
-        """Input channels per row block: rows // 2 (rowpair) or rows (colpair)."""
-        return self.rows // 2 if self.pe is PE.ROWPAIR else self.rows
-
-    @property
-    def s_max(self):
-        """Largest column sum: rows (2^dac_bits - 1)(2^cell_bits - 1)."""
-        return self.rows * ((1 << self.dac_bits) - 1) * self.levels
-
-    @property
-    def adc_max(self):
-        """Top ADC code 2^adc_bits - 1."""
-        return (1 << self.adc_bits) - 1
-
-    @property
-    def adc_step(self):
-        """ADC step ``max(1, adc_full_scale / adc_max)`` (full scale S_max when None)."""
-        return self.step_for(None)
-
-    def step_for(self, full_scale):
-        """ADC step for ``full_scale`` (None: the configured one; 'calibrate' has none)."""
-        fs = self.adc_full_scale if full_scale is None else full_scale
-        if isinstance(fs, str):
-            raise ConfigError("adc_full_scale='calibrate' has no step until a calibration "
-                              "batch sets it (see the ReRAM convolution engine)")
-        fs = self.s_max if fs is None else float(fs)
-        return max(1.0, fs / self.adc_max)
-
-    @property
-    def ideal_devices(self):
-        """True when no device non-ideality is switched on."""
-        return (self.program_sigma == 0 and self.read_sigma == 0 and self.stuck_on_rate == 0
-                and self.stuck_off_rate == 0 and self.on_off_ratio is None)
-
-    @property
-    def exact(self):
-        """True when the emulation reproduces x @ w exactly (ideal, never quantizing)."""
-        return (self.ideal_devices and not isinstance(self.adc_full_scale, str)
-                and self.adc_step == 1.0 and self.s_max <= self.adc_max)
-
-
-def _reject_unknown_keys(init):
-    names = None
-
-    @functools.wraps(init)
-    def wrapper(self, *args, **kwargs):
-        nonlocal names
-        if names is None:
-            names = [f.name for f in dataclasses.fields(CrossbarConfig)]
-        unknown = sorted(set(kwargs) - set(names))
-        if unknown:
-            raise ConfigError(f"unknown CrossbarConfig field(s) {', '.join(unknown)}; "
-                              f"known fields: {', '.join(names)}")
-        init(self, *args, **kwargs)
-    return wrapper
-
-
-CrossbarConfig.__init__ = _reject_unknown_keys(CrossbarConfig.__init__)
+           "PreparedWeights", "cmatmul", "crossbar_counts", "emulate", "column_sum_histogram",
+           "input_chunking"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -383,7 +148,6 @@ def _operand(a, bits, name):
         raise ShapeError(f"{name} must be 2-D, got shape {a.shape}")
     limit = (1 << (bits - 1)) - 1
     if a.dtype in (np.complex128, np.float64) and a.size:
-        from . import _native
         re, im, bad = _native.split_int(a, limit)     # one pass in C
         if bad is None:
             return re, im
@@ -437,7 +201,6 @@ def _conductances(levels, config, seed):
     """
     if config.ideal_devices:
         return levels
-    from . import _rng
     ids = np.arange(levels.size, dtype=np.uint64)
     lev = levels.astype(np.float64)
     lmax = float(config.levels)
@@ -453,26 +216,6 @@ def _conductances(levels, config, seed):
         z = _rng.normal(seed, 1, ids).reshape(levels.shape)
         g = np.maximum(g * (1.0 + config.program_sigma * z), 0.0)
     return g
-
-
-def input_chunking(config):
-    """(shifts, masks, significances) of the input chunks, int64 arrays of length chunks."""
-    ib, db = config.input_bits, config.dac_bits
-    nmag = config.chunks - 1
-    shifts = [c * db for c in range(nmag)] + [ib - 1]
-    masks = [(1 << min(db, ib - 1 - c * db)) - 1 for c in range(nmag)] + [1]
-    sig = [1 << (c * db) for c in range(nmag)] + [-(1 << (ib - 1))]
-    return (np.array(shifts, np.int64), np.array(masks, np.int64), np.array(sig, np.int64))
-
-
-def _layout(xr, xi, wr, wi, config, seed):
-    """Inputs and weights laid out for the kernels: see :func:`_weight_layout`.
-
-    Returns ``A`` (B, 2, M, R) int32, the integer driven on physical row r in
-    cycle q, followed by :func:`_weight_layout`'s four values.
-    """
-    G, route, mult, rows_per_block = _weight_layout(wr, wi, config, seed)
-    return _input_layout(xr, xi, config), G, route, mult, rows_per_block
 
 
 def _input_layout(xr, xi, config):
@@ -545,8 +288,8 @@ class PreparedWeights:
     """A batch of integer weight matrices (B, K, N) laid out on crossbars once.
 
     Holds what depends only on the weights, the configuration and the seed
-    (cell levels or conductances, column routing, and, lazily, the C kernel's
-    bit planes), so that a plan can emulate many inputs against them.
+    (cell levels or conductances, column routing, and, lazily, each kernel's
+    own layout of them), so that a plan can emulate many inputs against them.
     """
 
     def __init__(self, wr, wi, config, seed):
@@ -556,7 +299,7 @@ class PreparedWeights:
         self.config, self.seed = config, seed
         self.route, self.mult, self.rows_per_block = _routing(wr.shape[2], config)
         self._G = None
-        self._native = {}
+        self._layouts = {}
 
     @property
     def wr(self):
@@ -582,46 +325,129 @@ class PreparedWeights:
 
     @property
     def G(self):
-        """Conductances in physical row order (computed on first use; the C kernel
-        for ideal devices never needs them)."""
+        """Conductances in physical row order (integer levels with ideal devices),
+        computed on first use (the C kernel for ideal devices never needs them)."""
         if self._G is None:
             self._G = _conductance_rows(self.wr, self.wi, self.config, self.seed)
         return self._G
 
-    def native(self, step):
-        """The C kernel's inputs for ``step`` (None where no C kernel applies): the
-        integer kernel with ideal devices, the float kernel otherwise."""
-        if step not in self._native:
-            from ._kernels.crossbar import float_setup, native_setup
-            self._native[step] = (native_setup(self, step) if self.config.ideal_devices
-                                  else float_setup(self, step))
-        return self._native[step]
+    def layout(self, kernel, step, threads):
+        """What ``kernel`` reads of these weights at ADC ``step`` (built once and kept)."""
+        key = (kernel, step if kernel is Kernel.C_IDEAL or kernel is Kernel.C_FLOAT else None)
+        if key not in self._layouts:
+            cfg = self.config
+            if kernel is Kernel.C_IDEAL:
+                made = _xbar.ideal_setup(cfg, self.wr, self.wi, self.route, self.mult,
+                                         self.rows_per_block, step,
+                                         _dispatch.ideal_adc(cfg, step), threads)
+            elif kernel is Kernel.C_FLOAT:
+                made = _xbar.float_setup(cfg, self.G, self.route, self.mult, self.N, step,
+                                         self.seed)
+            elif kernel is Kernel.NUMBA_PACKED:
+                bits = int(cfg.s_max).bit_length()
+                made = (_nb.pack_columns(self.G, bits), bits)
+            else:
+                made = np.ascontiguousarray(self.G, np.float64)
+            self._layouts[key] = made
+        return self._layouts[key]
 
 
-def _emulate_batch(xr, xi, weights, threads, full_scale=None, force=False):
-    """y (B, M, N) complex128 of integer inputs (B, M, K) against PreparedWeights;
-    ``force`` runs the emulation even where the configuration is exact."""
+def _exact_product(xr, xi, weights):
+    # integers below 2^15 in magnitude: every partial sum of K < 2^22
+    # products is an integer below 2^53, so float64 BLAS is exact
+    f = [a.astype(np.float64) for a in (xr, xi, weights.wr, weights.wi)]
+    yr = np.matmul(f[0], f[2]) - np.matmul(f[1], f[3])
+    yi = np.matmul(f[0], f[3]) + np.matmul(f[1], f[2])
+    return yr + 1j * yi
+
+
+def _numba_codes(kernel, xr, xi, weights, step, threads):
+    """Code sums C (B, M, 2, N) of the Numba kernels."""
+    cfg = weights.config
+    set_threads(threads)
+    shifts, masks, sig = input_chunking(cfg)
+    A = np.ascontiguousarray(_input_layout(xr, xi, cfg))
+    layout = weights.layout(kernel, step, threads)
+    if kernel is Kernel.NUMBA_PACKED:
+        Gp, bits = layout
+        return _nb.emulate_packed(A, Gp, bits, weights.route.shape[1], weights.route,
+                                  weights.mult, shifts, masks, sig, weights.rows_per_block,
+                                  weights.N, cfg.adc_table(step))
+    return _nb.emulate_float(A, layout, weights.route, weights.mult, shifts, masks, sig,
+                             weights.rows_per_block, weights.N, float(step), cfg.adc_max,
+                             float(cfg.read_sigma), np.uint64(weights.seed))
+
+
+def emulate(xr, xi, weights, threads, full_scale=None, force=False, out=None, strides=None,
+            scales=(None, None, None)):
+    """The emulated product of integer inputs (B, M, K) and :class:`PreparedWeights`.
+
+    Parameters
+    ----------
+    xr, xi : int32 arrays (B, M, K)
+    weights : PreparedWeights
+    threads : int
+    full_scale : float, optional
+        ADC full scale (None: the configuration's); a given one never takes
+        the exact shortcut.
+    force : bool
+        Emulate every conversion even where the configuration is exact.
+    out, strides, scales
+        None: return y (B, M, N) complex128, ``step * C + D``.  Otherwise
+        ``out = (yre, yim)`` float64 planes receive ``y * rs[m] * cs[n] * bs[b]``
+        (``scales = (rs, cs, bs)``, None for 1) at the element ``strides``
+        (b, m, n), and nothing is returned.
+    """
     config = weights.config
     step = config.step_for(full_scale)
-    if config.exact and full_scale is None and not force:
-        # integers below 2^15 in magnitude: every partial sum of K < 2^22
-        # products is an integer below 2^53, so float64 BLAS is exact
-        f = [a.astype(np.float64) for a in (xr, xi, weights.wr, weights.wi)]
-        yr = np.matmul(f[0], f[2]) - np.matmul(f[1], f[3])
-        yi = np.matmul(f[0], f[3]) + np.matmul(f[1], f[2])
-        return yr + 1j * yi
-    from ._kernels.crossbar import emulate, native_run
-    setup = weights.native(step)
-    if setup is not None:
-        return native_run(setup, xr, xi, threads)
-    A = _input_layout(xr, xi, config)
-    C = emulate(A, weights.G, weights.route, weights.mult, weights.rows_per_block, weights.N,
-                step, config, weights.seed, threads)
-    d_re, d_im = _offset_correction(xr, xi, config)
-    y = np.empty(C.shape[:2] + (C.shape[3],), np.complex128)
-    y.real = C[:, :, 0] * step + d_re[..., None]     # float64: step*C + D, as specified
-    y.imag = C[:, :, 1] * step + d_im[..., None]
-    return y
+    kernel = _dispatch.crossbar_kernel(config, step, full_scale is None and not force)
+    if kernel in (Kernel.C_IDEAL, Kernel.C_FLOAT):
+        return _xbar.run(weights.layout(kernel, step, threads), xr, xi, threads, out, strides,
+                         scales)
+    if kernel is Kernel.EXACT:
+        y = _exact_product(xr, xi, weights)
+    else:
+        C = _numba_codes(kernel, xr, xi, weights, step, threads)
+        d_re, d_im = _offset_correction(xr, xi, config)
+        y = np.empty(C.shape[:2] + (C.shape[3],), np.complex128)
+        y.real = C[:, :, 0] * step + d_re[..., None]     # float64: step*C + D, as specified
+        y.imag = C[:, :, 1] * step + d_im[..., None]
+    if out is None:
+        return y
+    _scatter(y, out, strides, scales)
+    return None
+
+
+def _scatter(y, out, strides, scales):
+    """Write ``y * rs * cs * bs`` (multiplied in that order) into the planes ``out`` at
+    element ``strides``, like the C kernels do."""
+    rs, cs, bs = scales
+    for s, shape in ((rs, (1, -1, 1)), (cs, (1, 1, -1)), (bs, (-1, 1, 1))):
+        if s is not None:
+            y = y * s.reshape(shape)
+    last = sum((n - 1) * st for n, st in zip(y.shape, strides))
+    for plane, part in zip(out, (y.real, y.imag)):
+        if last >= plane.size:
+            raise InvalidArgumentError(f"internal: output plane of {plane.size} elements "
+                                       f"is too small for {y.shape} at strides {strides}")
+        view = np.lib.stride_tricks.as_strided(
+            plane, y.shape, tuple(st * plane.itemsize for st in strides), writeable=True)
+        view[...] = part
+
+
+def column_sum_histogram(xr, xi, wr, wi, config, threads):
+    """Counts of each column sum 0..S_max that an ideal emulation of the integer
+    operands (B, M, K) x (B, K, N) converts (the device effects and the ADC range
+    of ``config`` are ignored); what ADC calibration takes a percentile of."""
+    ideal = config.ideal()
+    weights = PreparedWeights(wr, wi, ideal, 0)
+    bits = int(ideal.s_max).bit_length()
+    shifts, masks, _ = input_chunking(ideal)
+    set_threads(threads)
+    A = np.ascontiguousarray(_input_layout(xr, xi, ideal))
+    return _nb.column_sum_histogram(A, _nb.pack_columns(weights.G, bits), bits,
+                                    weights.G.shape[-1], shifts, masks,
+                                    weights.rows_per_block, int(ideal.s_max), 4 * threads)
 
 
 def cmatmul(x, w, config, *, seed=None, threads=None):
@@ -665,5 +491,5 @@ def cmatmul(x, w, config, *, seed=None, threads=None):
     N = wr.shape[1]
     counts = crossbar_counts(M, K, N, config)
     weights = PreparedWeights(wr[None], wi[None], config, _seed_arg(seed))
-    y = _emulate_batch(xr[None], xi[None], weights, threads_arg(threads))
+    y = emulate(xr[None], xi[None], weights, threads_arg(threads))
     return y[0], counts

@@ -292,7 +292,7 @@ def _read_ns(acc, columns):
     """Time of one crossbar read whose ``columns`` used columns are all converted."""
     org, table = acc.organisation, dict(acc.actions)
     adcs_per_crossbar = org.adcs_per_pe_array / org.crossbars_per_pe_array
-    adc = min(columns, acc.crossbar.cols) * table["adc_conversion"].latency_ns
+    adc = min(columns, acc.crossbar.config.cols) * table["adc_conversion"].latency_ns
     return max(acc.crossbar.read_latency_ns, adc / adcs_per_crossbar)
 
 
@@ -318,7 +318,7 @@ def _scaled(counts, k):
 
 def _spatial_map(layer, acc):
     """im2col rows (or linear rows) through real crossbar products."""
-    cfg = acc.crossbar.config()
+    cfg = acc.crossbar.config
     g = layer.groups
     if layer.kind == "linear":
         items, K, reuse = layer.batch, layer.cin // g, 1
@@ -390,7 +390,7 @@ def _spectrum_traffic(layer, acc, tile, items, nb_c, nb_r, operand_bits):
 
 
 def _frequency_reram_map(layer, acc, tile):
-    cfg = acc.crossbar.config()
+    cfg = acc.crossbar.config
     items, nb_c, nb_r, bf, bins = _frequency_common(layer, acc, tile)
     g, K, N = layer.groups, layer.cin // layer.groups, layer.cout // layer.groups
     counts = _scaled(crossbar_counts(items, K, N, cfg), g * nb_c)

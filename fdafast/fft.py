@@ -13,7 +13,7 @@ from . import _native, _tiling
 from ._args import float_array, threads_arg
 from .errors import ShapeError
 
-__all__ = ["rfft_tiles", "irfft_tiles", "spectrum_shape"]
+__all__ = ["rfft_tiles", "irfft_tiles", "spectrum_shape", "kernel_spectra"]
 
 
 def spectrum_shape(tile_shape):
@@ -100,3 +100,31 @@ def irfft_tiles(re, im, tile_shape, *, threads=None, out=None, normalize=True):
     if normalize:
         out *= 1.0 / math.prod(tile_shape)
     return out
+
+
+def kernel_spectra(w, tile, dilation, threads=None):
+    """Half spectra of dilated kernels: ``conj(rfftn(w_dilated, tile)) / prod(tile)``.
+
+    Parameters
+    ----------
+    w : ndarray, shape (C0, C1, k0, k1, k2)
+    tile, dilation : tuples of 3 ints
+    threads : int, optional
+
+    Returns
+    -------
+    re, im : float64 ndarrays, shape (C0, C1, nbins)
+        Bins in ``numpy.fft.rfftn`` order over the last three axes, computed
+        with the C tile FFT in float64.
+    """
+    kext = [_tiling.dilated_extent(k, d) for d, k in zip(dilation, w.shape[2:])]
+    nb, vol = _tiling.bins(tile), math.prod(tile)
+    blk = np.zeros(w.shape[:2] + tuple(tile), np.float64)
+    blk[:, :, :kext[0]:dilation[0], :kext[1]:dilation[1], :kext[2]:dilation[2]] = w
+    re = np.empty(w.shape[:2] + (nb,))
+    im = np.empty(w.shape[:2] + (nb,))
+    _native.tile_rfft(blk.reshape(-1, *tile), re.reshape(-1, nb), im.reshape(-1, nb),
+                      threads_arg(threads))
+    re /= vol
+    im /= -vol
+    return re, im

@@ -29,23 +29,28 @@ The spectra are computed in float64 (fdafast's tile FFTs); only the
 crossbar is emulated, the digital FFT/IFFT units are taken as exact.
 """
 import dataclasses
+import functools
 import math
+import time
 
 import numpy as np
 
-from . import _tiling, fft
-from .crossbar import ConfigError, CrossbarConfig, CrossbarCounts, PreparedWeights, \
-    _emulate_batch, _layout, crossbar_counts
+from . import fft, quant
+from ._checks import integer, number
+from .crossbar import (CrossbarCounts, PreparedWeights, column_sum_histogram, crossbar_counts,
+                       emulate)
+from .crossbar_config import ConfigError, CrossbarConfig
+from .engine import PHASES, Engine, Prepared
 from .errors import InvalidArgumentError
 
-__all__ = ["ReRAM", "WEIGHT_SCALES", "INPUT_SCALES"]
+__all__ = ["ReRAM", "ReRAMLayer", "WEIGHT_SCALES", "INPUT_SCALES"]
 
 WEIGHT_SCALES = ("channel", "bin", "layer")
 INPUT_SCALES = ("tile", "layer", "calibrated")
 
 
 @dataclasses.dataclass(frozen=True)
-class ReRAM:
+class ReRAM(Engine):
     """Run convolutions' per-bin complex MACs on emulated ReRAM crossbars.
 
     Parameters
@@ -94,39 +99,24 @@ class ReRAM:
         if self.input_scale not in INPUT_SCALES:
             raise ConfigError(f"input_scale must be one of {INPUT_SCALES}, got "
                               f"{self.input_scale!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
-            raise ConfigError(f"seed must be an int, got {self.seed!r}")
-        if not 0 < float(self.percentile) <= 100:
-            raise ConfigError(f"percentile must be in (0, 100], got {self.percentile}")
-        if isinstance(self.bins_per_batch, bool) or not isinstance(
-                self.bins_per_batch, (int, np.integer)) or self.bins_per_batch < 1:
-            raise ConfigError(f"bins_per_batch must be a positive int, got "
-                              f"{self.bins_per_batch!r}")
+        put = functools.partial(object.__setattr__, self)
+        put("seed", integer("seed", self.seed, error=ConfigError))
+        put("percentile", number("percentile", self.percentile, 0.0, 100.0, lo_open=True,
+                                 error=ConfigError))
+        put("bins_per_batch", integer("bins_per_batch", self.bins_per_batch, 1,
+                                      error=ConfigError))
 
     @property
     def needs_calibration(self):
         """True when the input scale or the ADC range come from a calibration batch."""
         return self.input_scale == "calibrated" or self.config.adc_full_scale == "calibrate"
 
+    def prepare(self, geometry, weight, bias, threads, workspace):
+        """This engine's state for one layer (see :mod:`fdafast.engine`)."""
+        return ReRAMLayer(self, geometry, weight, bias, threads, workspace)
+
 
 # -- tiles and spectra ------------------------------------------------------------
-def _buffer(plan, name, shape, dtype=np.float64):
-    """A work array kept by the plan between calls (fresh large arrays cost page
-    faults on every call); contents are not preserved.
-
-    Buffers are flat arrays that grow to the largest size asked for and are
-    handed out as views, so plans that share one buffer dict (the layers of a
-    network, see :mod:`fdafast.nn.execute`) hold the largest layer's worth,
-    not the sum.
-    """
-    bufs = plan._spectra.setdefault("reram-buffers", {})
-    n = math.prod(shape)
-    flat = bufs.get(name)
-    if flat is None or flat.size < n or flat.dtype != dtype:
-        flat = bufs[name] = np.empty(n, dtype)
-    return flat[:n].reshape(shape)
-
-
 class Split:
     """A complex array kept as separate real and imaginary float64 planes."""
 
@@ -138,33 +128,31 @@ class Split:
         return self.real.shape
 
 
-def input_spectra(plan, x):
-    """Spectra of all input tiles as :class:`Split` planes (nbins, rows, Cin),
-    rows = (image, tile), and the tiles per axis."""
-    t3, L, P = plan._tile3, plan._valid3, plan._padded3
+def input_spectra(g, x, threads, ws):
+    """Spectra of all input tiles of ``x`` under the geometry ``g`` as :class:`Split`
+    planes (nbins, rows, Cin), rows = (image, tile), and the tiles per axis."""
+    t3, L, P = g.tile3, g.valid3, g.padded3
     n = x.shape[0]
-    x5 = x.reshape((n, plan.cin) + plan._in3).astype(np.float64)
-    xp = _buffer(plan, "padded", (n, plan.cin) + P)
+    x5 = x.reshape((n, g.cin) + g.in3).astype(np.float64)
+    xp = ws.get("padded", (n, g.cin) + P)
     xp.fill(0.0)
-    lo = plan._pad3
-    hi = [min(P[a], lo[a] + plan._in3[a]) for a in range(3)]
+    lo = g.pad3
+    hi = [min(P[a], lo[a] + g.in3[a]) for a in range(3)]
     xp[:, :, lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = \
         x5[:, :, :hi[0] - lo[0], :hi[1] - lo[1], :hi[2] - lo[2]]
     win = np.lib.stride_tricks.sliding_window_view(xp, t3, axis=(2, 3, 4))
     win = win[:, :, ::L[0], ::L[1], ::L[2]]                 # (n, C, nt0, nt1, nt2, T...)
     nt = win.shape[2:5]
     rows = n * math.prod(nt)
-    tiles = _buffer(plan, "tiles", (n,) + tuple(nt) + (plan.cin,) + t3)
+    tiles = ws.get("tiles", (n,) + tuple(nt) + (g.cin,) + t3)
     tiles[...] = win.transpose(0, 2, 3, 4, 1, 5, 6, 7)
-    spec_shape = (rows * plan.cin,) + fft.spectrum_shape(t3)
-    re, im = fft.rfft_tiles(tiles.reshape((rows * plan.cin,) + t3), threads=plan.threads,
-                            out=(_buffer(plan, "spec-re", spec_shape),
-                                 _buffer(plan, "spec-im", spec_shape)))
+    spec_shape = (rows * g.cin,) + fft.spectrum_shape(t3)
+    re, im = fft.rfft_tiles(tiles.reshape((rows * g.cin,) + t3), threads=threads,
+                            out=(ws.get("spec-re", spec_shape), ws.get("spec-im", spec_shape)))
     planes = []
     for name, p in (("x-re", re), ("x-im", im)):
-        buf = _buffer(plan, name, (spec_shape[1] * spec_shape[2] * spec_shape[3], rows,
-                                   plan.cin))
-        buf[...] = p.reshape(rows, plan.cin, -1).transpose(2, 0, 1)
+        buf = ws.get(name, (g.nbins, rows, g.cin))
+        buf[...] = p.reshape(rows, g.cin, -1).transpose(2, 0, 1)
         planes.append(buf)
     return Split(*planes), nt
 
@@ -173,13 +161,13 @@ def input_spectra(plan, x):
 INVERSE_CHUNK_BYTES = 64 << 20
 
 
-def output_from_spectra(plan, yre, yim, n, nt, bias):
+def output_from_spectra(g, yre, yim, n, nt, bias, threads, ws):
     """Inverse of the tiles' output spectra (planes (rows, Cout, nbins)) into the output,
     in chunks of tile rows of at most :data:`INVERSE_CHUNK_BYTES`."""
-    t3, L = plan._tile3, plan._valid3
+    t3, L = g.tile3, g.valid3
     rows, cout = yre.shape[:2]
     spec = fft.spectrum_shape(t3)
-    full = _buffer(plan, "out-full", (n, cout, nt[0] * L[0], nt[1] * L[1], nt[2] * L[2]))
+    full = ws.get("out-full", (n, cout, nt[0] * L[0], nt[1] * L[1], nt[2] * L[2]))
     # the tile view of full: (image, nt0, nt1, nt2, cout, L0, L1, L2), rows = (image, nt..)
     view = full.reshape(n, cout, nt[0], L[0], nt[1], L[1], nt[2], L[2]).transpose(
         0, 2, 4, 6, 1, 3, 5, 7)
@@ -191,46 +179,17 @@ def output_from_spectra(plan, yre, yim, n, nt, bias):
             r0, r1 = (i * nt[0] + a) * plane, (i * nt[0] + b) * plane
             m = (r1 - r0) * cout
             tiles = fft.irfft_tiles(yre[r0:r1].reshape((m,) + spec),
-                                    yim[r0:r1].reshape((m,) + spec), t3, threads=plan.threads,
-                                    normalize=False,
-                                    out=_buffer(plan, "out-tiles", (m,) + tuple(t3)))
+                                    yim[r0:r1].reshape((m,) + spec), t3, threads=threads,
+                                    normalize=False, out=ws.get("out-tiles", (m,) + tuple(t3)))
             view[i, a:b] = tiles.reshape((b - a, nt[1], nt[2], cout) + tuple(t3))[
                 ..., :L[0], :L[1], :L[2]]
-    s3, o3 = plan._stride3, plan._out3
+    s3, o3 = g.stride3, g.out3
     y = full[:, :, ::s3[0], ::s3[1], ::s3[2]][:, :, :o3[0], :o3[1], :o3[2]]
     y = np.array(y) if bias is None else y + bias[None, :, None, None, None]
-    return y.reshape((n, cout) + plan.out_spatial)
+    return y.reshape((n, cout) + g.out_spatial)
 
 
 # -- quantization -------------------------------------------------------------------
-def _max_abs_parts(a, axis):
-    """max(|Re a|, |Im a|) over ``axis``, without array-sized temporaries."""
-    out = None
-    for part in (a.real, a.imag):
-        m = np.maximum(part.max(axis=axis), -part.min(axis=axis))
-        out = m if out is None else np.maximum(out, m)
-    return out
-
-
-def _scale(peak, bits):
-    """Scale mapping ``peak`` to the top integer 2^(bits-1) - 1 (1 where peak is 0)."""
-    top = (1 << (bits - 1)) - 1
-    peak = np.asarray(peak, np.float64)
-    return np.where(peak > 0, peak / top, 1.0)
-
-
-def quantize(a, scale, bits):
-    """Round ``a / scale`` to integers, saturating at +-(2^(bits-1) - 1): (re, im) int32."""
-    top = (1 << (bits - 1)) - 1
-    out = []
-    for part in (a.real, a.imag):
-        r = part / scale
-        np.rint(r, out=r)
-        np.clip(r, -top, top, out=r)
-        out.append(r.astype(np.int32))
-    return tuple(out)
-
-
 def weight_scales(re, im, mode, bits):
     """Scales of the weight spectra planes (Cout, Cin_g, nbins), shaped to broadcast
     against the (nbins, Cin_g, Cout) products: (1, 1, Cout), (nbins, 1, 1) or (1, 1, 1)."""
@@ -239,7 +198,7 @@ def weight_scales(re, im, mode, bits):
     for part in (re, im):                       # contiguous reductions, no |.| temporaries
         m = np.maximum(part.max(axis=axes), -part.min(axis=axes))
         peak = m if peak is None else np.maximum(peak, m)
-    s = _scale(peak, bits)
+    s = quant.scale(peak, bits)
     return {"channel": lambda: s[None, None, :], "bin": lambda: s[:, None, None],
             "layer": lambda: s.reshape(1, 1, 1)}[mode]()
 
@@ -248,19 +207,15 @@ def weight_scales(re, im, mode, bits):
 SPECTRA_BLOCK_BYTES = 32 << 20
 
 
-def weight_planes(plan):
+def weight_planes(g, w, threads):
     """The weight spectra ``conj(FFT(w)) / T^3`` as float64 planes (Cout, Cin_g, nbins),
     transformed in blocks of output channels (no layer-sized padded temporaries)."""
-    from .conv import _to3, kernel_spectra
-    w = plan._w
     cout, cig = w.shape[:2]
-    nb = _tiling.bins(plan._tile3)
-    re, im = np.empty((cout, cig, nb)), np.empty((cout, cig, nb))
-    step = max(1, SPECTRA_BLOCK_BYTES // (cig * math.prod(plan._tile3) * 8))
+    re, im = np.empty((cout, cig, g.nbins)), np.empty((cout, cig, g.nbins))
+    step = max(1, SPECTRA_BLOCK_BYTES // (cig * math.prod(g.tile3) * 8))
     for o0 in range(0, cout, step):
         o1 = min(cout, o0 + step)
-        re[o0:o1], im[o0:o1] = kernel_spectra(w[o0:o1], plan._tile3, _to3(plan.dilation, 1),
-                                              plan.threads)
+        re[o0:o1], im[o0:o1] = fft.kernel_spectra(w[o0:o1], g.tile3, g.dilation3, threads)
     return re, im
 
 
@@ -295,94 +250,13 @@ def input_scales(X, mode, bits, calibrated):
     """Scales of the input spectra X (nbins, rows, Cin): (1, rows, 1), (1, 1, 1) or
     (nbins, 1, 1) for 'tile', 'layer' and 'calibrated'."""
     if mode == "tile":
-        return _scale(_max_abs_parts(X, (0, 2)), bits)[None, :, None]
+        return quant.scale(quant.max_abs_parts(X, (0, 2)), bits)[None, :, None]
     if mode == "layer":
-        return _scale(_max_abs_parts(X, None), bits)[None, None, None]
+        return quant.scale(quant.max_abs_parts(X, None), bits)[None, None, None]
     if calibrated is None:
         raise InvalidArgumentError("input_scale='calibrated' needs a calibration batch: "
                                    "call plan.calibrate(x) first")
     return np.asarray(calibrated, np.float64).reshape(-1, 1, 1)
-
-
-# -- the engine's call ------------------------------------------------------------------
-def _batches(plan, nb):
-    """(group, input-channel slice, output slice, bin slice, index) of every emulated batch."""
-    cig, cog = plan.cin // plan.groups, plan.cout // plan.groups
-    step = max(1, int(plan.engine.bins_per_batch))
-    i = 0
-    for g in range(plan.groups):
-        for b0 in range(0, nb, step):
-            yield (slice(g * cig, (g + 1) * cig), slice(g * cog, (g + 1) * cog),
-                   slice(b0, min(nb, b0 + step)), i)
-            i += 1
-
-
-def prepared_weights(plan):
-    """Weight scales and, per batch of bins and group, the quantized weights laid out
-    on crossbars; computed once per plan and engine.
-
-    Batch i's device randomness uses seed ``engine.seed + i * golden`` so
-    that no two batches share random numbers.
-    """
-    key = ("reram-weights", plan.engine)
-    if key not in plan._spectra:
-        cfg = plan.engine.config
-        re, im = weight_planes(plan)
-        s_w = weight_scales(re, im, plan.engine.weight_scale, cfg.weight_bits)
-        out = []
-        for _, co, bs, i in _batches(plan, re.shape[2]):
-            seed = (int(plan.engine.seed) + 0x9E3779B97F4A7C15 * i) & (2 ** 64 - 1)
-            # quantized batch by batch: no whole-layer integer temporaries
-            wr, wi = _quantize_block(re, im, co, bs, s_w, cfg.weight_bits)
-            out.append(PreparedWeights(wr, wi, plan.engine.config, seed))
-        plan._spectra[key] = (s_w, out)
-    return plan._spectra[key]
-
-
-def _products(Xq, weights, s_x, s_w, plan, full_scale):
-    """Dequantized per-bin products as (re, im) float64 planes of shape (rows, Cout, nbins).
-
-    That is the layout the inverse tile FFTs read, so the C kernel writes
-    straight into it (scaled by the input and weight scales); other paths
-    compute ``(y * s_x) * s_w`` per batch and transpose it in.
-    """
-    from ._kernels.crossbar import native_run
-    xr, xi = Xq
-    nb, rows, _ = xr.shape
-    cout = plan.cout
-    yre = _buffer(plan, "y-re", (rows, cout, nb))
-    yim = _buffer(plan, "y-im", (rows, cout, nb))
-    flat_re, flat_im = yre.reshape(-1), yim.reshape(-1)
-    # scale of product (bin b, row m, column n) = rs[m] * cs[n] * bin_scale[b]
-    rs = np.ascontiguousarray(np.broadcast_to(s_x[0, :, 0] if s_x.shape[1] > 1
-                                              else np.ones(1), (rows,)), np.float64)
-    bin_scale = np.ones(nb)
-    if s_x.shape[0] > 1:                           # calibrated input scale, per bin
-        bin_scale = bin_scale * s_x[:, 0, 0]
-    elif s_x.shape[1] == 1:                        # one input scale for the layer
-        bin_scale = bin_scale * s_x.reshape(-1)[0]
-    if s_w.shape[0] > 1:                           # weight scale per bin
-        bin_scale = bin_scale * s_w[:, 0, 0]
-    for ci, co, bs, i in _batches(plan, nb):
-        w = weights[i]
-        cs = np.ones(w.N) if s_w.shape[0] > 1 else np.ascontiguousarray(np.broadcast_to(
-            s_w[0, 0, co] if s_w.shape[2] > 1 else s_w[0, 0, :1], (w.N,)), np.float64)
-        bscale = np.ascontiguousarray(bin_scale[bs])
-        cfg = w.config
-        step = cfg.step_for(full_scale)
-        shortcut = cfg.exact and full_scale is None and not plan.engine.force_emulation
-        setup = None if shortcut else w.native(step)
-        x_r, x_i = xr[bs, :, ci], xi[bs, :, ci]
-        if setup is not None:
-            off = bs.start + co.start * nb
-            native_run(setup, x_r, x_i, plan.threads, out=(flat_re[off:], flat_im[off:]),
-                       strides=(1, cout * nb, nb), scales=(rs, cs, bscale))
-            continue
-        y = _emulate_batch(x_r, x_i, w, plan.threads, full_scale)      # (B, rows, N)
-        y = y * rs[None, :, None] * cs[None, None, :] * bscale[:, None, None]
-        yre[:, co, bs] = y.real.transpose(1, 2, 0)
-        yim[:, co, bs] = y.imag.transpose(1, 2, 0)
-    return yre, yim
 
 
 #: Most (bins, rows, output columns) per batch that calibration histograms.
@@ -401,63 +275,142 @@ def calibration_sample(nbins, rows, cols, sample=CALIBRATION_SAMPLE):
                  for n, k in zip((nbins, rows, cols), sample))
 
 
-def _column_sums(xr, xi, wr, wi, config, threads):
-    from ._kernels.crossbar import column_sum_histogram
-    ideal = config.replace(program_sigma=0.0, read_sigma=0.0, stuck_on_rate=0.0,
-                           stuck_off_rate=0.0, on_off_ratio=None, adc_full_scale=None)
-    A, G, _, _, rpb = _layout(xr, xi, wr, wi, ideal, 0)
-    return column_sum_histogram(A, G, rpb, ideal, threads)
-
-
-def conv_counts(plan, rows):
+def conv_counts(g, config, rows):
     """Crossbar events of one call with ``rows`` (image, tile) rows: every bin and group."""
-    per = crossbar_counts(rows, plan.cin // plan.groups, plan.cout // plan.groups,
-                          plan.engine.config)
-    k = _tiling.bins(plan._tile3) * plan.groups
+    per = crossbar_counts(rows, g.cin // g.groups, g.cout // g.groups, config)
+    k = g.nbins * g.groups
     return CrossbarCounts(*(k * v for v in dataclasses.astuple(per)))
 
 
-def run(plan, x, calibration=None):
-    """y = conv(x) through the emulated crossbars (float64), and the call's counts."""
-    engine, cfg = plan.engine, plan.engine.config
-    X, nt = input_spectra(plan, x)
-    s_w, weights = prepared_weights(plan)
-    s_x = input_scales(X, engine.input_scale, cfg.input_bits,
-                       None if calibration is None else calibration.get("input_scale"))
-    Xq = quantize(X, s_x, cfg.input_bits)
-    full_scale = None
-    if cfg.adc_full_scale == "calibrate":
-        if calibration is None or "adc_full_scale" not in calibration:
+# -- the engine's state for one layer -------------------------------------------------------
+class ReRAMLayer(Prepared):
+    """A layer on emulated crossbars: quantized weight spectra laid out on crossbars
+    (built on first use, kept), calibration values, and the calls.
+
+    Work arrays live in the plan's :class:`fdafast.engine.Workspace`.
+    """
+
+    def __init__(self, engine, geometry, weight, bias, threads, workspace):
+        self.engine, self.geometry, self.threads = engine, geometry, threads
+        self.weight, self.workspace = weight, workspace
+        self.bias = None if bias is None else bias.astype(np.float64)
+        self._weights = None
+
+    def _batches(self):
+        """(input-channel slice, output slice, bin slice, index) of every emulated batch."""
+        g = self.geometry
+        cig, cog = g.cin // g.groups, g.cout // g.groups
+        step = int(self.engine.bins_per_batch)
+        i = 0
+        for grp in range(g.groups):
+            for b0 in range(0, g.nbins, step):
+                yield (slice(grp * cig, (grp + 1) * cig), slice(grp * cog, (grp + 1) * cog),
+                       slice(b0, min(g.nbins, b0 + step)), i)
+                i += 1
+
+    def prepared_weights(self):
+        """Weight scales and, per batch of bins and group, the quantized weights laid
+        out on crossbars; computed once.
+
+        Batch i's device randomness uses seed ``engine.seed + i * golden`` so
+        that no two batches share random numbers.
+        """
+        if self._weights is None:
+            cfg = self.engine.config
+            re, im = weight_planes(self.geometry, self.weight, self.threads)
+            s_w = weight_scales(re, im, self.engine.weight_scale, cfg.weight_bits)
+            out = []
+            for _, co, bs, i in self._batches():
+                seed = (int(self.engine.seed) + 0x9E3779B97F4A7C15 * i) & (2 ** 64 - 1)
+                # quantized batch by batch: no whole-layer integer temporaries
+                wr, wi = _quantize_block(re, im, co, bs, s_w, cfg.weight_bits)
+                out.append(PreparedWeights(wr, wi, cfg, seed))
+            self._weights = (s_w, out)
+        return self._weights
+
+    def _products(self, Xq, s_x, full_scale, threads):
+        """Dequantized per-bin products as (re, im) float64 planes of shape (rows, Cout,
+        nbins): the layout the inverse tile FFTs read, written by the emulation
+        straight from its accumulators, scaled by the input and weight scales."""
+        s_w, weights = self.prepared_weights()
+        xr, xi = Xq
+        nb, rows, _ = xr.shape
+        cout = self.geometry.cout
+        yre = self.workspace.get("y-re", (rows, cout, nb))
+        yim = self.workspace.get("y-im", (rows, cout, nb))
+        flat_re, flat_im = yre.reshape(-1), yim.reshape(-1)
+        # scale of product (bin b, row m, column n) = rs[m] * cs[n] * bin_scale[b]
+        rs = np.ascontiguousarray(np.broadcast_to(s_x[0, :, 0] if s_x.shape[1] > 1
+                                                  else np.ones(1), (rows,)), np.float64)
+        bin_scale = np.ones(nb)
+        if s_x.shape[0] > 1:                           # calibrated input scale, per bin
+            bin_scale = bin_scale * s_x[:, 0, 0]
+        elif s_x.shape[1] == 1:                        # one input scale for the layer
+            bin_scale = bin_scale * s_x.reshape(-1)[0]
+        if s_w.shape[0] > 1:                           # weight scale per bin
+            bin_scale = bin_scale * s_w[:, 0, 0]
+        for ci, co, bs, i in self._batches():
+            w = weights[i]
+            cs = np.ones(w.N) if s_w.shape[0] > 1 else np.ascontiguousarray(np.broadcast_to(
+                s_w[0, 0, co] if s_w.shape[2] > 1 else s_w[0, 0, :1], (w.N,)), np.float64)
+            off = bs.start + co.start * nb
+            emulate(xr[bs, :, ci], xi[bs, :, ci], w, threads, full_scale,
+                    force=self.engine.force_emulation, out=(flat_re[off:], flat_im[off:]),
+                    strides=(1, cout * nb, nb),
+                    scales=(rs, cs, np.ascontiguousarray(bin_scale[bs])))
+        return yre, yim
+
+    def _full_scale(self):
+        if self.engine.config.adc_full_scale != "calibrate":
+            return None
+        if self.calibration is None or "adc_full_scale" not in self.calibration:
             raise InvalidArgumentError("adc_full_scale='calibrate' needs a calibration batch: "
                                        "call plan.calibrate(x) first")
-        full_scale = calibration["adc_full_scale"]
-    yre, yim = _products(Xq, weights, s_x, s_w, plan, full_scale)
-    y = output_from_spectra(plan, yre, yim, x.shape[0], nt, plan._bias64)
-    return y, conv_counts(plan, X.shape[1])
+        return self.calibration["adc_full_scale"]
 
+    def run(self, x, threads, phases=None):
+        """y = conv(x) through the emulated crossbars (float64); sets :attr:`counts`."""
+        engine, cfg = self.engine, self.engine.config
+        full_scale = self._full_scale()
+        t0 = time.perf_counter()
+        X, nt = input_spectra(self.geometry, x, threads, self.workspace)
+        s_x = input_scales(X, engine.input_scale, cfg.input_bits,
+                           None if self.calibration is None
+                           else self.calibration.get("input_scale"))
+        Xq = quant.quantize(X, s_x, cfg.input_bits)
+        t1 = time.perf_counter()
+        yre, yim = self._products(Xq, s_x, full_scale, threads)
+        t2 = time.perf_counter()
+        y = output_from_spectra(self.geometry, yre, yim, x.shape[0], nt, self.bias, threads,
+                                self.workspace)
+        if phases is not None:
+            for name, t in zip(PHASES, (t1 - t0, t2 - t1, time.perf_counter() - t2)):
+                phases[name] += t
+        self.counts = conv_counts(self.geometry, cfg, X.shape[1])
+        return y
 
-def calibrate(plan, x):
-    """Calibration values (input scale and/or ADC full scale) from the batch ``x``."""
-    engine, cfg = plan.engine, plan.engine.config
-    out = {}
-    X, _ = input_spectra(plan, x)
-    if engine.input_scale == "calibrated":
-        nb = X.shape[0]
-        mags = np.concatenate([np.abs(X.real).reshape(nb, -1), np.abs(X.imag).reshape(nb, -1)],
-                              axis=1)
-        out["input_scale"] = _scale(np.percentile(mags, engine.percentile, axis=1),
-                                    cfg.input_bits)
-    if cfg.adc_full_scale == "calibrate":
-        s_w, weights = prepared_weights(plan)
-        s_x = input_scales(X, engine.input_scale, cfg.input_bits, out.get("input_scale"))
-        hist = np.zeros(cfg.s_max + 1, np.int64)
-        xr, xi = quantize(X, s_x, cfg.input_bits)
-        for ci, _, bs, i in _batches(plan, xr.shape[0]):
-            w = weights[i]
-            b, m, n = calibration_sample(bs.stop - bs.start, xr.shape[1], w.N)
-            hist += _column_sums(xr[bs, :, ci][b][:, m], xi[bs, :, ci][b][:, m],
-                                 *w.sample(b, n), cfg, plan.threads)
-        cdf = np.cumsum(hist) / max(1, hist.sum())
-        level = int(np.searchsorted(cdf, engine.percentile / 100.0))
-        out["adc_full_scale"] = float(max(1, min(level, cfg.s_max)))
-    return out
+    def calibrate(self, x, threads):
+        """Calibration values (input scale and/or ADC full scale) from the batch ``x``;
+        kept in :attr:`calibration` and returned."""
+        engine, cfg = self.engine, self.engine.config
+        out = {}
+        X, _ = input_spectra(self.geometry, x, threads, self.workspace)
+        if engine.input_scale == "calibrated":
+            nb = X.shape[0]
+            mags = np.concatenate([np.abs(X.real).reshape(nb, -1),
+                                   np.abs(X.imag).reshape(nb, -1)], axis=1)
+            out["input_scale"] = quant.scale(np.percentile(mags, engine.percentile, axis=1),
+                                             cfg.input_bits)
+        if cfg.adc_full_scale == "calibrate":
+            _, weights = self.prepared_weights()
+            s_x = input_scales(X, engine.input_scale, cfg.input_bits, out.get("input_scale"))
+            hist = np.zeros(cfg.s_max + 1, np.int64)
+            xr, xi = quant.quantize(X, s_x, cfg.input_bits)
+            for ci, _, bs, i in self._batches():
+                w = weights[i]
+                b, m, n = calibration_sample(bs.stop - bs.start, xr.shape[1], w.N)
+                hist += column_sum_histogram(xr[bs, :, ci][b][:, m], xi[bs, :, ci][b][:, m],
+                                             *w.sample(b, n), cfg, threads)
+            out["adc_full_scale"] = quant.percentile_level(hist, engine.percentile, cfg.s_max)
+        self.calibration = out
+        return out

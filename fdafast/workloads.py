@@ -14,9 +14,10 @@ but they shape the inputs of the layers that follow.
 import dataclasses
 import math
 
-from .crossbar import ConfigError
+from . import _tiling
+from .crossbar_config import ConfigError
 
-__all__ = ["Layer", "c3d", "vgg16"]
+__all__ = ["Layer", "conv_layer", "c3d", "vgg16"]
 
 KINDS = ("conv2d", "conv3d", "linear")
 
@@ -78,8 +79,9 @@ class Layer:
     @property
     def output_spatial(self):
         """Output spatial size (torch's formula)."""
-        return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in
-                     zip(self.spatial, self.kernel, self.stride, self.padding, self.dilation))
+        return tuple(_tiling.output_size(n, _tiling.dilated_extent(k, d), p, p, s)
+                     for n, k, s, p, d in zip(self.spatial, self.kernel, self.stride,
+                                              self.padding, self.dilation))
 
     @property
     def input_shape(self):
@@ -96,6 +98,18 @@ class Layer:
         """Multiply-accumulates of the direct computation, for the whole batch."""
         per_out = (self.cin // self.groups) * math.prod(self.kernel)
         return self.batch * self.cout * math.prod(self.output_spatial) * per_out
+
+
+def conv_layer(name, in_shape, weight_shape, stride, padding, dilation, groups, batch=1):
+    """The :class:`Layer` of a convolution of weights ``weight_shape`` (Cout, Cin/groups,
+    *kernel) on inputs ``in_shape`` (C, *spatial; no batch), torch's arguments per axis."""
+    nd = len(weight_shape) - 2
+    if nd not in (2, 3):
+        raise ConfigError(f"layer {name!r}: {nd}D convolutions are not supported by the cost "
+                          f"model (2D and 3D are)")
+    return Layer(name, f"conv{nd}d", in_shape[0], weight_shape[0], tuple(in_shape[1:]),
+                 tuple(weight_shape[2:]), tuple(stride), tuple(padding), tuple(dilation),
+                 groups, batch)
 
 
 def _conv3(name, cin, cout, dhw):

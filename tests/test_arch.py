@@ -135,7 +135,7 @@ def test_isaac_action_energies_follow_from_the_component_table():
 
 def test_fda_shares_isaac_devices_and_adds_fft_units():
     fda, isaac = Accelerator.from_preset("fda"), Accelerator.from_preset("isaac")
-    assert fda.kind.value == "frequency-reram" and fda.crossbar.pe == "rowpair"
+    assert fda.kind.value == "frequency-reram" and fda.crossbar.config.pe == "rowpair"
     assert fda.organisation.crossbars == isaac.organisation.crossbars
     fc, ic = dict(fda.components), dict(isaac.components)
     for name in ("adc", "dac", "sample_hold", "crossbar", "ima_shift_add"):

@@ -107,7 +107,7 @@ def test_counts_equal_the_crossbar_emulation(kind, cin, cout, spatial, kernel, k
     plan(x)
     emu = plan.last_counts
     lm = dataflow.map_layer(layer, acc)
-    assert acc.crossbar.config() == SMALL_CFG
+    assert acc.crossbar.config == SMALL_CFG
     assert (lm.crossbars, lm.cells) == (emu.crossbars, emu.cells)
     a = lm.actions
     assert (a["crossbar_read"], a["adc_conversion"], a["dac_drive"], a["shift_add"]) == \
@@ -205,7 +205,7 @@ def test_per_layer_tiles():
     net = fdafast.nn.zoo.tiny3d(input_shape=(3, 4, 12, 12))
     x = np.random.default_rng(0).random((1,) + net.input_shape)
     net.run(x, mode="quant")
-    plans = [p for p in fdafast.nn.execute._folded(net)._executors["plans"].values()
+    plans = [p for p in fdafast.nn.execute.executor(net).plans.values()
              if hasattr(p, "tile")]
     for layer, plan in zip(net.layers(), plans):
         assert plan.tile == dataflow.layer_tile(layer, per)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fdafast
-from fdafast import CrossbarConfig, ReRAM, reram
+from fdafast import CrossbarConfig, ReRAM, _dispatch, reram
 from fdafast.crossbar import crossbar_counts
 from naive import conv_direct
 
@@ -56,9 +56,11 @@ def test_plan_reuse_threads_and_counts(rng):
     np.testing.assert_array_equal(y1, y2)
     y3 = fdafast.ConvPlan(w, x.shape, padding=1, engine=ReRAM(cfg, seed=4))(x)
     assert not np.array_equal(y1, y3)
-    rows = 2 * np.prod([len(range(0, n, plan._valid3[a])) for a, n in enumerate((1, 10, 9))])
+    rows = 2 * np.prod([len(range(0, n, plan.geometry.valid3[a]))
+                        for a, n in enumerate((1, 10, 9))])
     per = crossbar_counts(int(rows), 4, 6, cfg)
-    nb = plan._tile3[0] * plan._tile3[1] * (plan._tile3[2] // 2 + 1)
+    t3 = plan.geometry.tile3
+    nb = t3[0] * t3[1] * (t3[2] // 2 + 1)
     expect = {k: v * nb for k, v in dataclasses.asdict(per).items()}
     assert dataclasses.asdict(plan.last_counts) == expect
 
@@ -98,7 +100,7 @@ def test_bad_engine_arguments():
                                                        ("layer", "calibrated")])
 @pytest.mark.parametrize("devices", [{}, dict(program_sigma=0.1, read_sigma=0.4,
                                                stuck_off_rate=0.02, on_off_ratio=50.0)])
-def test_native_and_numba_paths_agree(weight_scale, input_scale, devices, rng, monkeypatch):
+def test_native_and_numba_paths_agree(weight_scale, input_scale, devices, rng):
     """The C kernels' direct, scaled output equals the Numba path bit for bit."""
     x, w = rng.random((1, 5, 9, 10)), rng.standard_normal((6, 5, 3, 3))
     cfg = CrossbarConfig(rows=8, adc_bits=5, **devices)
@@ -110,6 +112,6 @@ def test_native_and_numba_paths_agree(weight_scale, input_scale, devices, rng, m
             plan.calibrate(x)
         return plan(x)
     fast = run()
-    monkeypatch.setattr(fdafast.crossbar.PreparedWeights, "native", lambda self, step: None)
-    slow = run()
+    with _dispatch.forced("numba"):
+        slow = run()
     np.testing.assert_array_equal(fast, slow)

@@ -24,11 +24,11 @@ the numbers with the parameter.
 import dataclasses
 import enum
 import importlib.resources
-import math
 import pathlib
 import tomllib
 
-from ..crossbar import PE, ConfigError, CrossbarConfig, WeightEncoding
+from .. import _checks
+from ..crossbar_config import PE, ConfigError, CrossbarConfig, WeightEncoding
 
 __all__ = ["Accelerator", "Action", "Component", "CrossbarSpec", "DigitalSpec",
            "FrequencySpec", "Memory", "Meta", "Organisation", "Technology", "ArchError",
@@ -88,27 +88,21 @@ class ArchError(ConfigError):
 
 
 def _positive(path, value, integer=False):
-    kind = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0 \
-            or (not integer and not math.isfinite(value)):
-        what = "a positive integer" if integer else "a positive finite number"
-        raise ArchError(f"{path} must be {what}, got {value!r}")
+    if integer:
+        _checks.integer(path, value, 1, error=ArchError)
+    else:
+        _checks.number(path, value, 0.0, lo_open=True, error=ArchError)
 
 
 def _non_negative(path, value, integer=False):
-    kind = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or not value >= 0 \
-            or not math.isfinite(value):
-        what = "an integer" if integer else "a finite number"
-        raise ArchError(f"{path} must be {what} >= 0, got {value!r}")
+    if integer:
+        _checks.integer(path, value, 0, error=ArchError)
+    else:
+        _checks.number(path, value, 0.0, error=ArchError)
 
 
 def _choice(path, cls, value):
-    try:
-        return cls(value)
-    except ValueError:
-        allowed = ", ".join(repr(m.value) for m in cls)
-        raise ArchError(f"{path} must be one of {allowed}, got {value!r}") from None
+    return _checks.choice(path, cls, value, error=ArchError)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,49 +157,70 @@ class Organisation:
 
 @dataclasses.dataclass(frozen=True)
 class CrossbarSpec:
-    """Crossbar arrays and converters, with the semantics of
-    :class:`fdafast.CrossbarConfig` (the emulation's)."""
+    """Crossbar arrays and converters: a :class:`fdafast.CrossbarConfig` (the
+    emulation's; ideal devices unless the description sets device fields) and
+    the timing the emulation does not model.
 
-    rows: int
-    cols: int
-    cell_bits: int
-    weight_bits: int
-    input_bits: int
-    dac_bits: int
-    adc_bits: int
+    In a description the ``[crossbar]`` table is flat: the CrossbarConfig
+    fields (``rows``, ``cols``, ``cell_bits``, ``weight_bits``, ``input_bits``,
+    ``dac_bits`` and ``adc_bits`` required, the others optional) beside
+    ``read_latency_ns``, ``write_latency_ns`` and ``source``.
+    """
+
+    config: CrossbarConfig
     read_latency_ns: float
     write_latency_ns: float = 500.0
-    pe: str = "rowpair"
-    weight_encoding: str = "differential"
     source: str = ""
 
-    def check(self, path):
-        object.__setattr__(self, "pe", _choice(f"{path}.pe", PE, self.pe).value)
-        object.__setattr__(self, "weight_encoding", _choice(
-            f"{path}.weight_encoding", WeightEncoding, self.weight_encoding).value)
-        for f in ("rows", "cols", "cell_bits", "weight_bits", "input_bits", "dac_bits",
-                  "adc_bits"):
-            _positive(f"{path}.{f}", getattr(self, f), integer=True)
-        _positive(f"{path}.read_latency_ns", self.read_latency_ns)
-        _positive(f"{path}.write_latency_ns", self.write_latency_ns)
+    #: CrossbarConfig fields a description must give.
+    REQUIRED = ("rows", "cols", "cell_bits", "weight_bits", "input_bits", "dac_bits",
+                "adc_bits")
+    #: Keys of the table that describe the hardware (what the cost model reads): the
+    #: CrossbarConfig fields other than device effects and the ADC range, and the timing.
+    HARDWARE = REQUIRED + ("pe", "weight_encoding", "read_latency_ns", "write_latency_ns")
+
+    @classmethod
+    def from_table(cls, values, path):
+        """Build from the flat ``[crossbar]`` table, naming bad keys by their path."""
+        if not isinstance(values, dict):
+            raise ArchError(f"{path} must be a table, got {type(values).__name__}")
+        config_fields = [f.name for f in dataclasses.fields(CrossbarConfig)]
+        own = [f.name for f in dataclasses.fields(cls) if f.name != "config"]
+        unknown = sorted(set(values) - set(config_fields) - set(own))
+        if unknown:
+            raise ArchError(f"unknown key(s) {', '.join(f'{path}.{k}' for k in unknown)}; "
+                            f"known: {', '.join(config_fields + own)}")
+        missing = [k for k in cls.REQUIRED + ("read_latency_ns",) if k not in values]
+        if missing:
+            raise ArchError(f"missing key(s) {', '.join(f'{path}.{k}' for k in missing)}")
+        for f, enum_cls in (("pe", PE), ("weight_encoding", WeightEncoding)):
+            if f in values:
+                _choice(f"{path}.{f}", enum_cls, values[f])
         try:
-            cfg = self.config()
+            config = CrossbarConfig(**{k: v for k, v in values.items() if k in config_fields})
         except ConfigError as exc:
             raise ArchError(f"{path}: {exc}") from None
-        need = cfg.sets * cfg.slices * (2 if cfg.pe is PE.COLPAIR else 1)
-        if need > self.cols:
-            raise ArchError(f"{path}: a {self.weight_bits}-bit weight needs {need} cells "
-                            f"of {self.cell_bits} bits in a row, more than the {self.cols} "
-                            f"columns")
+        spec = cls(config, **{k: v for k, v in values.items() if k in own})
+        spec.check(path)
+        return spec
 
-    def config(self, **changes):
-        """The :class:`fdafast.CrossbarConfig` of these crossbars (ideal devices)."""
-        fields = dict(rows=self.rows, cols=self.cols, cell_bits=self.cell_bits,
-                      weight_bits=self.weight_bits, input_bits=self.input_bits,
-                      dac_bits=self.dac_bits, adc_bits=self.adc_bits, pe=self.pe,
-                      weight_encoding=self.weight_encoding)
-        fields.update(changes)
-        return CrossbarConfig(**fields)
+    def as_table(self):
+        """The flat ``[crossbar]`` table :meth:`from_table` takes."""
+        table = {k: (v.value if isinstance(v, enum.Enum) else v)
+                 for k, v in dataclasses.asdict(self.config).items()}
+        table.update(read_latency_ns=self.read_latency_ns,
+                     write_latency_ns=self.write_latency_ns, source=self.source)
+        return table
+
+    def check(self, path):
+        _positive(f"{path}.read_latency_ns", self.read_latency_ns)
+        _positive(f"{path}.write_latency_ns", self.write_latency_ns)
+        cfg = self.config
+        need = cfg.sets * cfg.slices * (2 if cfg.pe is PE.COLPAIR else 1)
+        if need > cfg.cols:
+            raise ArchError(f"{path}: a {cfg.weight_bits}-bit weight needs {need} cells "
+                            f"of {cfg.cell_bits} bits in a row, more than the {cfg.cols} "
+                            f"columns")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -333,6 +348,8 @@ _NEEDS = {Kind.SPATIAL_RERAM: ("crossbar",), Kind.FREQUENCY_RERAM: ("crossbar", 
 
 def _build(cls, values, path):
     """``cls(**values)``, naming unknown or missing keys by their dotted path."""
+    if cls is CrossbarSpec:
+        return CrossbarSpec.from_table(values, path)
     if not isinstance(values, dict):
         raise ArchError(f"{path} must be a table, got {type(values).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -462,7 +479,7 @@ class Accelerator:
             if str(arch).endswith(".toml"):
                 return cls.from_file(arch)
             return cls.from_preset(str(arch))
-        raise ArchError(f"arch must be an Accelerator, a preset name ({', '.join(presets())}), "
+        raise ArchError(f"arch must be an Accelerator or a preset name ({', '.join(presets())}), "
                         f"a .toml path or a mapping, got {type(arch).__name__}")
 
     def replace(self, **overrides):
@@ -477,7 +494,8 @@ class Accelerator:
         out = {k: dataclasses.asdict(getattr(self, k)) for k in _SECTIONS}
         for k in _OPTIONAL:
             if getattr(self, k) is not None:
-                out[k] = dataclasses.asdict(getattr(self, k))
+                part = getattr(self, k)
+                out[k] = part.as_table() if k == "crossbar" else dataclasses.asdict(part)
         for k in ("components", "actions"):
             out[k] = {n: {f: v for f, v in dataclasses.asdict(c).items() if v is not None}
                       for n, c in getattr(self, k)}
@@ -493,7 +511,7 @@ class Accelerator:
         """The factor ``obj``'s (a Component's or Action's) numbers are multiplied by."""
         if obj.scaling is None:
             return 1.0
-        xb = self.crossbar
+        xb = None if self.crossbar is None else self.crossbar.config
         if xb is None:
             raise ArchError(f"scaling {obj.scaling!r} needs a [crossbar] section")
         if obj.scaling == Scaling.ADC_BITS.value:
@@ -533,7 +551,7 @@ class Accelerator:
             d = self.digital
             units = self.organisation.tiles * self.organisation.pe_arrays_per_tile
             return 8.0 * units * d.mac_rows * d.mac_cols * self.technology.clock_ghz * 1e9
-        cfg = self.crossbar.config()
+        cfg = self.crossbar.config
         per_weight = cfg.sets * cfg.slices
         read_s = self.crossbar.read_latency_ns * 1e-9
         if kind is Kind.SPATIAL_RERAM:

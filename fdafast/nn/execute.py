@@ -12,8 +12,9 @@ mode       convolutions and linear layers
 =========  ===========================================================================
 
 In 'quant' and 'reram' modes convolutions run in the frequency domain on the
-architecture's FFT tiles (``frequency.tile_2d`` / ``tile_3d``, as the cost
-model assumes), and linear layers on ordinary spatial crossbars with the same
+FFT tile the cost model assigns each layer (:func:`fdafast.dataflow.layer_tile`:
+the architecture's ``frequency.tile_2d`` / ``tile_3d``, or with
+``tile_policy = 'per-layer'`` the cheapest tile up to them), and linear layers on ordinary spatial crossbars with the same
 crossbar semantics: a real product is emulated as a ``colpair`` product whose
 imaginary parts are zero (for ideal devices exactly a real crossbar with one
 row per input; read noise also reaches the unused imaginary columns).  Linear
@@ -22,25 +23,33 @@ else (pooling, activations, batch norm, residual adds) is digital and exact,
 in float64 outside 'fft' mode.  Batch norms that follow a convolution are
 folded into it first.
 
-Plans (weight spectra, quantized weights, crossbar bit planes) are built on
-a layer's first call and kept by the network for later calls with the same
-mode, settings and input shape.
+The execution state of a network lives here, not in the network (which is
+plain data): an :class:`Executor` per network holds its batch-norm-folded
+copy, the plans (weight spectra, quantized weights, crossbar bit planes)
+built on a layer's first call and kept for later calls with the same mode,
+settings and input shape, the work arrays all layers share, and a lock (one
+run at a time).  :func:`executor` finds a network's executor and rebuilds it
+when the network's weights change.
 """
 import dataclasses
+import threading
+import weakref
 
 import numpy as np
 
+from .. import quant
 from .._args import threads_arg
 from ..arch.spec import Accelerator, ArchError
 from ..conv import ConvPlan
-from ..crossbar import CrossbarConfig, PreparedWeights, _emulate_batch
+from ..crossbar import CrossbarConfig, PreparedWeights, column_sum_histogram, emulate
 from ..dataflow import layer_tile
+from ..engine import Workspace
 from ..errors import InvalidArgumentError, NonFiniteError, ShapeError
-from ..reram import ReRAM, _scale, quantize
+from ..reram import ReRAM, calibration_sample
+from ..workloads import conv_layer
 from . import functional as F
-from .graph import conv_layer
 
-__all__ = ["run", "MODES", "Settings"]
+__all__ = ["run", "release", "executor", "Executor", "MODES", "Settings"]
 
 MODES = ("direct", "fft", "quant", "reram")
 
@@ -57,8 +66,7 @@ class Settings:
 
 def exact_config(config):
     """``config`` with ideal devices and an ADC wide enough never to clip or round."""
-    ideal = config.replace(program_sigma=0.0, read_sigma=0.0, stuck_on_rate=0.0,
-                           stuck_off_rate=0.0, on_off_ratio=None, adc_full_scale=None)
+    ideal = config.ideal()
     return ideal.replace(adc_bits=max(config.adc_bits, ideal.s_max.bit_length()))
 
 
@@ -88,7 +96,7 @@ def settings(mode, arch="fda", crossbar=None, seed=0, threads=None, force_emulat
     if isinstance(crossbar, CrossbarConfig):
         cfg = crossbar
     else:
-        cfg = acc.crossbar.config(**dict(crossbar or {}))
+        cfg = acc.crossbar.config.replace(**dict(crossbar or {}))
     if mode == "quant":
         cfg = exact_config(cfg)
     elif calibrate and cfg.adc_full_scale is None and not cfg.exact:
@@ -97,88 +105,112 @@ def settings(mode, arch="fda", crossbar=None, seed=0, threads=None, force_emulat
     return Settings(mode, engine, acc, threads)
 
 
-# -- layers ----------------------------------------------------------------------------------
-def _conv_plan(net, node, shape, st, dtype):
-    key = (st, node.name, shape, np.dtype(dtype).str)
-    cache = net._executors.setdefault("plans", {})
-    if key not in cache:
-        w = node.params["weight"]
-        a = node.attrs
-        tile = None
-        if st.engine is not None:             # the tile the cost model assumes for the layer
-            tile = layer_tile(conv_layer(node, shape), st.acc)[3 - (w.ndim - 2):]
-        b = node.params.get("bias")
-        plan = ConvPlan(np.asarray(w, dtype), (None,) + shape,
-                        None if b is None else np.asarray(b, dtype), a["stride"],
-                        a["padding"], a["dilation"], a["groups"], tile=tile,
-                        threads=st.threads, engine=st.engine)
-        # the layers run one at a time (run() holds the network's lock): one set of
-        # work buffers, grown to the largest layer's, serves them all
-        if st.engine is not None:
-            plan._spectra["reram-buffers"] = net._executors.setdefault("reram-buffers", {})
-        else:
-            plan._work = net._executors.setdefault("float-work", {})
-        cache[key] = plan
-    return cache[key]
+# -- the execution state of a network ---------------------------------------------------
+class Executor:
+    """What running one network keeps between calls (see the module docstring)."""
+
+    def __init__(self, net):
+        self.version = net.version
+        self.graph = net.fold_batchnorm()
+        self.plans = {}
+        self.workspaces = {"float": Workspace(), "reram": Workspace()}
+        self.lock = threading.Lock()
+
+    def release(self, mode):
+        """Drop the plans (and work arrays) kept for ``mode``."""
+        for key in [k for k in self.plans if k[0].mode == mode]:
+            del self.plans[key]
+        self.workspaces["float" if mode in ("direct", "fft") else "reram"].clear()
+
+    def conv_plan(self, node, shape, st, dtype):
+        key = (st, node.name, shape, np.dtype(dtype).str)
+        if key not in self.plans:
+            w, a, b = node.params["weight"], node.attrs, node.params.get("bias")
+            tile = None
+            if st.engine is not None:         # the tile the cost model assumes for the layer
+                layer = conv_layer(node.name, shape, w.shape, a["stride"], a["padding"],
+                                   a["dilation"], a["groups"])
+                tile = layer_tile(layer, st.acc)[3 - (w.ndim - 2):]
+            # the layers run one at a time (run() holds the lock): one workspace per
+            # engine, grown to the largest layer's, serves them all
+            self.plans[key] = ConvPlan(
+                np.asarray(w, dtype), (None,) + shape,
+                None if b is None else np.asarray(b, dtype), a["stride"], a["padding"],
+                a["dilation"], a["groups"], tile=tile, threads=st.threads, engine=st.engine,
+                workspace=self.workspaces["float" if st.engine is None else "reram"])
+        return self.plans[key]
+
+    def linear_weights(self, node, st):
+        """[weight scales, PreparedWeights, calibrated ADC full scale] of a linear layer."""
+        key = (st, node.name, "linear")
+        if key not in self.plans:
+            cfg = st.engine.config.replace(pe="colpair")
+            w = np.asarray(node.params["weight"], np.float64).T            # (K, N)
+            s_w = quant.scale(np.abs(w).max(axis=0), cfg.weight_bits)[None, :]
+            wq, _ = quant.quantize(w.astype(np.complex128), s_w, cfg.weight_bits)
+            zeros = np.zeros_like(wq)
+            self.plans[key] = [s_w, PreparedWeights(wq[None], zeros[None], cfg, st.engine.seed),
+                               None]
+        return self.plans[key]
 
 
-def _conv(net, node, x, st):
+_executors = {}
+_executors_lock = threading.Lock()
+
+
+def executor(net):
+    """The :class:`Executor` of ``net`` (made on first use; remade when its weights change)."""
+    with _executors_lock:
+        ex = _executors.get(id(net))
+        if ex is None:
+            # keyed by id: forget the executor when the network is collected
+            weakref.finalize(net, _executors.pop, id(net), None)
+        if ex is None or ex.version != net.version:
+            ex = _executors[id(net)] = Executor(net)
+        return ex
+
+
+def _conv(ex, node, x, st):
     a = node.attrs
     if st.mode == "direct":
         return F.direct_conv(x, node.params["weight"], node.params.get("bias"), a["stride"],
                              a["padding"], a["dilation"], a["groups"])
     dtype = x.dtype if st.mode == "fft" else np.float64
-    plan = _conv_plan(net, node, x.shape[1:], st, dtype)
+    plan = ex.conv_plan(node, x.shape[1:], st, dtype)
     x = x.astype(dtype, copy=False)
-    if plan.engine is not None and plan.engine.needs_calibration and plan.calibration is None:
+    if plan.engine.needs_calibration and plan.calibration is None:
         plan.calibrate(x)                                # on the first batch it sees
     return plan(x)
-
-
-def _prepared_linear(net, node, st):
-    key = (st, node.name, "linear")
-    cache = net._executors.setdefault("plans", {})
-    if key not in cache:
-        cfg = st.engine.config.replace(pe="colpair")
-        w = np.asarray(node.params["weight"], np.float64).T            # (K, N)
-        s_w = _scale(np.abs(w).max(axis=0), cfg.weight_bits)[None, :]
-        wq, _ = quantize(w.astype(np.complex128), s_w, cfg.weight_bits)
-        zeros = np.zeros_like(wq)
-        cache[key] = [s_w, PreparedWeights(wq[None], zeros[None], cfg, st.engine.seed), None]
-    return cache[key]
 
 
 def _linear_full_scale(entry, xq, zeros, engine, threads):
     """The calibrated ADC full scale of a linear layer (set on its first batch)."""
     if entry[2] is None:
-        from ..reram import _column_sums, calibration_sample
         w = entry[1]
         _, m, n = calibration_sample(1, xq.shape[0], w.N)
-        hist = _column_sums(xq[None][:, m], zeros[None][:, m], *w.sample([0], n), w.config,
-                            threads)
-        cdf = np.cumsum(hist) / max(1, hist.sum())
-        level = int(np.searchsorted(cdf, engine.percentile / 100.0))
-        entry[2] = float(max(1, min(level, w.config.s_max)))
+        hist = column_sum_histogram(xq[None][:, m], zeros[None][:, m], *w.sample([0], n),
+                                    w.config, threads)
+        entry[2] = quant.percentile_level(hist, engine.percentile, w.config.s_max)
     return entry[2]
 
 
-def _linear(net, node, x, st):
+def _linear(ex, node, x, st):
     w, b = node.params["weight"], node.params.get("bias")
     if st.mode in ("direct", "fft"):
         dtype = np.float64 if st.mode == "direct" else x.dtype
         y = x.astype(dtype, copy=False) @ np.asarray(w, dtype).T
         return y if b is None else y + np.asarray(b, dtype)
-    entry = _prepared_linear(net, node, st)
+    entry = ex.linear_weights(node, st)
     s_w, prepared = entry[0], entry[1]
     lead = x.shape[:-1]
     x2 = x.reshape(-1, x.shape[-1]).astype(np.float64)
-    s_x = _scale(np.abs(x2).max(axis=1), prepared.config.input_bits)[:, None]
-    xq, zeros = quantize(x2.astype(np.complex128), s_x, prepared.config.input_bits)
+    s_x = quant.scale(np.abs(x2).max(axis=1), prepared.config.input_bits)[:, None]
+    xq, zeros = quant.quantize(x2.astype(np.complex128), s_x, prepared.config.input_bits)
     full_scale = None
     if prepared.config.adc_full_scale == "calibrate":
         full_scale = _linear_full_scale(entry, xq, zeros, st.engine, st.threads)
-    y = _emulate_batch(xq[None], zeros[None], prepared, st.threads, full_scale,
-                       force=st.engine.force_emulation)[0].real
+    y = emulate(xq[None], zeros[None], prepared, st.threads, full_scale,
+                force=st.engine.force_emulation)[0].real
     y = y * s_x * s_w
     if b is not None:
         y = y + np.asarray(b, np.float64)
@@ -196,13 +228,13 @@ def _pool(node, x):
     return F.adaptive_avg_pool(x, a["output_size"])
 
 
-def _step(net, node, xs, st, owned=False):
+def _step(ex, node, xs, st, owned=False):
     """The node's output; ``owned``: its single input may be overwritten."""
     op = node.op
     if op == "conv":
-        return _conv(net, node, xs[0], st)
+        return _conv(ex, node, xs[0], st)
     if op == "linear":
-        return _linear(net, node, xs[0], st)
+        return _linear(ex, node, xs[0], st)
     if op in ("maxpool", "avgpool", "adaptive_avgpool"):
         return _pool(node, xs[0])
     if op == "act":
@@ -240,18 +272,8 @@ def _input(net, x, mode):
 
 
 def release(net, mode):
-    """Drop the plans (and work buffers) the network keeps for ``mode``."""
-    ex = _folded(net)._executors
-    plans = ex.get("plans", {})
-    for key in [k for k in plans if k[0].mode == mode]:
-        del plans[key]
-    ex.pop("float-work" if mode in ("direct", "fft") else "reram-buffers", None)
-
-
-def _folded(net):
-    if "folded" not in net._executors:
-        net._executors["folded"] = net.fold_batchnorm()
-    return net._executors["folded"]
+    """Drop the plans (and work arrays) kept for running ``net`` in ``mode``."""
+    executor(net).release(mode)
 
 
 def run(net, x, mode="fft", *, capture=False, progress=None, **options):
@@ -280,12 +302,13 @@ def run(net, x, mode="fft", *, capture=False, progress=None, **options):
     """
     st = settings(mode, **options)
     x = _input(net, x, mode)
-    with net._lock:
-        return _run(net, x, st, capture, progress)
+    ex = executor(net)
+    with ex.lock:
+        return _run(ex, x, st, capture, progress)
 
 
-def _run(net, x, st, capture, progress=None):
-    graph = _folded(net)
+def _run(ex, x, st, capture, progress=None):
+    graph = ex.graph
     values = {graph.nodes[0].name: x}
     captured = {}
     readers = {}
@@ -301,7 +324,7 @@ def _run(net, x, st, capture, progress=None):
                 values.pop(i)
         owned = (len(node.inputs) == 1 and node.inputs[0] not in values
                  and node.inputs[0] in mine and node.inputs[0] not in captured)
-        values[node.name] = _step(graph, node, xs, st, owned)
+        values[node.name] = _step(ex, node, xs, st, owned)
         mine.add(node.name)
         if node.op in ("conv", "linear"):
             if capture:

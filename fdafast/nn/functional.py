@@ -12,13 +12,15 @@ import math
 
 import numpy as np
 
+from .._tiling import dilated_extent
+
 __all__ = ["pool_output_size", "max_pool", "avg_pool", "adaptive_avg_pool", "batch_norm",
            "activation", "softmax", "direct_conv", "ACTIVATIONS"]
 
 
 def pool_output_size(n, k, s, p, d, ceil_mode):
     """Output length of a pooling window (torch's rule, ceil mode included)."""
-    span = n + 2 * p - d * (k - 1) - 1
+    span = n + 2 * p - dilated_extent(k, d)
     out = (-(-span // s) if ceil_mode else span // s) + 1
     if ceil_mode and (out - 1) * s >= n + p:     # the last window must start inside
         out -= 1
@@ -31,7 +33,7 @@ def _padded(x, kernel, stride, padding, dilation, ceil_mode, fill):
     out = [pool_output_size(n, k, s, p, d, ceil_mode)
            for n, k, s, p, d in zip(sizes, kernel, stride, padding, dilation)]
     # left: p; right: whatever the last window needs beyond the input
-    hi = [max(0, (o - 1) * s + d * (k - 1) + 1 - n - p)
+    hi = [max(0, (o - 1) * s + dilated_extent(k, d) - n - p)
           for o, n, k, s, p, d in zip(out, sizes, kernel, stride, padding, dilation)]
     width = [(0, 0), (0, 0)] + [(p, h) for p, h in zip(padding, hi)]
     xp = np.pad(x, width, constant_values=fill) if any(map(any, width)) else x

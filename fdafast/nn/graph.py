@@ -30,12 +30,13 @@ with :meth:`Network.load_weights`.
 import dataclasses
 import math
 import pathlib
-import threading
 
 import numpy as np
 
+from .._tiling import dilated_extent, output_size
 from ..errors import InvalidArgumentError, ShapeError
-from ..workloads import Layer
+from ..workloads import Layer, conv_layer
+from . import execute
 from . import functional as F
 
 __all__ = ["Node", "Network", "GraphError", "WeightsError", "OPS"]
@@ -77,7 +78,7 @@ def _conv_shape(node, shape):
     if shape[0] != w.shape[1] * a["groups"]:
         raise ShapeError(f"node {node.name!r} expects {w.shape[1] * a['groups']} input "
                          f"channels, got {shape[0]}")
-    out = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in
+    out = [output_size(n, dilated_extent(k, d), p, p, s) for n, k, s, p, d in
            zip(shape[1:], w.shape[2:], a["stride"], a["padding"], a["dilation"])]
     if min(out) < 1:
         raise ShapeError(f"node {node.name!r}: kernel {w.shape[2:]} does not fit the input "
@@ -166,8 +167,8 @@ class Network:
         self.name = name
         self.output = output or self.nodes[-1].name
         self._index = {}
-        self._executors = {}               # plans and work buffers of the run modes
-        self._lock = threading.Lock()      # one run at a time (the plans share buffers)
+        #: Incremented whenever the parameters change (executors rebuild their plans).
+        self.version = 0
         self._check()
 
     def _check(self):
@@ -243,7 +244,7 @@ class Network:
         for node in self.nodes:
             for k in node.params:
                 node.params[k] = np.array(new[f"{node.name}.{k}"], np.float32)
-        self._executors.clear()
+        self.version += 1
         return self
 
     def save_weights(self, path):
@@ -258,7 +259,10 @@ class Network:
         out = []
         for node in self.nodes:
             if node.op == "conv":
-                out.append(conv_layer(node, shapes[node.inputs[0]], batch))
+                a = node.attrs
+                out.append(conv_layer(node.name, shapes[node.inputs[0]],
+                                      node.params["weight"].shape, a["stride"], a["padding"],
+                                      a["dilation"], a["groups"], batch))
             elif node.op == "linear":
                 w = node.params["weight"]
                 rows = math.prod(shapes[node.inputs[0]][:-1])
@@ -290,24 +294,11 @@ class Network:
     # -- running -----------------------------------------------------------------------------
     def run(self, x, mode="fft", **options):
         """Run the network on ``x`` (batch first); see :func:`fdafast.nn.execute.run`."""
-        from .execute import run
-        return run(self, x, mode, **options)
+        return execute.run(self, x, mode, **options)
 
     def __repr__(self):
         return (f"<Network {self.name!r}: {len(self.nodes)} nodes, input "
                 f"{self.input_shape}, output {self.output_shape}>")
-
-
-def conv_layer(node, in_shape, batch=1):
-    """The :class:`fdafast.workloads.Layer` of a conv node with input shape ``in_shape``
-    (without the batch)."""
-    w, a = node.params["weight"], node.attrs
-    if w.ndim == 3:
-        raise GraphError(f"node {node.name!r}: 1D convolutions are not supported by the cost "
-                         f"model")
-    return Layer(node.name, "conv3d" if w.ndim == 5 else "conv2d", in_shape[0], w.shape[0],
-                 tuple(in_shape[1:]), tuple(w.shape[2:]), tuple(a["stride"]),
-                 tuple(a["padding"]), tuple(a["dilation"]), a["groups"], batch)
 
 
 def _folded(conv, bn):

@@ -89,7 +89,7 @@ def _hardware(acc, options):
     xb = options.get("crossbar")
     if not isinstance(xb, dict) or acc.crossbar is None:
         return acc, options
-    fields = {f.name for f in dataclasses.fields(type(acc.crossbar))}
+    fields = set(type(acc.crossbar).HARDWARE)
     hw = {k: v for k, v in xb.items() if k in fields}
     if hw:
         acc = acc.replace(**{f"crossbar.{k}": v for k, v in hw.items()})
