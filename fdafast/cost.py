@@ -5,7 +5,9 @@ architecture and its tables (:mod:`fdafast.arch`), the action counts and
 pipeline stages of each layer (:mod:`fdafast.dataflow`), and here the two
 functions that turn them into numbers:
 
-* energy = counts x table (:func:`action_energy`), grouped by component;
+* energy = counts x table (:func:`fdafast.dataflow.action_energy`, which
+  :func:`fdafast.dataflow.layer_tile` also uses to rank tiles), grouped by
+  component here;
 * cycles = the resource-constrained pipeline schedule of the layer's items
   through its stages, walked by the native kernel ``fda_pipeline``
   (csrc/schedule.c), plus serial reprogramming.  :func:`closed_form_cycles`
@@ -30,8 +32,8 @@ import io
 import json
 
 from . import _native
-from .arch.spec import Accelerator, ArchError
-from .dataflow import closed_form_cycles, map_layer
+from .arch.spec import Accelerator
+from .dataflow import action_energy, closed_form_cycles, map_layer
 from .errors import InvalidArgumentError
 from .workloads import Layer
 
@@ -52,13 +54,7 @@ ENERGY_COMPONENTS = ("adc", "dac", "crossbar", "sample_hold", "shift_add", "digi
                      "fft", "ifft", "buffers", "noc", "dram", "reprogramming")
 
 
-# -- energy: counts x table ---------------------------------------------------------
-def action_energy(actions, table):
-    """Energy (pJ) of each action: ``count * energy_pj`` (``table`` from
-    :meth:`Accelerator.action_table`)."""
-    return {name: count * table[name][0] for name, count in actions.items()}
-
-
+# -- energy: counts x table (:func:`fdafast.dataflow.action_energy`), by component ---------
 def energy_by_component(per_action):
     """Sum per-action energies into :data:`ENERGY_COMPONENTS` (all present, 0 if unused)."""
     out = dict.fromkeys(ENERGY_COMPONENTS, 0.0)

@@ -83,8 +83,8 @@ from .crossbar import crossbar_counts, logical_columns
 from .workloads import Layer
 
 __all__ = ["LayerMap", "Stage", "MappingError", "map_layer", "layer_tile", "closed_form_cycles",
-           "spectrum_bins",
-           "fft_butterflies", "self_conjugate_bins", "PIPELINE_BUFFER_ITEMS"]
+           "action_energy", "spectrum_bins", "fft_butterflies", "self_conjugate_bins",
+           "PIPELINE_BUFFER_ITEMS"]
 
 #: Items that may wait between two pipeline stages.
 PIPELINE_BUFFER_ITEMS = 2
@@ -177,6 +177,26 @@ def fft_butterflies(tile, hermitian):
     return -(-work // 4)
 
 
+# -- energy: counts x table ------------------------------------------------------------
+def action_energy(actions, table):
+    """Energy of each action: its count times its energy per action.
+
+    Parameters
+    ----------
+    actions : dict
+        Action name -> count (:attr:`LayerMap.actions`).
+    table : dict
+        Action name -> ``(energy_pj, latency_ns)``, from
+        :meth:`fdafast.Accelerator.action_table`.
+
+    Returns
+    -------
+    dict
+        Action name -> ``count * energy_pj`` (pJ), in the order of ``actions``.
+    """
+    return {name: count * table[name][0] for name, count in actions.items()}
+
+
 # -- helpers ------------------------------------------------------------------------------
 def _cdiv(a, b):
     return -(-a // b)
@@ -230,7 +250,7 @@ def layer_tile(layer, acc):
 
     def score(tile):
         lm = _map_frequency(layer, acc, tile)
-        energy = sum(n * table[a][0] for a, n in lm.actions.items())
+        energy = sum(action_energy(lm.actions, table).values())
         return closed_form_cycles(lm), energy, -math.prod(tile)
     return min(candidates, key=score)
 

@@ -315,3 +315,15 @@ def test_bad_estimate_arguments():
         cost.estimate(workloads.c3d(batch=1)[:2] + workloads.c3d(batch=2)[2:3], "fda")
     with pytest.raises(fdafast.FdafastError, match="Accelerator or a preset"):
         cost.estimate(NETS["c3d"], 3)
+
+
+def test_energy_is_counts_times_the_table():
+    table = {"adc_conversion": (2.5, 1.0), "dram_byte": (10.0, 0.1)}
+    assert dataflow.action_energy({"adc_conversion": 3, "dram_byte": 0}, table) == \
+        {"adc_conversion": 7.5, "dram_byte": 0.0}
+    acc = Accelerator.from_preset("fda")
+    layer = NETS["c3d"][1]
+    lm = dataflow.map_layer(layer, acc)
+    by_hand = {a: n * acc.action_table()[a][0] for a, n in lm.actions.items()}
+    assert dataflow.action_energy(lm.actions, acc.action_table()) == by_hand
+    assert cost.estimate([layer], acc).layers[0].energy_pj == cost.energy_by_component(by_hand)
