@@ -37,7 +37,7 @@ from .dataflow import action_energy, closed_form_cycles, map_layer
 from .errors import InvalidArgumentError
 from .workloads import Layer
 
-__all__ = ["estimate", "compare", "comparison_table", "Report", "LayerReport", "action_energy",
+__all__ = ["estimate", "compare", "Report", "LayerReport", "action_energy",
            "energy_by_component", "schedule_cycles", "closed_form_cycles", "COMPONENT_OF",
            "ENERGY_COMPONENTS"]
 
@@ -288,7 +288,7 @@ def compare(layers, accelerators=("fda", "isaac", "asic-fft")):
     Returns ``{name: totals}`` in the given order, each ``totals`` as
     :attr:`Report.totals` plus ``latency_ratio`` (this latency / the first's)
     and ``energy_ratio`` (this energy / the first's); both are 1.0 for the
-    first.  :func:`comparison_table` prints it.
+    first.  :func:`fdafast.report.comparison_table` shows it as a table.
     """
     reports = [estimate(layers, a) for a in accelerators]
     base = reports[0].totals
@@ -300,15 +300,3 @@ def compare(layers, accelerators=("fda", "isaac", "asic-fft")):
         out[t["accelerator"]] = t
     return out
 
-
-def comparison_table(results):
-    """Plain-text table of :func:`compare`'s results."""
-    head = (f"{'accelerator':<10} {'latency ms':>11} {'energy mJ':>10} {'frames/s':>9} "
-            f"{'GOPS/W':>8} {'GOPS/s/mm2':>10} {'lat/1st':>8} {'E/1st':>7}")
-    lines = [head, "-" * len(head)]
-    for name, t in results.items():
-        lines.append(f"{name:<10} {t['latency_s'] * 1e3:11.3f} {t['energy_j'] * 1e3:10.3f} "
-                     f"{t['frames_per_s']:9.1f} {t['gops_per_w']:8.1f} "
-                     f"{t['gops_per_mm2']:10.1f} {t['latency_ratio']:8.2f} "
-                     f"{t['energy_ratio']:7.2f}")
-    return "\n".join(lines)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fdafast
-from fdafast import Accelerator, CrossbarConfig, ReRAM, cost, dataflow, workloads
+from fdafast import Accelerator, CrossbarConfig, ReRAM, cost, dataflow, report, workloads
 from fdafast.arch import ArchError
 from fdafast.dataflow import MappingError
 from fdafast.workloads import Layer
@@ -269,7 +269,17 @@ def test_compare_ratios():
     assert res["fda"]["latency_ratio"] == res["fda"]["energy_ratio"] == 1.0
     assert res["isaac"]["latency_ratio"] == pytest.approx(
         res["isaac"]["latency_s"] / res["fda"]["latency_s"])
-    assert "asic-fft" in cost.comparison_table(res)
+    assert "asic-fft" in report.to_text(report.comparison_table(res))
+
+
+def test_comparison_table_is_one_table_in_two_widths():
+    res = cost.compare(NETS["c3d"][:2])
+    wide = report.to_text(report.comparison_table(res))
+    narrow = report.to_text(report.comparison_table(res, title=None, compact=True))
+    assert "latency / first" in wide and "lat/1st" in narrow and "E/1st" in narrow
+    assert all(f"{t['energy_j'] * 1e3:.3f}" in wide and f"{t['energy_j'] * 1e3:.3f}" in narrow
+               for t in res.values())
+    assert "\x1b" not in narrow and not any(l != l.rstrip() for l in narrow.splitlines())
 
 
 def test_results_are_deterministic():
