@@ -22,7 +22,7 @@ import itertools
 import time
 
 import fdafast
-from fdafast import cost, workloads
+from fdafast import cost, report, workloads
 
 from .crossbar import median_time
 
@@ -66,7 +66,8 @@ def main(argv=None):
           f"{len(res)} points; best frames/s per J: {best[0]}")
     for net, layers in nets.items():
         print(f"\n{net}")
-        print(cost.comparison_table(cost.compare(layers)))
+        print(report.to_text(report.comparison_table(cost.compare(layers), title=None,
+                                                     compact=True)), end="")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ import sys
 
 import numpy as np
 
+# The package's own heavier modules (nn, cost, sweep, report) and rich, matplotlib, dask and
+# pyarrow are imported inside the commands that use them, so that the command starts fast.
 from .errors import FdafastError
 
 __all__ = ["main"]
@@ -50,40 +52,6 @@ def _progress():
 
 
 # -- shared helpers ---------------------------------------------------------------------------
-def _model(name, num_classes=None):
-    from .nn import from_onnx, zoo
-    if name.endswith(".onnx"):
-        if not pathlib.Path(name).exists():
-            raise CLIError(f"no ONNX file at {name!r}")
-        return from_onnx(name)
-    if name not in zoo.names():
-        raise CLIError(f"unknown model {name!r}; zoo models: {', '.join(zoo.names())} "
-                       f"(or give a .onnx file)")
-    return zoo.get(name, **({} if num_classes is None else {"num_classes": num_classes}))
-
-
-def _arch(name):
-    from .arch import Accelerator
-    return Accelerator.resolve(name)
-
-
-def _input(net, spec, batch, seed):
-    if spec and spec.endswith(".npy"):
-        if not pathlib.Path(spec).exists():
-            raise CLIError(f"no input file at {spec!r}")
-        x = np.load(spec)
-        return x if x.ndim == len(net.input_shape) + 1 else x[None]
-    shape = (batch,) + net.input_shape
-    if spec:
-        try:
-            given = tuple(int(v) for v in spec.split(","))
-        except ValueError:
-            raise CLIError(f"--input must be a .npy file or a shape like "
-                           f"{','.join(map(str, net.input_shape))}, got {spec!r}") from None
-        shape = given if len(given) == len(net.input_shape) + 1 else (batch,) + given
-    return np.random.default_rng(seed).random(shape, dtype=np.float32)
-
-
 def _outdir(path):
     if path is None:
         return None
@@ -113,24 +81,26 @@ def _json_float(v):
 
 
 def _crossbar_overrides(items):
+    from .sweep import parse_value
     out = {}
     for text in items or ():
         k, sep, v = text.partition("=")
         if not sep:
             raise CLIError(f"--crossbar takes FIELD=VALUE, got {text!r}")
-        from .sweep import _value
-        out[k.strip()] = _value(v.strip())
+        out[k.strip()] = parse_value(v.strip())
     return out
 
 
 # -- simulate -------------------------------------------------------------------------------------
 def cmd_simulate(args):
     from . import report
+    from .arch import Accelerator
     from .nn import simulate
+    from .nn.load import load_input, load_model
     out = _outdir(args.out)
-    net = _model(args.model, args.num_classes)
-    acc = _arch(args.arch)
-    x = _input(net, args.input, args.batch, args.seed)
+    net = load_model(args.model, args.num_classes)
+    acc = Accelerator.resolve(args.arch)
+    x = load_input(net, args.input, args.batch, args.seed, name="--input")
     layers = len(net.layers())
     with _progress() as bar:
         task = bar.add_task(f"{net.name} {args.mode} on {acc.meta.name}", total=2 * layers)
@@ -174,10 +144,12 @@ def _write_csv(path, rows):
 # -- compare ---------------------------------------------------------------------------------------
 def cmd_compare(args):
     from . import report
+    from .arch import Accelerator
     from .cost import compare
+    from .nn.load import load_model
     out = _outdir(args.out)
-    net = _model(args.model, args.num_classes)
-    accs = [_arch(a.strip()) for a in args.arch.split(",") if a.strip()]
+    net = load_model(args.model, args.num_classes)
+    accs = [Accelerator.resolve(a.strip()) for a in args.arch.split(",") if a.strip()]
     if not accs:
         raise CLIError("--arch needs at least one preset or TOML file")
     results = compare(net.layers(batch=args.batch), accs)
@@ -197,8 +169,8 @@ def cmd_compare(args):
 def _objectives(text, mode):
     if text is None:
         text = "energy_j:min,latency_s:min" if mode == "none" else "energy_j:min,snr_db:max"
-    out = []
     from .sweep import METRICS
+    out = []
     for item in text.split(","):
         k, _, d = item.partition(":")
         if k not in METRICS or d not in ("min", "max"):
@@ -210,12 +182,14 @@ def _objectives(text, mode):
 
 def cmd_sweep(args):
     from . import report, sweep
+    from .arch import Accelerator
+    from .nn.load import load_model
     out = _outdir(args.out or "sweep-results")
     params = [sweep.parse_param(p) for p in args.param]
     if not params:
         raise CLIError("sweep needs at least one --param NAME=VALUES (e.g. adc_bits=4:10)")
-    _model(args.model, args.num_classes)                    # fail early on a bad model
-    sweep.check_params([n for n, _ in params], _arch(args.arch))
+    load_model(args.model, args.num_classes)                # fail early on a bad model
+    sweep.check_params([n for n, _ in params], Accelerator.resolve(args.arch))
     objectives = _objectives(args.objective, args.mode)
     if args.format == "parquet":
         try:

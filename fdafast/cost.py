@@ -5,7 +5,9 @@ architecture and its tables (:mod:`fdafast.arch`), the action counts and
 pipeline stages of each layer (:mod:`fdafast.dataflow`), and here the two
 functions that turn them into numbers:
 
-* energy = counts x table (:func:`action_energy`), grouped by component;
+* energy = counts x table (:func:`fdafast.dataflow.action_energy`, which
+  :func:`fdafast.dataflow.layer_tile` also uses to rank tiles), grouped by
+  component here;
 * cycles = the resource-constrained pipeline schedule of the layer's items
   through its stages, walked by the native kernel ``fda_pipeline``
   (csrc/schedule.c), plus serial reprogramming.  :func:`closed_form_cycles`
@@ -30,12 +32,12 @@ import io
 import json
 
 from . import _native
-from .arch.spec import Accelerator, ArchError
-from .dataflow import closed_form_cycles, map_layer
+from .arch.spec import Accelerator
+from .dataflow import action_energy, closed_form_cycles, map_layer
 from .errors import InvalidArgumentError
 from .workloads import Layer
 
-__all__ = ["estimate", "compare", "comparison_table", "Report", "LayerReport", "action_energy",
+__all__ = ["estimate", "compare", "Report", "LayerReport", "action_energy",
            "energy_by_component", "schedule_cycles", "closed_form_cycles", "COMPONENT_OF",
            "ENERGY_COMPONENTS"]
 
@@ -52,13 +54,7 @@ ENERGY_COMPONENTS = ("adc", "dac", "crossbar", "sample_hold", "shift_add", "digi
                      "fft", "ifft", "buffers", "noc", "dram", "reprogramming")
 
 
-# -- energy: counts x table ---------------------------------------------------------
-def action_energy(actions, table):
-    """Energy (pJ) of each action: ``count * energy_pj`` (``table`` from
-    :meth:`Accelerator.action_table`)."""
-    return {name: count * table[name][0] for name, count in actions.items()}
-
-
+# -- energy: counts x table (:func:`fdafast.dataflow.action_energy`), by component ---------
 def energy_by_component(per_action):
     """Sum per-action energies into :data:`ENERGY_COMPONENTS` (all present, 0 if unused)."""
     out = dict.fromkeys(ENERGY_COMPONENTS, 0.0)
@@ -292,7 +288,7 @@ def compare(layers, accelerators=("fda", "isaac", "asic-fft")):
     Returns ``{name: totals}`` in the given order, each ``totals`` as
     :attr:`Report.totals` plus ``latency_ratio`` (this latency / the first's)
     and ``energy_ratio`` (this energy / the first's); both are 1.0 for the
-    first.  :func:`comparison_table` prints it.
+    first.  :func:`fdafast.report.comparison_table` shows it as a table.
     """
     reports = [estimate(layers, a) for a in accelerators]
     base = reports[0].totals
@@ -304,15 +300,3 @@ def compare(layers, accelerators=("fda", "isaac", "asic-fft")):
         out[t["accelerator"]] = t
     return out
 
-
-def comparison_table(results):
-    """Plain-text table of :func:`compare`'s results."""
-    head = (f"{'accelerator':<10} {'latency ms':>11} {'energy mJ':>10} {'frames/s':>9} "
-            f"{'GOPS/W':>8} {'GOPS/s/mm2':>10} {'lat/1st':>8} {'E/1st':>7}")
-    lines = [head, "-" * len(head)]
-    for name, t in results.items():
-        lines.append(f"{name:<10} {t['latency_s'] * 1e3:11.3f} {t['energy_j'] * 1e3:10.3f} "
-                     f"{t['frames_per_s']:9.1f} {t['gops_per_w']:8.1f} "
-                     f"{t['gops_per_mm2']:10.1f} {t['latency_ratio']:8.2f} "
-                     f"{t['energy_ratio']:7.2f}")
-    return "\n".join(lines)

@@ -4,18 +4,24 @@ For each accelerator kind, :func:`map_layer` turns a :class:`~fdafast.workloads.
 into a :class:`LayerMap`: the exact integer *action counts* (ADC conversions,
 crossbar reads, butterflies, bytes moved...), the mapping (crossbars used,
 replication, reprogramming folds) and the *pipeline stages* one work item
-passes through, with their service times in clock cycles.  Energies and the
-schedule are applied by :mod:`fdafast.cost`; nothing here knows a joule.
+passes through, with their service times in clock cycles.  Energy is
+counts x the accelerator's action table, :func:`action_energy`, kept here
+because :func:`layer_tile` ranks candidate tiles by it; :mod:`fdafast.cost`
+groups it by component and walks the schedule.
 
 Frequency-domain dataflow (``frequency-reram``: FDA; ``digital-fft``)
 --------------------------------------------------------------------
 A work item is one input tile of the overlap-save tiling the convolution
 engine uses (:mod:`fdafast._tiling`: tile ``T`` per axis, ``T - k + 1``
-outputs per tile on the stride-1 grid; 2D layers use ``frequency.tile_2d``,
-3D layers ``frequency.tile_3d``).  Per item: the FFT unit transforms the
-tile of every input channel; every frequency bin does a complex MAC over the
-input channels of each group; the IFFT unit transforms every output channel
-back.
+outputs per tile on the stride-1 grid).  The tile is :func:`layer_tile`'s:
+with ``frequency.tile_policy = 'fixed'`` the preset's (``frequency.tile_2d``
+for 2D layers, ``frequency.tile_3d`` for 3D ones); with ``'per-layer'``
+(the frequency presets' default) the power-of-two tile, axis by axis
+between the dilated kernel extent and that preset tile, with the fewest
+closed-form cycles, ties broken by energy and then by the larger tile.  Per
+item: the FFT unit transforms the tile of every input channel; every
+frequency bin does a complex MAC over the input channels of each group; the
+IFFT unit transforms every output channel back.
 
 * Symmetric reuse (``frequency.hermitian``): ``'half'`` computes, stores and
   moves the ``T0*T1*(T2//2+1)`` bins of the half spectrum (what
@@ -83,8 +89,8 @@ from .crossbar import crossbar_counts, logical_columns
 from .workloads import Layer
 
 __all__ = ["LayerMap", "Stage", "MappingError", "map_layer", "layer_tile", "closed_form_cycles",
-           "spectrum_bins",
-           "fft_butterflies", "self_conjugate_bins", "PIPELINE_BUFFER_ITEMS"]
+           "action_energy", "spectrum_bins", "fft_butterflies", "self_conjugate_bins",
+           "PIPELINE_BUFFER_ITEMS"]
 
 #: Items that may wait between two pipeline stages.
 PIPELINE_BUFFER_ITEMS = 2
@@ -177,6 +183,26 @@ def fft_butterflies(tile, hermitian):
     return -(-work // 4)
 
 
+# -- energy: counts x table ------------------------------------------------------------
+def action_energy(actions, table):
+    """Energy of each action: its count times its energy per action.
+
+    Parameters
+    ----------
+    actions : dict
+        Action name -> count (:attr:`LayerMap.actions`).
+    table : dict
+        Action name -> ``(energy_pj, latency_ns)``, from
+        :meth:`fdafast.Accelerator.action_table`.
+
+    Returns
+    -------
+    dict
+        Action name -> ``count * energy_pj`` (pJ), in the order of ``actions``.
+    """
+    return {name: count * table[name][0] for name, count in actions.items()}
+
+
 # -- helpers ------------------------------------------------------------------------------
 def _cdiv(a, b):
     return -(-a // b)
@@ -230,7 +256,7 @@ def layer_tile(layer, acc):
 
     def score(tile):
         lm = _map_frequency(layer, acc, tile)
-        energy = sum(n * table[a][0] for a, n in lm.actions.items())
+        energy = sum(action_energy(lm.actions, table).values())
         return closed_form_cycles(lm), energy, -math.prod(tile)
     return min(candidates, key=score)
 

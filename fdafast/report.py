@@ -3,8 +3,12 @@
 Every plot function takes plain data (reports, dicts, rows), writes one PNG
 of :data:`FIGSIZE` inches at :data:`DPI` and returns its path; nothing opens
 a window (the Agg backend).  Table functions return ``rich.table.Table``
-objects for a ``rich.console.Console`` to print.
+objects for a ``rich.console.Console`` to print, or for :func:`to_text`.
+
+matplotlib and rich are imported inside the functions that use them: both
+are slow to import, and ``import fdafast`` should not pay for them.
 """
+import io
 import math
 import pathlib
 
@@ -13,7 +17,8 @@ import numpy as np
 from .cost import ENERGY_COMPONENTS
 
 __all__ = ["energy_breakdown_plot", "latency_plot", "comparison_plot", "pareto_plot",
-           "layer_table", "comparison_table", "pareto_table", "FIGSIZE", "DPI"]
+           "layer_table", "comparison_table", "pareto_table", "to_text", "FIGSIZE", "DPI",
+           "COMPARISON_COLUMNS"]
 
 #: Figure size (inches) and resolution of every PNG: 1000 x 600 pixels.
 FIGSIZE = (10, 6)
@@ -141,18 +146,45 @@ def layer_table(report, errors=None, title=None):
     return t
 
 
-def comparison_table(results, title="accelerators compared"):
-    """Latency, energy, frames/s and efficiency side by side, with ratios to the first."""
+#: Columns of :func:`comparison_table`: (key of :func:`fdafast.compare`'s totals,
+#: header, compact header, scale, format).
+COMPARISON_COLUMNS = (
+    ("latency_s", "latency ms", "latency ms", 1e3, ".3f"),
+    ("energy_j", "energy mJ", "energy mJ", 1e3, ".3f"),
+    ("frames_per_s", "frames/s", "frames/s", 1.0, ".1f"),
+    ("gops_per_w", "GOPS/W", "GOPS/W", 1.0, ".1f"),
+    ("gops_per_mm2", "GOPS/s/mm2", "GOPS/s/mm2", 1.0, ".1f"),
+    ("latency_ratio", "latency / first", "lat/1st", 1.0, ".2f"),
+    ("energy_ratio", "energy / first", "E/1st", 1.0, ".2f"),
+)
+
+
+def comparison_table(results, title="accelerators compared", *, compact=False):
+    """Latency, energy, frames/s and efficiency side by side, with ratios to the first.
+
+    Parameters
+    ----------
+    results : dict
+        :func:`fdafast.compare`'s ``{accelerator: totals}``.
+    title : str or None
+    compact : bool
+        Short ratio headers (``lat/1st``, ``E/1st``) and plain rules, for
+        narrow plain-text output such as the benchmarks' (:func:`to_text`).
+
+    Returns
+    -------
+    rich.table.Table
+        One row per accelerator, the columns of :data:`COMPARISON_COLUMNS`.
+    """
+    from rich import box
     from rich.table import Table
-    t = Table(title=title)
-    for c in ("accelerator", "latency ms", "energy mJ", "frames/s", "GOPS/W", "GOPS/s/mm2",
-              "latency / first", "energy / first"):
-        t.add_column(c, justify="left" if c == "accelerator" else "right")
+    t = Table(title=title, box=box.SIMPLE if compact else box.HEAVY_HEAD, show_edge=not compact)
+    t.add_column("accelerator", justify="left")
+    for _, header, short, _, _ in COMPARISON_COLUMNS:
+        t.add_column(short if compact else header, justify="right")
     for name, r in results.items():
-        t.add_row(name, f"{r['latency_s'] * 1e3:.3f}", f"{r['energy_j'] * 1e3:.3f}",
-                  f"{r['frames_per_s']:.1f}", f"{r['gops_per_w']:.1f}",
-                  f"{r['gops_per_mm2']:.1f}", f"{r['latency_ratio']:.2f}",
-                  f"{r['energy_ratio']:.2f}")
+        t.add_row(name, *[f"{r[key] * scale:{fmt}}"
+                          for key, _, _, scale, fmt in COMPARISON_COLUMNS])
     return t
 
 
@@ -165,3 +197,24 @@ def pareto_table(front, params, metrics, title="Pareto front"):
     for r in front:
         t.add_row(*[_fmt(r[c]) for c in list(params) + list(metrics)])
     return t
+
+
+def to_text(renderable, width=160):
+    """Plain text (no colour or markup codes) of a rich table or other renderable.
+
+    Parameters
+    ----------
+    renderable : rich renderable
+        E.g. :func:`comparison_table`'s table.
+    width : int
+        Columns of the text; the table wraps cells that do not fit.
+
+    Returns
+    -------
+    str
+        The lines, trailing spaces removed.
+    """
+    from rich.console import Console
+    con = Console(file=io.StringIO(), width=width, color_system=None, highlight=False)
+    con.print(renderable)
+    return "\n".join(line.rstrip() for line in con.file.getvalue().splitlines()) + "\n"

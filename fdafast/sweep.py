@@ -35,12 +35,13 @@ import os
 import pathlib
 import time
 
-import numpy as np
-
 from .arch import Accelerator
+from .cost import estimate
 from .errors import InvalidArgumentError
+from .metrics import layer_error, top1_agreement
+from .nn.load import load_input, load_model
 
-__all__ = ["SweepError", "parse_param", "grid_points", "point_id", "evaluate_point",
+__all__ = ["SweepError", "parse_param", "parse_value", "grid_points", "point_id", "evaluate_point",
            "run_sweep", "pareto_front", "read_results", "SHORT_PARAMS", "DEVICE_PARAMS",
            "METRICS"]
 
@@ -64,7 +65,8 @@ class SweepError(InvalidArgumentError):
 
 
 # -- the grid -----------------------------------------------------------------------------
-def _value(text):
+def parse_value(text):
+    """``'8'`` -> 8, ``'0.1'`` -> 0.1, anything else stays text (``'half'``)."""
     for conv in (int, float):
         try:
             return conv(text)
@@ -94,7 +96,7 @@ def parse_param(text):
     items = [v.strip() for v in values.split(",")]
     if any(not v for v in items):
         raise SweepError(f"bad list in --param {text!r}: values separated by commas")
-    return name, [_value(v) for v in items]
+    return name, [parse_value(v) for v in items]
 
 
 def known_params(acc):
@@ -156,35 +158,21 @@ def overrides(point, acc):
 
 
 # -- one point -------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=4)
-def _network(model, num_classes):
-    from .nn import from_onnx, zoo
-    if str(model).endswith(".onnx"):
-        return from_onnx(model)
-    kw = {} if num_classes is None else {"num_classes": num_classes}
-    return zoo.get(model, **kw)
-
-
-def sample_input(net, batch, seed, path=None):
-    """The sweep's input batch: a .npy file, or uniform [0, 1) from ``seed``."""
-    if path:
-        x = np.load(path)
-        return x if x.ndim == len(net.input_shape) + 1 else x[None]
-    rng = np.random.default_rng(seed)
-    return rng.random((batch,) + net.input_shape, dtype=np.float32)
+# A worker evaluates many points of one model: the network (VGG16's weights take seconds to
+# build) and its float reference are kept for the next point.
+_network = functools.lru_cache(maxsize=4)(load_model)
 
 
 @functools.lru_cache(maxsize=4)
 def _reference(model, num_classes, batch, seed, path):
     net = _network(model, num_classes)
-    return net.run(sample_input(net, batch, seed, path), mode="fft", threads=1)
+    return net.run(load_input(net, path, batch, seed), mode="fft", threads=1)
 
 
 def evaluate_point(spec):
     """Accuracy and cost of one point; ``spec`` holds model, arch, point, mode, batch,
     seed, input (optional .npy), num_classes, threads.  Returns a result row."""
     t0 = time.perf_counter()
-    from .cost import estimate
     net = _network(spec["model"], spec.get("num_classes"))
     base = Accelerator.resolve(spec["arch"])
     arch_ov, device = overrides(spec["point"], base)
@@ -198,15 +186,11 @@ def evaluate_point(spec):
     if spec["mode"] != "none":
         ref = _reference(spec["model"], spec.get("num_classes"), spec["batch"], spec["seed"],
                          spec.get("input"))
-        x = sample_input(net, spec["batch"], spec["seed"], spec.get("input"))
+        x = load_input(net, spec.get("input"), spec["batch"], spec["seed"])
         y = net.run(x, mode=spec["mode"], arch=acc, crossbar=device or None,
                     seed=spec["seed"], threads=spec.get("threads", 1))
-        err = float(np.linalg.norm((y - ref).ravel()))
-        norm = float(np.linalg.norm(ref.ravel()))
-        rel = err / norm if norm else err
-        snr = math.inf if err == 0 else 20 * math.log10(norm / err)
-        agree = float(np.mean(y.reshape(len(y), -1).argmax(1) == ref.reshape(len(ref), -1)
-                              .argmax(1)))
+        err = layer_error(y, ref)
+        snr, rel, agree = err.snr_db, err.rel_l2, top1_agreement(y, ref)
     row.update(snr_db=snr, rel_err=rel, top1_agreement=agree,
                seconds=time.perf_counter() - t0, error="")
     return row
@@ -230,7 +214,7 @@ def read_results(path):
         lines = lines[:-1]                      # an interrupted write
     for r in csv.DictReader(lines):
         if r.get("id") and r.get("status") in ("ok", "error"):
-            rows.append({k: _value(v) if k not in ("id", "status", "error") else v
+            rows.append({k: parse_value(v) if k not in ("id", "status", "error") else v
                          for k, v in r.items()})
     return rows
 
@@ -269,6 +253,7 @@ class SweepResult:
 
 
 def _client(scheduler, workers, timeout):
+    # dask.distributed is slow to import (half a second) and only a running sweep needs it
     from dask.distributed import Client, LocalCluster
     if scheduler:
         try:
@@ -322,7 +307,7 @@ def run_sweep(spec, params, out, *, scheduler=None, workers=None, resume=False, 
 
 
 def _collect(client, spec, todo, writer, rows, progress):
-    from dask.distributed import as_completed
+    from dask.distributed import as_completed       # lazy, as in _client
     futures = {client.submit(evaluate_point, {**spec, "point": p}, pure=False): p for p in todo}
     failed = 0
     for fut in as_completed(futures):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fdafast
-from fdafast import Accelerator, CrossbarConfig, ReRAM, cost, dataflow, workloads
+from fdafast import Accelerator, CrossbarConfig, ReRAM, cost, dataflow, report, workloads
 from fdafast.arch import ArchError
 from fdafast.dataflow import MappingError
 from fdafast.workloads import Layer
@@ -269,7 +269,17 @@ def test_compare_ratios():
     assert res["fda"]["latency_ratio"] == res["fda"]["energy_ratio"] == 1.0
     assert res["isaac"]["latency_ratio"] == pytest.approx(
         res["isaac"]["latency_s"] / res["fda"]["latency_s"])
-    assert "asic-fft" in cost.comparison_table(res)
+    assert "asic-fft" in report.to_text(report.comparison_table(res))
+
+
+def test_comparison_table_is_one_table_in_two_widths():
+    res = cost.compare(NETS["c3d"][:2])
+    wide = report.to_text(report.comparison_table(res))
+    narrow = report.to_text(report.comparison_table(res, title=None, compact=True))
+    assert "latency / first" in wide and "lat/1st" in narrow and "E/1st" in narrow
+    assert all(f"{t['energy_j'] * 1e3:.3f}" in wide and f"{t['energy_j'] * 1e3:.3f}" in narrow
+               for t in res.values())
+    assert "\x1b" not in narrow and not any(l != l.rstrip() for l in narrow.splitlines())
 
 
 def test_results_are_deterministic():
@@ -315,3 +325,15 @@ def test_bad_estimate_arguments():
         cost.estimate(workloads.c3d(batch=1)[:2] + workloads.c3d(batch=2)[2:3], "fda")
     with pytest.raises(fdafast.FdafastError, match="Accelerator or a preset"):
         cost.estimate(NETS["c3d"], 3)
+
+
+def test_energy_is_counts_times_the_table():
+    table = {"adc_conversion": (2.5, 1.0), "dram_byte": (10.0, 0.1)}
+    assert dataflow.action_energy({"adc_conversion": 3, "dram_byte": 0}, table) == \
+        {"adc_conversion": 7.5, "dram_byte": 0.0}
+    acc = Accelerator.from_preset("fda")
+    layer = NETS["c3d"][1]
+    lm = dataflow.map_layer(layer, acc)
+    by_hand = {a: n * acc.action_table()[a][0] for a, n in lm.actions.items()}
+    assert dataflow.action_energy(lm.actions, acc.action_table()) == by_hand
+    assert cost.estimate([layer], acc).layers[0].energy_pj == cost.energy_by_component(by_hand)

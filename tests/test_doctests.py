@@ -7,12 +7,14 @@ import pytest
 import fdafast
 import fdafast.arch
 import fdafast.cost
+import fdafast.metrics
 import fdafast.reram
 import fdafast.workloads
 
 
 @pytest.mark.parametrize("module", [fdafast, fdafast.arch, fdafast.cost, fdafast.nn,
                                     importlib.import_module("fdafast.nn.datasets"),
+                                    importlib.import_module("fdafast.nn.load"), fdafast.metrics,
                                     importlib.import_module("fdafast.nn.simulate"),
                                     fdafast.reram, fdafast.workloads],
                          ids=lambda m: m.__name__)

@@ -9,26 +9,19 @@
 """
 import collections
 import dataclasses
-import math
 
 import numpy as np
 
+from .. import metrics
 from ..arch import Accelerator
 from ..cost import estimate
 from ..errors import InvalidArgumentError, ShapeError
+from ..metrics import LayerError
 from .execute import release, run
 from .graph import Network
 
 __all__ = ["simulate", "SimulationResult", "LayerError", "sliding_clips", "simulate_video",
            "VideoResult"]
-
-
-@dataclasses.dataclass(frozen=True)
-class LayerError:
-    """Error of one layer's output against the float reference (whole batch)."""
-
-    rel_l2: float       #: ||y - ref|| / ||ref||
-    snr_db: float       #: 20 log10(||ref|| / ||y - ref||); inf when equal
 
 
 @dataclasses.dataclass
@@ -56,21 +49,13 @@ class SimulationResult:
 
     @property
     def output_error(self):
-        return _error(self.output, self.reference)
+        """:class:`LayerError` of the network's output (:func:`fdafast.metrics.layer_error`)."""
+        return metrics.layer_error(self.output, self.reference)
 
     def top1_agreement(self):
-        """Fraction of batch items whose arg-max class equals the reference's."""
-        a = self.output.reshape(len(self.output), -1).argmax(axis=1)
-        b = self.reference.reshape(len(self.reference), -1).argmax(axis=1)
-        return float(np.mean(a == b))
-
-
-def _error(y, ref):
-    err = float(np.linalg.norm((np.asarray(y, np.float64) - ref).ravel()))
-    norm = float(np.linalg.norm(np.asarray(ref, np.float64).ravel()))
-    rel = err / norm if norm else err
-    snr = math.inf if err == 0 else (20 * math.log10(norm / err) if norm else -math.inf)
-    return LayerError(rel, snr)
+        """Fraction of batch items whose arg-max class equals the reference's
+        (:func:`fdafast.metrics.top1_agreement`)."""
+        return metrics.top1_agreement(self.output, self.reference)
 
 
 def _batches(x, batch_size):
@@ -159,7 +144,8 @@ def simulate(net, x, arch="fda", mode="reram", *, batch_size=None, progress=None
         outs.append(y)
         for k, v in yc.items():
             caps[k].append(v)
-    errors = {k: _error(np.concatenate(caps[k]), np.concatenate(ref_caps[k])) for k in ref_caps}
+    errors = {k: metrics.layer_error(np.concatenate(caps[k]), np.concatenate(ref_caps[k]))
+              for k in ref_caps}
     report = estimate(net.layers(batch=len(x)), acc)
     return SimulationResult(np.concatenate(outs), np.concatenate(refs), errors, report, mode,
                             acc.meta.name)
