@@ -217,7 +217,7 @@ def _geometry3(layer):
     """(spatial, kernel extent, stride, output) as 3-tuples over (D, H, W); a 2D
     layer has depth 1."""
     one = (1,) * (3 - len(layer.spatial))
-    kext = tuple(d * (k - 1) + 1 for k, d in zip(layer.kernel, layer.dilation))
+    kext = tuple(_tiling.dilated_extent(k, d) for k, d in zip(layer.kernel, layer.dilation))
     return one + layer.spatial, one + kext, one + layer.stride, one + layer.output_spatial
 
 

@@ -37,6 +37,7 @@ import time
 
 from .arch import Accelerator
 from .cost import estimate
+from .crossbar_config import DEVICE_FIELDS
 from .errors import InvalidArgumentError
 from .metrics import layer_error, top1_agreement
 from .nn.load import load_input, load_model
@@ -53,8 +54,7 @@ SHORT_PARAMS = {
     "tile": (), "tile_depth": (), "hermitian": ("frequency.hermitian",),
     "tiles": ("organisation.tiles",),
 }
-DEVICE_PARAMS = ("read_sigma", "program_sigma", "stuck_on_rate", "stuck_off_rate",
-                 "on_off_ratio")
+DEVICE_PARAMS = DEVICE_FIELDS
 #: Columns every result row has after the parameters.
 METRICS = ("latency_s", "energy_j", "frames_per_s", "gops_per_w", "gops_per_mm2",
            "chip_area_mm2", "chip_power_w", "snr_db", "rel_err", "top1_agreement", "seconds")

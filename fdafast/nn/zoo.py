@@ -29,7 +29,7 @@ import zlib
 
 import numpy as np
 
-from .graph import Network, Node
+from .graph import GraphError, Network, Node
 
 __all__ = ["c3d", "r3d_18", "mc3_18", "r2plus1d_18", "alexnet", "vgg16", "resnet18",
            "resnet50", "tiny2d", "tiny3d", "get", "names"]
@@ -368,7 +368,6 @@ def names():
 
 def get(name, **kwargs):
     """The zoo network ``name`` (keywords: ``num_classes``, ``seed``)."""
-    from .graph import GraphError
     if name not in _MODELS:
         raise GraphError(f"unknown model {name!r}; the zoo has {', '.join(_MODELS)}")
     return _MODELS[name](**kwargs)
