@@ -3,13 +3,35 @@
 Every function here raises a subclass of :class:`fdafast.FdafastError`
 whose message names the bad value and what is accepted.
 """
+import math
 import os
 
 import numpy as np
+import psutil
 
 from .errors import DTypeError, InvalidArgumentError, NonFiniteError, ShapeError
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: Thread counts are capped at this many times the usable CPUs (more only adds overhead,
+#: and OpenMP runtimes abort or crash on absurd team sizes).
+MAX_THREADS_PER_CPU = 4
+
+
+class MemoryLimitError(InvalidArgumentError, MemoryError):
+    """A request would need more memory than the machine has available."""
+
+
+def usable_cpus():
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def max_threads():
+    """The largest thread count accepted: :data:`MAX_THREADS_PER_CPU` x the usable CPUs."""
+    return MAX_THREADS_PER_CPU * usable_cpus()
 
 
 def default_threads():
@@ -18,21 +40,55 @@ def default_threads():
     if env:
         return threads_arg(int(env) if env.strip().lstrip("-").isdigit() else env,
                            "FDAFAST_NUM_THREADS")
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
+    return usable_cpus()
 
 
 def threads_arg(threads, name="threads"):
-    """A positive int thread count, or the default for None."""
+    """A thread count in [1, :func:`max_threads`], or the default for None."""
     if threads is None:
         return default_threads()
     if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, (int, np.integer)):
         raise InvalidArgumentError(f"{name} must be a positive int or None, got {threads!r}")
     if threads < 1:
         raise InvalidArgumentError(f"{name} must be >= 1, got {threads}")
+    if threads > max_threads():
+        raise InvalidArgumentError(f"{name}={threads} is more than {MAX_THREADS_PER_CPU} x the "
+                                   f"{usable_cpus()} usable CPUs; use at most {max_threads()}")
     return int(threads)
+
+
+def positive_int(value, name, maximum=None):
+    """``value`` as a Python int >= 1 (and <= ``maximum``); floats such as 1.5, bools and
+    numpy floats are refused rather than truncated."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise InvalidArgumentError(f"{name} must be a positive int, got {value!r}")
+    if value < 1 or (maximum is not None and value > maximum):
+        bound = "" if maximum is None else f" and <= {maximum}"
+        raise InvalidArgumentError(f"{name} must be >= 1{bound}, got {value}")
+    return int(value)
+
+
+def check_memory(nbytes, what, fix):
+    """Refuse to allocate ``nbytes`` for ``what`` when the machine has less available
+    memory (psutil): a :class:`MemoryLimitError` naming the size and ``fix``, the
+    setting that makes it smaller.  Sizes past int64 are refused too."""
+    nbytes = int(nbytes)
+    available = psutil.virtual_memory().available
+    if nbytes > min(available, np.iinfo(np.int64).max):
+        raise MemoryLimitError(f"{what} needs {_size(nbytes)}, more than the "
+                               f"{_size(available)} of memory available; {fix}")
+
+
+def _size(nbytes):
+    for unit, scale in (("PiB", 2 ** 50), ("TiB", 2 ** 40), ("GiB", 2 ** 30), ("MiB", 2 ** 20)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{nbytes} bytes"
+
+
+def nbytes_of(shape, dtype):
+    """Bytes of an array of ``shape`` and ``dtype`` (exact Python integers: no overflow)."""
+    return math.prod(int(s) for s in shape) * np.dtype(dtype).itemsize
 
 
 def float_array(a, name):
@@ -50,13 +106,34 @@ def float_array(a, name):
     return a
 
 
+#: Elements checked at once by :func:`check_finite` (bounds its temporary masks).
+FINITE_CHUNK = 1 << 22
+
+
+def _chunks(a):
+    """Views of ``a`` along its leading axes, each of at most about FINITE_CHUNK elements."""
+    if a.ndim == 0 or a.size <= FINITE_CHUNK:
+        yield a
+        return
+    per = a.size // a.shape[0]                     # elements per index of axis 0
+    if per > FINITE_CHUNK:
+        for i in range(a.shape[0]):
+            yield from _chunks(a[i])
+        return
+    step = FINITE_CHUNK // per
+    for i in range(0, a.shape[0], step):
+        yield a[i:i + step]
+
+
 def check_finite(a, name):
-    """Raise :class:`NonFiniteError` if ``a`` holds NaN or infinity."""
-    if not np.isfinite(a).all():
-        n_nan = int(np.isnan(a).sum())
-        n_inf = int(np.isinf(a).sum())
-        raise NonFiniteError(f"{name} contains {n_nan} NaN and {n_inf} infinite values; "
-                             f"only finite values are accepted")
+    """Raise :class:`NonFiniteError` if ``a`` holds NaN or infinity.  Checked in chunks,
+    so that a broadcast or huge array never needs a mask of its full size."""
+    if a.dtype.kind not in "fc" or all(np.isfinite(c).all() for c in _chunks(a)):
+        return
+    n_nan = sum(int(np.isnan(c).sum()) for c in _chunks(a))
+    n_inf = sum(int(np.isinf(c).sum()) for c in _chunks(a))
+    raise NonFiniteError(f"{name} contains {n_nan} NaN and {n_inf} infinite values; "
+                         f"only finite values are accepted")
 
 
 def int_tuple(value, nd, name, minimum):

@@ -52,7 +52,9 @@ def _progress():
 
 
 # -- shared helpers ---------------------------------------------------------------------------
-def _outdir(path):
+def _outdir(path, files=()):
+    """The output directory, made and checked writable before any work, with none of
+    the ``files`` the command will write standing there as a directory."""
     if path is None:
         return None
     p = pathlib.Path(path)
@@ -64,6 +66,10 @@ def _outdir(path):
     except OSError as exc:
         raise CLIError(f"cannot write to the output directory {str(p)!r}: "
                        f"{exc.strerror or exc}") from None
+    for name in files:
+        if (p / name).exists() and not (p / name).is_file():
+            raise CLIError(f"{str(p / name)!r} is in the way: it is not a file, and the "
+                           f"command writes its {name} there")
     return p
 
 
@@ -96,8 +102,10 @@ def cmd_simulate(args):
     from . import report
     from .arch import Accelerator
     from .nn import simulate
+    from ._args import threads_arg
     from .nn.load import load_input, load_model
-    out = _outdir(args.out)
+    out = _outdir(args.out, ("simulation.json", "layers.csv", "energy.png", "latency.png"))
+    threads_arg(args.threads, "--threads")                  # FDAFAST_NUM_THREADS too
     net = load_model(args.model, args.num_classes)
     acc = Accelerator.resolve(args.arch)
     x = load_input(net, args.input, args.batch, args.seed, name="--input")
@@ -147,7 +155,7 @@ def cmd_compare(args):
     from .arch import Accelerator
     from .cost import compare
     from .nn.load import load_model
-    out = _outdir(args.out)
+    out = _outdir(args.out, ("compare.csv", "compare.json", "compare.png"))
     net = load_model(args.model, args.num_classes)
     accs = [Accelerator.resolve(a.strip()) for a in args.arch.split(",") if a.strip()]
     if not accs:
@@ -177,6 +185,9 @@ def _objectives(text, mode):
             raise CLIError(f"bad --objective {item!r}: METRIC:min|max with METRIC one of "
                            f"{', '.join(METRICS)}")
         out.append((k, d))
+    twice = sorted({k for k, _ in out if [q for q, _ in out].count(k) > 1})
+    if twice:
+        raise CLIError(f"--objective names {', '.join(twice)} more than once")
     return out
 
 
@@ -184,10 +195,13 @@ def cmd_sweep(args):
     from . import report, sweep
     from .arch import Accelerator
     from .nn.load import load_model
-    out = _outdir(args.out or "sweep-results")
+    out = _outdir(args.out or "sweep-results", ("sweep.csv", "pareto.csv", "pareto.png",
+                                                "sweep.parquet"))
     params = [sweep.parse_param(p) for p in args.param]
     if not params:
         raise CLIError("sweep needs at least one --param NAME=VALUES (e.g. adc_bits=4:10)")
+    sweep.grid_points(params)                               # a repeated name fails here
+    sweep.check_run_options(args.workers, args.timeout, args.scheduler)
     load_model(args.model, args.num_classes)                # fail early on a bad model
     sweep.check_params([n for n, _ in params], Accelerator.resolve(args.arch))
     objectives = _objectives(args.objective, args.mode)
@@ -224,7 +238,10 @@ def cmd_sweep(args):
     con.print(report.pareto_table(front, names, metrics))
     _write_csv(out / "pareto.csv", front or [{"id": ""}])
     ok = [r for r in result.rows if r["status"] == "ok"]
-    report.pareto_plot(ok, front, objectives[0][0], objectives[1][0], out / "pareto.png")
+    # one objective: plot it against the first other metric shown
+    y_key = objectives[1][0] if len(objectives) > 1 else next(
+        m for m in ("energy_j", "latency_s", "snr_db") if m != objectives[0][0])
+    report.pareto_plot(ok, front, objectives[0][0], y_key, out / "pareto.png")
     if args.format == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -296,7 +313,11 @@ def cmd_presets(args):
 def cmd_preset_show(args):
     from .arch import presets
     if args.name.endswith(".toml") and pathlib.Path(args.name).exists():
-        text = pathlib.Path(args.name).read_text()
+        try:
+            text = pathlib.Path(args.name).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CLIError(f"cannot read {args.name!r} as a TOML text file: "
+                           f"{getattr(exc, 'strerror', None) or exc}") from None
     elif args.name in presets():
         text = (importlib.resources.files("fdafast.arch") / "presets" /
                 f"{args.name}.toml").read_text()
@@ -307,25 +328,50 @@ def cmd_preset_show(args):
 
 
 # -- the parser ----------------------------------------------------------------------------------------
+def _number(kind, lo, name):
+    """An argparse type: ``kind`` (int or float) >= ``lo`` (> 0 for floats), finite."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{name} takes {what}, got {text!r}") from None
+        if (kind is float and not (math.isfinite(value) and value > lo)) or \
+                (kind is int and value < lo):
+            bound = f">= {lo}" if kind is int else f"> {lo}"
+            raise argparse.ArgumentTypeError(f"{name} must be {bound}, got {text}")
+        return value
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors on one line (and status 2, as argparse does)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _common(p, arch_default="fda"):
     p.add_argument("model", help="a zoo model (fdafast models) or an .onnx file")
     p.add_argument("--arch", default=arch_default,
                    help=f"preset name or TOML file (default {arch_default})")
-    p.add_argument("--batch", type=int, default=1, help="clips or images per run (default 1)")
-    p.add_argument("--num-classes", type=int, default=None, help="zoo models' classes")
+    p.add_argument("--batch", type=_number(int, 1, "--batch"), default=1,
+                   help="clips or images per run (default 1)")
+    p.add_argument("--num-classes", type=_number(int, 1, "--num-classes"), default=None,
+                   help="zoo models' classes")
     p.add_argument("--out", default=None, help="directory for JSON, CSV and PNG files")
 
 
 def parser():
-    ap = argparse.ArgumentParser(prog="fdafast", description="Simulate frequency-domain ReRAM "
+    ap = _Parser(prog="fdafast", description="Simulate frequency-domain ReRAM "
                                  "CNN accelerators: what they compute and what it costs.")
-    sub = ap.add_subparsers(dest="command", required=True)
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser("simulate", help="run a model on the simulated accelerator")
     _common(p)
     p.add_argument("--mode", default="reram", choices=("direct", "fft", "quant", "reram"))
     p.add_argument("--input", default=None, help="a .npy batch, or a shape (random input)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--seed", type=_number(int, 0, "--seed"), default=0)
+    p.add_argument("--threads", type=_number(int, 1, "--threads"), default=None)
     p.add_argument("--crossbar", action="append", metavar="FIELD=VALUE",
                    help="crossbar override, e.g. adc_bits=6 or read_sigma=0.1 (repeatable)")
     p.set_defaults(func=cmd_simulate)
@@ -339,14 +385,14 @@ def parser():
     p.add_argument("--mode", default="reram", choices=("reram", "quant", "none"),
                    help="how accuracy is measured; 'none': cost only")
     p.add_argument("--input", default=None, help="a .npy batch (default: random, --seed)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_number(int, 0, "--seed"), default=0)
     p.add_argument("--objective", default=None,
                    help="Pareto objectives, e.g. energy_j:min,snr_db:max (the default)")
     p.add_argument("--format", default="csv", choices=("csv", "parquet"))
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port); "
                    "default: an embedded LocalCluster")
-    p.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes")
-    p.add_argument("--timeout", type=float, default=10.0,
+    p.add_argument("--workers", type=_number(int, 1, "--workers"), default=None, help="LocalCluster worker processes")
+    p.add_argument("--timeout", type=_number(float, 0, "--timeout"), default=10.0,
                    help="seconds to reach the scheduler (default 10)")
     p.add_argument("--resume", action="store_true", help="skip points already in --out")
     p.set_defaults(func=cmd_sweep)
@@ -366,12 +412,34 @@ def parser():
 
 
 def main(argv=None):
+    """Run the command line; returns the exit status.
+
+    Expected failures (what was asked cannot be done, a file cannot be read or
+    written, not enough memory) print one line on stderr and return 2; an
+    interruption returns 130; anything else is a bug: its traceback is
+    printed, followed by a line that says so, and 1 is returned.
+    """
     args = parser().parse_args(argv)
+    err = _console(stderr=True)
     try:
         return args.func(args)
     except FdafastError as exc:
-        _console(stderr=True).print(f"fdafast {args.command}: error: {exc}", markup=False)
+        err.print(f"fdafast {args.command}: error: {exc}", markup=False)
+        return 2
+    except OSError as exc:
+        where = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
+        err.print(f"fdafast {args.command}: error:{where} {exc.strerror or exc}", markup=False)
+        return 2
+    except MemoryError:
+        err.print(f"fdafast {args.command}: error: out of memory; try a smaller --batch or "
+                  f"input", markup=False)
         return 2
     except KeyboardInterrupt:
-        _console(stderr=True).print(f"fdafast {args.command}: interrupted", markup=False)
+        err.print(f"fdafast {args.command}: interrupted", markup=False)
         return 130
+    except Exception:                          # a bug: keep the traceback, and say so
+        import traceback
+        traceback.print_exc()
+        err.print(f"fdafast {args.command}: internal error (a bug in fdafast; please "
+                  f"report it with the traceback above)", markup=False)
+        return 1

@@ -20,8 +20,8 @@ import math
 import numpy as np
 
 from . import _native, _tiling
-from ._args import (check_finite, conv_shapes, float_array, int_tuple, padding_arg,
-                    threads_arg)
+from ._args import (check_finite, check_memory, conv_shapes, float_array, int_tuple,
+                    nbytes_of, padding_arg, threads_arg)
 from ._tiling import to3
 from .engine import PHASES, Engine, Prepared, Workspace
 from .errors import InvalidArgumentError, ShapeError
@@ -167,6 +167,8 @@ class ConvPlan:
             dilation3=to3(self.dilation, 1), stride3=to3(self.stride, 1), pad3=to3(lo, 0),
             tile3=to3(self.tile, 1))
         self.dtype = w.dtype
+        check_memory(self.spectrum_nbytes, f"the weight spectra of {self!r}",
+                     "choose a smaller tile= (or split the layer's output channels)")
         self.engine = engine
         self.workspace = Workspace() if workspace is None else workspace
         self.last_counts = None
@@ -279,6 +281,10 @@ class ConvPlan:
             raise ShapeError(f"input has shape {x.shape} but this plan expects {shown}")
         if x.shape[0] < 1:
             raise ShapeError(f"input has an empty batch (shape {x.shape})")
+        copy = 0 if x.flags.c_contiguous else nbytes_of(x.shape, x.dtype)
+        check_memory(copy + self._prepared.nbytes_needed(x.shape[0], x.dtype),
+                     f"a batch of {x.shape[0]} through {self!r}",
+                     "pass a smaller batch (or split it)")
         check_finite(x, "input")
         return x
 

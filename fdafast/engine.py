@@ -26,6 +26,7 @@ import threading
 import numpy as np
 
 from . import _native
+from ._args import nbytes_of
 from .errors import InvalidArgumentError
 
 __all__ = ["Engine", "Prepared", "Workspace", "PHASES"]
@@ -93,6 +94,12 @@ class Prepared:
 
     def run(self, x, threads, phases=None):
         raise NotImplementedError
+
+    def nbytes_needed(self, batch, dtype):
+        """Bytes a run on ``batch`` inputs of ``dtype`` allocates beyond the workspace it
+        keeps (checked against the available memory before the run)."""
+        g = self.geometry
+        return nbytes_of((batch, g.cout) + g.out_spatial, dtype)
 
     def calibrate(self, x, threads):
         raise InvalidArgumentError("calibrate() needs a plan with engine=fdafast.ReRAM(...)")

@@ -296,6 +296,16 @@ class ReRAMLayer(Prepared):
         self.bias = None if bias is None else bias.astype(np.float64)
         self._weights = None
 
+    def nbytes_needed(self, batch, dtype):
+        """The float64 input, tiles and spectra, and the output spectra and tiles of a run."""
+        g = self.geometry
+        rows = batch * math.prod(g.ntiles3)
+        tiles = rows * g.cin * (math.prod(g.tile3) + 4 * g.nbins)   # tiles, spectra, planes
+        out = rows * g.cout * 2 * g.nbins + batch * g.cout * math.prod(
+            n * v for n, v in zip(g.ntiles3, g.valid3))
+        return 8 * (batch * g.cin * math.prod(g.padded3) + tiles + out) + \
+            super().nbytes_needed(batch, np.float64)
+
     def _batches(self):
         """(input-channel slice, output slice, bin slice, index) of every emulated batch."""
         g = self.geometry

@@ -26,21 +26,25 @@ Parameters (``name=values``):
 Values: ``a:b`` (integers a..b), ``a:b:s`` (step s), or a comma list
 (``8,16``; ``0.0,0.1``; ``half,none``).
 """
-import csv
 import dataclasses
 import functools
+import hashlib
 import itertools
+import json
+import logging
 import math
-import os
 import pathlib
 import time
 
+from . import _checks
+from ._args import max_threads, positive_int, usable_cpus
 from .arch import Accelerator
 from .cost import estimate
 from .crossbar_config import DEVICE_FIELDS
 from .errors import InvalidArgumentError
 from .metrics import layer_error, top1_agreement
 from .nn.load import load_input, load_model
+from .store import ResultStore, read_rows
 
 __all__ = ["SweepError", "parse_param", "parse_value", "grid_points", "point_id", "evaluate_point",
            "run_sweep", "pareto_front", "read_results", "SHORT_PARAMS", "DEVICE_PARAMS",
@@ -123,14 +127,26 @@ def check_params(names, acc):
 
 
 def grid_points(params):
-    """The product of the parameters' values, as dicts in a stable order."""
+    """The product of the parameters' values, as dicts in a stable order.
+
+    Raises :class:`SweepError` for a parameter named twice (the grid would
+    silently collapse) or one without values.
+    """
     names = [n for n, _ in params]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise SweepError(f"parameter(s) {', '.join(twice)} given more than once; give each "
+                         f"--param once with all its values (e.g. adc_bits=4,5,6)")
+    empty = [n for n, v in params if not list(v)]
+    if empty:
+        raise SweepError(f"parameter(s) {', '.join(empty)} have no values")
     return [dict(zip(names, combo)) for combo in itertools.product(*[v for _, v in params])]
 
 
 def point_id(point):
-    """A stable text id of a point (its parameters in order)."""
-    return ",".join(f"{k}={v}" for k, v in point.items())
+    """The canonical text id of a point: its parameters sorted by name, so that the
+    order in which they were given does not matter."""
+    return ",".join(f"{k}={point[k]}" for k in sorted(point))
 
 
 def overrides(point, acc):
@@ -201,46 +217,28 @@ def columns(param_names):
     return ["id", "status"] + list(param_names) + list(METRICS) + ["error"]
 
 
+def _parse(name, text):
+    return text if name in ("id", "status", "error") else parse_value(text)
+
+
 def read_results(path):
-    """Rows of a results CSV (complete lines only; a line cut by an interruption is skipped)."""
-    path = pathlib.Path(path)
-    if not path.exists():
-        return []
-    rows = []
-    with path.open(newline="") as fh:
-        text = fh.read()
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines = lines[:-1]                      # an interrupted write
-    for r in csv.DictReader(lines):
-        if r.get("id") and r.get("status") in ("ok", "error"):
-            rows.append({k: parse_value(v) if k not in ("id", "status", "error") else v
-                         for k, v in r.items()})
-    return rows
+    """Rows of a sweep's results CSV, every line's checksum verified (a last line cut by
+    an interruption is skipped); see :mod:`fdafast.store`."""
+    return [r for r in read_rows(path, _parse) if r.get("status") in ("ok", "error")]
 
 
-class _Writer:
-    """Appends rows to the CSV as they arrive, one flushed line each."""
-
-    def __init__(self, path, fields):
-        self.path, self.fields = pathlib.Path(path), fields
-        new = not self.path.exists() or self.path.stat().st_size == 0
-        try:
-            self.fh = self.path.open("a", newline="")
-        except OSError as exc:
-            raise SweepError(f"cannot write results to {str(self.path)!r}: {exc}") from None
-        self.w = csv.DictWriter(self.fh, fieldnames=fields, extrasaction="ignore")
-        if new:
-            self.w.writeheader()
-            self.fh.flush()
-
-    def write(self, row):
-        self.w.writerow({k: row.get(k, "") for k in self.fields})
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-
-    def close(self):
-        self.fh.close()
+def identity(spec, names):
+    """What a sweep's results are results of (see :class:`fdafast.store.ResultStore`)."""
+    acc = Accelerator.resolve(spec["arch"])
+    digest = hashlib.sha256(json.dumps(acc.as_dict(), sort_keys=True, default=str).encode())
+    source = spec.get("input")
+    if source:
+        st = pathlib.Path(source).stat()
+        source = {"path": str(source), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return {"study": "sweep", "model": str(spec["model"]), "mode": spec["mode"],
+            "arch": str(spec["arch"]), "arch_digest": digest.hexdigest()[:16],
+            "input": source, "seed": spec["seed"], "batch": spec["batch"],
+            "num_classes": spec.get("num_classes"), "params": list(names)}
 
 
 # -- the runner -------------------------------------------------------------------------------------
@@ -252,20 +250,40 @@ class SweepResult:
     failed: int           #: points that raised (their rows have status 'error')
 
 
+def _check_scheduler(scheduler):
+    text = str(scheduler)
+    scheme, sep, rest = text.rpartition("://")
+    host, colon, port = (rest if sep else text).rpartition(":")
+    if (sep and scheme not in ("tcp", "tls", "inproc", "ucx", "ws", "wss")) or not colon \
+            or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SweepError(f"--scheduler must be an address like tcp://host:8786, got "
+                         f"{scheduler!r}")
+
+
 def _client(scheduler, workers, timeout):
     # dask.distributed is slow to import (half a second) and only a running sweep needs it
     from dask.distributed import Client, LocalCluster
     if scheduler:
         try:
             return Client(scheduler, timeout=f"{timeout}s"), None
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
             raise SweepError(f"cannot reach the Dask scheduler at {scheduler!r} within "
                              f"{timeout} s ({type(exc).__name__}); is it running?") from None
-    n = workers or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                       else os.cpu_count() or 1)
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=None, host="127.0.0.1")
+    cluster = LocalCluster(n_workers=workers or usable_cpus(), threads_per_worker=1,
+                           processes=True, dashboard_address=None, host="127.0.0.1",
+                           silence_logs=logging.ERROR)
     return Client(cluster), cluster
+
+
+def check_run_options(workers, timeout, scheduler):
+    """Validate the runner's options (before anything starts)."""
+    if workers is not None:
+        positive_int(workers, "workers", maximum=max_threads())
+    timeout = _checks.number("timeout", timeout, 0.0, 86400.0, lo_open=True,
+                             error=SweepError)
+    if scheduler:
+        _check_scheduler(scheduler)
+    return timeout
 
 
 def run_sweep(spec, params, out, *, scheduler=None, workers=None, resume=False, timeout=10,
@@ -273,65 +291,65 @@ def run_sweep(spec, params, out, *, scheduler=None, workers=None, resume=False, 
     """Evaluate every point of ``params`` (a list of ``(name, values)``) on Dask.
 
     ``spec``: model, arch, mode ('reram', 'quant' or 'none' for cost only),
-    batch, seed, input, num_classes.  Results go to the CSV ``out`` as they
-    arrive; an existing file needs ``resume=True`` (its finished points are
-    skipped).  ``progress(row)`` is called for every result.
+    batch, seed, input, num_classes.  Results go to the store ``out`` (a CSV
+    file, :class:`fdafast.store.ResultStore`) as they arrive; an existing
+    store needs ``resume=True`` and the same study (model, mode, accelerator,
+    input, seed, batch, parameter names); its finished points are skipped and
+    its failed ones tried again.  ``progress(row)`` is called for every result.
     """
-    out = pathlib.Path(out)
+    timeout = check_run_options(workers, timeout, scheduler)
     names = [n for n, _ in params]
-    check_params(names, Accelerator.resolve(spec["arch"]))
     points = grid_points(params)
-    if out.exists() and out.stat().st_size and not resume:
-        raise SweepError(f"{str(out)!r} already holds results; pass resume=True (--resume) to "
-                         f"continue the sweep, or choose another output")
-    previous = read_results(out) if resume else []
-    done = {r["id"] for r in previous if r["status"] == "ok"}
-    todo = [p for p in points if point_id(p) not in done]
-    kept = [r for r in previous if r["status"] == "ok"]
-    if resume and len(kept) != len(previous):          # failed points are tried again
-        _rewrite(out, columns(names), kept)
-    writer = _Writer(out, columns(names))
-    rows, failed = list(kept), 0
-    try:
+    check_params(names, Accelerator.resolve(spec["arch"]))
+    with ResultStore(out, identity(spec, names), columns(names), resume) as store:
+        previous = [r for r in store.rows(_parse) if r.get("status") in ("ok", "error")]
+        kept = [r for r in previous if r["status"] == "ok"]
+        if len(kept) != len(previous):                     # failed points are tried again
+            store.rewrite(kept)
+        done = {r["id"] for r in kept}
+        todo = [p for p in points if point_id(p) not in done]
+        rows, failed = list(kept), 0
         if todo:
             client, cluster = _client(scheduler, workers, timeout)
             try:
-                failed = _collect(client, spec, todo, writer, rows, progress)
+                failed = _collect(client, spec, todo, store, rows, progress)
             finally:
                 client.close()
                 if cluster is not None:
                     cluster.close()
-    finally:
-        writer.close()
     return SweepResult(rows, len(todo), len(points) - len(todo), failed)
 
 
-def _collect(client, spec, todo, writer, rows, progress):
+def _error_row(point, exc):
+    return {"id": point_id(point), "status": "error", **point,
+            "error": f"{type(exc).__name__}: {exc}".replace("\n", " ")}
+
+
+def evaluate_point_safely(spec):
+    """:func:`evaluate_point`, with a failure returned as the point's error row (so that
+    workers log no traceback and the failure lands in the store with its reason)."""
+    try:
+        return evaluate_point(spec)
+    except Exception as exc:                       # the point failed; the others go on
+        return _error_row(spec["point"], exc)
+
+
+def _collect(client, spec, todo, store, rows, progress):
     from dask.distributed import as_completed       # lazy, as in _client
-    futures = {client.submit(evaluate_point, {**spec, "point": p}, pure=False): p for p in todo}
+    futures = {client.submit(evaluate_point_safely, {**spec, "point": p}, pure=False): p
+               for p in todo}
     failed = 0
     for fut in as_completed(futures):
-        p = futures[fut]
         try:
             row = fut.result()
-        except Exception as exc:                   # the point failed; the others go on
-            failed += 1
-            row = {"id": point_id(p), "status": "error", **p,
-                   "error": f"{type(exc).__name__}: {exc}"}
-        writer.write(row)
+        except Exception as exc:                   # a worker died or could not run it
+            row = _error_row(futures[fut], exc)
+        failed += row["status"] == "error"
+        store.append(row)
         rows.append(row)
         if progress is not None:
             progress(row)
     return failed
-
-
-def _rewrite(path, fields, rows):
-    tmp = pathlib.Path(str(path) + ".tmp")
-    with tmp.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(path)
 
 
 # -- the front -----------------------------------------------------------------------------------------

@@ -452,8 +452,11 @@ class Accelerator:
                 data = tomllib.load(fh)
         except FileNotFoundError:
             raise ArchError(f"no accelerator description at {str(path)!r}") from None
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ArchError(f"{str(path)!r} is not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ArchError(f"cannot read the accelerator description {str(path)!r}: "
+                            f"{exc.strerror or exc}") from None
         return cls.from_dict(data)
 
     @classmethod

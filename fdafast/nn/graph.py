@@ -30,6 +30,7 @@ with :meth:`Network.load_weights`.
 import dataclasses
 import math
 import pathlib
+import zipfile
 
 import numpy as np
 
@@ -231,19 +232,26 @@ class Network:
                        if k.rsplit(".", 1)[-1] not in IGNORED_BUFFERS)
         bad = sorted(f"{k}: expected {own[k].shape}, got {tuple(np.shape(new[k]))}"
                      for k in set(own) & set(new) if tuple(np.shape(new[k])) != own[k].shape)
-        nonfinite = sorted(k for k in set(own) & set(new)
-                           if not np.all(np.isfinite(np.asarray(new[k], np.float64))))
+        common = sorted(set(own) & set(new))
+        kinds = {k: np.asarray(new[k]).dtype.kind for k in common}
+        wrong = [f"{k}: {np.asarray(new[k]).dtype}" for k in common if kinds[k] not in "fiu"]
+        # the parameters are stored as float32: check what float32 makes of them
+        cast = {k: np.asarray(new[k]).astype(np.float32) for k in common
+                if kinds[k] in "fiu"}
+        with np.errstate(over="ignore"):
+            nonfinite = [k for k, v in cast.items() if not np.all(np.isfinite(v))]
         problems = [f"missing: {', '.join(missing)}" if missing else "",
                     f"unexpected: {', '.join(extra)}" if extra else "",
                     f"mis-shaped: {'; '.join(bad)}" if bad else "",
-                    f"not finite: {', '.join(nonfinite)}" if nonfinite else ""]
+                    f"not real numbers: {'; '.join(wrong)}" if wrong else "",
+                    f"not finite: {', '.join(nonfinite)}" if nonfinite else ""]  # as float32
         problems = [p for p in problems if p]
         if problems:
             raise WeightsError(f"weights do not match network {self.name!r} "
                                f"(nothing was loaded): " + " | ".join(problems))
         for node in self.nodes:
             for k in node.params:
-                node.params[k] = np.array(new[f"{node.name}.{k}"], np.float32)
+                node.params[k] = cast[f"{node.name}.{k}"]
         self.version += 1
         return self
 
@@ -319,9 +327,18 @@ def _read_weights(source):
     path = pathlib.Path(source)
     if not path.exists():
         raise WeightsError(f"no weights file at {str(path)!r}")
+    if not path.is_file():
+        raise WeightsError(f"{str(path)!r} is not a file")
     if path.suffix == ".npz":
-        with np.load(path) as f:
-            return {k: f[k] for k in f.files}
+        try:
+            f = np.load(path, allow_pickle=False)
+            if not hasattr(f, "files"):
+                raise ValueError("it holds a single array, not an archive")
+            with f:
+                return {k: f[k] for k in f.files}
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise WeightsError(f"cannot read {str(path)!r} as an .npz archive of arrays: "
+                               f"{exc}") from None
     try:
         import torch
     except ImportError:

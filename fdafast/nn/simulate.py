@@ -15,6 +15,7 @@ import numpy as np
 from .. import metrics
 from ..arch import Accelerator
 from ..cost import estimate
+from .._args import positive_int
 from ..errors import InvalidArgumentError, ShapeError
 from ..metrics import LayerError
 from .execute import release, run
@@ -60,9 +61,9 @@ class SimulationResult:
 
 def _batches(x, batch_size):
     n = len(x)
-    step = n if batch_size is None else int(batch_size)
-    if step < 1:
-        raise InvalidArgumentError(f"batch_size must be a positive int, got {batch_size!r}")
+    if n < 1:
+        raise ShapeError(f"the input batch is empty (shape {x.shape})")
+    step = n if batch_size is None else positive_int(batch_size, "batch_size")
     for i in range(0, n, step):
         yield x[i:i + step]
 

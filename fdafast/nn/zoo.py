@@ -99,6 +99,9 @@ class Builder:
         return self.add_node(name, "dropout")
 
     def linear(self, name, fin, fout, bias=True):
+        if isinstance(fout, bool) or not isinstance(fout, (int, np.integer)) or fout < 1:
+            raise GraphError(f"{self.name}: layer {name!r} needs a positive int of outputs "
+                             f"(num_classes), got {fout!r}")
         params = {"weight": self._param(f"{name}.weight", (fout, fin), fin)}
         if bias:
             params["bias"] = self._param(f"{name}.bias", (fout,))
