@@ -411,6 +411,12 @@ def parser():
     return ap
 
 
+def _say(line):
+    """One line on stderr, never wrapped."""
+    sys.stderr.write(line.replace("\n", " ") + "\n")
+    sys.stderr.flush()
+
+
 def main(argv=None):
     """Run the command line; returns the exit status.
 
@@ -420,26 +426,24 @@ def main(argv=None):
     printed, followed by a line that says so, and 1 is returned.
     """
     args = parser().parse_args(argv)
-    err = _console(stderr=True)
     try:
         return args.func(args)
     except FdafastError as exc:
-        err.print(f"fdafast {args.command}: error: {exc}", markup=False)
+        _say(f"fdafast {args.command}: error: {exc}")
         return 2
     except OSError as exc:
         where = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
-        err.print(f"fdafast {args.command}: error:{where} {exc.strerror or exc}", markup=False)
+        _say(f"fdafast {args.command}: error:{where} {exc.strerror or exc}")
         return 2
     except MemoryError:
-        err.print(f"fdafast {args.command}: error: out of memory; try a smaller --batch or "
-                  f"input", markup=False)
+        _say(f"fdafast {args.command}: error: out of memory; try a smaller --batch or input")
         return 2
     except KeyboardInterrupt:
-        err.print(f"fdafast {args.command}: interrupted", markup=False)
+        _say(f"fdafast {args.command}: interrupted")
         return 130
     except Exception:                          # a bug: keep the traceback, and say so
         import traceback
         traceback.print_exc()
-        err.print(f"fdafast {args.command}: internal error (a bug in fdafast; please "
-                  f"report it with the traceback above)", markup=False)
+        _say(f"fdafast {args.command}: internal error (a bug in fdafast; please report it "
+             f"with the traceback above)")
         return 1

@@ -236,9 +236,9 @@ class Network:
         kinds = {k: np.asarray(new[k]).dtype.kind for k in common}
         wrong = [f"{k}: {np.asarray(new[k]).dtype}" for k in common if kinds[k] not in "fiu"]
         # the parameters are stored as float32: check what float32 makes of them
-        cast = {k: np.asarray(new[k]).astype(np.float32) for k in common
-                if kinds[k] in "fiu"}
         with np.errstate(over="ignore"):
+            cast = {k: np.asarray(new[k]).astype(np.float32) for k in common
+                    if kinds[k] in "fiu"}
             nonfinite = [k for k, v in cast.items() if not np.all(np.isfinite(v))]
         problems = [f"missing: {', '.join(missing)}" if missing else "",
                     f"unexpected: {', '.join(extra)}" if extra else "",
