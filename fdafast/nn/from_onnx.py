@@ -196,6 +196,17 @@ def _convert(im, node):
                      f"supported")
 
 
+def _load(onnx, path):
+    """``onnx.load``, its failures on unreadable or corrupt files as GraphError."""
+    try:
+        return onnx.load(str(path))
+    except FileNotFoundError:
+        raise GraphError(f"no ONNX file at {str(path)!r}") from None
+    except Exception as exc:           # protobuf's DecodeError, OSError, ... (onnx raises many)
+        raise GraphError(f"cannot read {str(path)!r} as an ONNX model: "
+                         f"{type(exc).__name__}: {exc}") from None
+
+
 def from_onnx(path, name=None):
     """A :class:`~fdafast.nn.graph.Network` from an ONNX file or ``onnx.ModelProto``.
 
@@ -205,7 +216,12 @@ def from_onnx(path, name=None):
         import onnx
     except ImportError:
         raise GraphError("from_onnx needs the onnx package (pip install onnx)") from None
-    model = path if isinstance(path, onnx.ModelProto) else onnx.load(str(path))
+    model = path if isinstance(path, onnx.ModelProto) else _load(onnx, path)
+    try:
+        onnx.checker.check_model(model)
+    except (onnx.checker.ValidationError, UnicodeDecodeError) as exc:
+        lines = str(exc).splitlines() or [type(exc).__name__]
+        raise GraphError(f"the ONNX model is malformed: {lines[0]}") from None
     im = _Importer(model)
     inputs = [i for i in model.graph.input if i.name not in im.consts]
     if len(inputs) != 1 or len(model.graph.output) != 1:
