@@ -283,8 +283,9 @@ class ConvPlan:
             raise ShapeError(f"input has an empty batch (shape {x.shape})")
         copy = 0 if x.flags.c_contiguous else nbytes_of(x.shape, x.dtype)
         check_memory(copy + self._prepared.nbytes_needed(x.shape[0], x.dtype),
-                     f"a batch of {x.shape[0]} through {self!r}",
-                     "pass a smaller batch (or split it)")
+                     f"convolving a batch of {x.shape[0]} into outputs of "
+                     f"{self.output_shape(x.shape[0])}",
+                     "pass a smaller batch (or split it), or less padding")
         check_finite(x, "input")
         return x
 

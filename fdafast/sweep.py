@@ -64,6 +64,10 @@ METRICS = ("latency_s", "energy_j", "frames_per_s", "gops_per_w", "gops_per_mm2"
            "chip_area_mm2", "chip_power_w", "snr_db", "rel_err", "top1_agreement", "seconds")
 
 
+#: Most points one sweep takes (a grid is built in memory and its rows kept).
+MAX_POINTS = 1_000_000
+
+
 class SweepError(InvalidArgumentError):
     """A sweep that cannot be set up or run (bad parameters, files, scheduler)."""
 
@@ -96,7 +100,11 @@ def parse_param(text):
         if len(nums) not in (2, 3) or (len(nums) == 3 and nums[2] < 1) or nums[1] < nums[0]:
             raise SweepError(f"bad range in --param {text!r}: a:b or a:b:step with a <= b, "
                              f"step >= 1")
-        return name, list(range(nums[0], nums[1] + 1, nums[2] if len(nums) == 3 else 1))
+        values = range(nums[0], nums[1] + 1, nums[2] if len(nums) == 3 else 1)
+        if len(values) > MAX_POINTS:
+            raise SweepError(f"--param {text!r} has {len(values):,} values; a sweep takes at "
+                             f"most {MAX_POINTS:,} points")
+        return name, list(values)
     items = [v.strip() for v in values.split(",")]
     if any(not v for v in items):
         raise SweepError(f"bad list in --param {text!r}: values separated by commas")
@@ -140,6 +148,10 @@ def grid_points(params):
     empty = [n for n, v in params if not list(v)]
     if empty:
         raise SweepError(f"parameter(s) {', '.join(empty)} have no values")
+    total = math.prod(len(list(v)) for _, v in params)
+    if total > MAX_POINTS:
+        raise SweepError(f"the grid has {total:,} points; a sweep takes at most "
+                         f"{MAX_POINTS:,} (fewer values per --param)")
     return [dict(zip(names, combo)) for combo in itertools.product(*[v for _, v in params])]
 
 

@@ -62,6 +62,11 @@ def test_cli_threads_are_checked_before_any_work(tmp_path):
 
 
 # -- memory ---------------------------------------------------------------------------------
+def test_huge_padding_is_refused_before_any_allocation():
+    with pytest.raises(MemoryLimitError, match="padding"):
+        fdafast.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3)), padding=10 ** 9)
+
+
 def test_a_huge_broadcast_input_is_refused_before_any_allocation():
     x = np.broadcast_to(np.float32(1), (4096, 64, 1024, 1024))     # 1 TiB, as a view
     w = np.ones((8, 64, 3, 3), np.float32)
@@ -119,6 +124,9 @@ def test_sloppy_numbers_are_refused(tmp_path):
     (["sweep", "tiny2d", "--param", "adc_bits=4", "--objective", "energy_j:min,energy_j:max"],
      "more than once"),
     (["simulate"], "required"),
+    (["sweep", "tiny2d", "--param", "adc_bits=1:100000000"], "at most 1,000,000 points"),
+    (["sweep", "tiny2d", "--param", "adc_bits=1:1000", "--param", "rows=1:2000"],
+     "2,000,000 points"),
 ])
 def test_cli_numbers_and_options_are_validated(args, needle, tmp_path):
     t0 = time.time()
@@ -202,8 +210,8 @@ def test_a_resumed_sweep_of_another_study_is_refused(tmp_path):
 
 def test_failed_points_leave_no_worker_traceback(tmp_path):
     r = cli("sweep", "tiny2d", "--param", "tile=2,8", "--mode", "none", "--workers", 1,
-            "--out", tmp_path, timeout=300)
-    assert r.returncode == 1
+            "--objective", "energy_j:min", "--out", tmp_path, timeout=300)
+    assert r.returncode == 1 and (tmp_path / "pareto.png").stat().st_size > 0
     assert "Traceback" not in r.stderr and "MappingError" in r.stdout
     from fdafast.sweep import read_results
     rows = read_results(tmp_path / "sweep.csv")
