@@ -59,14 +59,19 @@ def forced(family):
         _forced = previous
 
 
-def crossbar_kernel(config, step, allow_exact=True):
+def crossbar_kernel(config, step, allow_exact=True, real=False):
     """The :class:`Kernel` for ``config`` at ADC ``step``.
 
     ``allow_exact=False`` (a calibrated or explicit ADC range, or forced
-    emulation) never takes the exact shortcut.
+    emulation) never takes the exact shortcut.  Real products (``real``, one
+    cycle per input chunk) run on the Numba kernels: the C kernels take
+    complex products, in two cycles.
     """
     if allow_exact and _forced is None and config.exact:
         return Kernel.EXACT
+    if real:
+        return Kernel.NUMBA_PACKED if config.ideal_devices and config.s_max <= LUT_MAX \
+            else Kernel.NUMBA_FLOAT
     ngroups = config.sets * config.slices * (1 if config.pe is PE.ROWPAIR else 2)
     c_ok = (_forced != "numba" and ngroups <= _native.XBAR_MAX_GROUPS
             and config.input_bits <= _native.XBAR_MAX_BITS)

@@ -54,7 +54,7 @@ from .crossbar_config import (PE, ConfigError, CrossbarConfig, WeightEncoding,
 from .errors import DTypeError, InvalidArgumentError, ShapeError
 
 __all__ = ["PE", "WeightEncoding", "CrossbarConfig", "CrossbarCounts", "ConfigError",
-           "PreparedWeights", "cmatmul", "crossbar_counts", "emulate", "column_sum_histogram",
+           "PreparedWeights", "cmatmul", "matmul", "crossbar_counts", "emulate", "column_sum_histogram",
            "input_chunking"]
 
 
@@ -219,7 +219,10 @@ def _conductances(levels, config, seed):
 
 
 def _input_layout(xr, xi, config):
-    """A (B, 2, M, R) int32: the integer driven on physical row r in cycle q."""
+    """A (B, Q, M, R) int32: the integer driven on physical row r in cycle q (Q = 2
+    cycles for complex inputs; one, driving x itself, for real ones: ``xi`` None)."""
+    if xi is None:
+        return np.ascontiguousarray(xr[:, None], np.int32)
     if config.pe is PE.ROWPAIR:
         a0 = np.stack([xr, -xi], axis=3).reshape(xr.shape[0], -1, 2 * xr.shape[2])
         a1 = np.stack([xi, xr], axis=3).reshape(xr.shape[0], -1, 2 * xr.shape[2])
@@ -228,8 +231,8 @@ def _input_layout(xr, xi, config):
     return np.stack([a0, a1], axis=1).astype(np.int32)
 
 
-def _routing(N, config):
-    """Column routing: ``route`` and ``mult`` (2, ncols), the output (0 re, 1 im) each
+def _routing(N, config, real=False):
+    """Column routing: ``route`` and ``mult`` (Q, ncols), the output (0 re, 1 im) each
     logical column feeds in each cycle and its signed power-of-two weight, and the
     physical rows per block."""
     ns, sets, cb = config.slices, config.sets, config.cell_bits
@@ -237,6 +240,8 @@ def _routing(N, config):
     slice_w = np.array([1 << (s * cb) for s in range(ns)], np.int64)
     m = np.repeat((set_sign[:, None] * slice_w[None, :]).reshape(-1), N)
     half = sets * ns * N
+    if real:                                     # column (set, s, n), one cycle, one row
+        return np.zeros((1, half), np.int64), m[None, :], config.rows
     if config.pe is PE.ROWPAIR:                  # column (set, s, n), both cycles alike
         route = np.stack([np.zeros(half), np.ones(half)]).astype(np.int64)
         return route, np.stack([m, m]), 2 * config.channels_per_block
@@ -249,27 +254,29 @@ def _routing(N, config):
 
 def _conductance_rows(wr, wi, config, seed):
     """G (B, R, ncols): cell conductances in physical row order (integer levels with
-    ideal devices); rowpair rows 2k (Re w) and 2k+1 (Im w), colpair row k."""
+    ideal devices); rowpair rows 2k (Re w) and 2k+1 (Im w), colpair row k; real
+    weights (``wi`` None) row k, columns (set, slice, n)."""
     B, K, N = wr.shape
-    lev = np.stack([_slices(wr, config), _slices(wi, config)])      # (part, set, s, B, K, N)
+    parts = [_slices(wr, config)] + ([] if wi is None else [_slices(wi, config)])
+    lev = np.stack(parts)                                            # (part, set, s, B, K, N)
     G = _conductances(lev.transpose(3, 0, 1, 2, 4, 5), config, seed)  # (B, part, set, s, K, N)
     half = config.sets * config.slices * N
+    if wi is None:
+        return np.ascontiguousarray(G.transpose(0, 4, 1, 2, 3, 5).reshape(B, K, half))
     if config.pe is PE.ROWPAIR:
         return np.ascontiguousarray(G.transpose(0, 4, 1, 2, 3, 5).reshape(B, 2 * K, half))
     return np.ascontiguousarray(G.transpose(0, 4, 1, 2, 3, 5).reshape(B, K, 2 * half))
 
 
-def _weight_layout(wr, wi, config, seed):
-    """(G, route, mult, rows_per_block) of a batch of weight matrices (B, K, N)."""
-    return (_conductance_rows(wr, wi, config, seed),) + _routing(wr.shape[2], config)
-
-
 def _offset_correction(xr, xi, config):
-    """Exact digital offset terms (D_re, D_im), shape (B, M) int64 each."""
+    """Exact digital offset terms (D_re, D_im), shape (B, M) int64 each (D_im zero for
+    real inputs, ``xi`` None)."""
+    z = np.zeros(xr.shape[:2], np.int64)
     if config.sets == 2:
-        z = np.zeros(xr.shape[:2], np.int64)
         return z, z
     off = 1 << (config.weight_bits - 1)
+    if xi is None:
+        return -off * xr.sum(axis=2, dtype=np.int64), z
     sr, si = xr.sum(axis=2), xi.sum(axis=2)
     if config.pe is PE.ROWPAIR:
         return -off * (sr - si), -off * (si + sr)
@@ -290,14 +297,17 @@ class PreparedWeights:
     Holds what depends only on the weights, the configuration and the seed
     (cell levels or conductances, column routing, and, lazily, each kernel's
     own layout of them), so that a plan can emulate many inputs against them.
+    ``wi=None`` prepares real weights for real products (:func:`matmul`).
     """
 
     def __init__(self, wr, wi, config, seed):
         # kept as int16 (weights have at most 16 bits): half the memory of a
         # network's worth of weight spectra; handed out as int32
-        self._w = (np.ascontiguousarray(wr, np.int16), np.ascontiguousarray(wi, np.int16))
+        self._w = (np.ascontiguousarray(wr, np.int16),
+                   None if wi is None else np.ascontiguousarray(wi, np.int16))
         self.config, self.seed = config, seed
-        self.route, self.mult, self.rows_per_block = _routing(wr.shape[2], config)
+        self.real = wi is None
+        self.route, self.mult, self.rows_per_block = _routing(wr.shape[2], config, self.real)
         self._G = None
         self._layouts = {}
 
@@ -308,8 +318,9 @@ class PreparedWeights:
 
     @property
     def wi(self):
-        """Imaginary parts of the integer weights, (B, K, N) int32 (a fresh copy)."""
-        return self._w[1].astype(np.int32)
+        """Imaginary parts of the integer weights, (B, K, N) int32 (a fresh copy);
+        None for real weights."""
+        return None if self.real else self._w[1].astype(np.int32)
 
     @property
     def N(self):
@@ -320,8 +331,8 @@ class PreparedWeights:
         return self._w[0].shape
 
     def sample(self, b, n):
-        """int32 (re, im) of bins ``b`` and output columns ``n`` only."""
-        return tuple(w[b][:, :, n].astype(np.int32) for w in self._w)
+        """int32 (re, im) of bins ``b`` and output columns ``n`` only (im None if real)."""
+        return tuple(None if w is None else w[b][:, :, n].astype(np.int32) for w in self._w)
 
     @property
     def G(self):
@@ -355,6 +366,8 @@ class PreparedWeights:
 def _exact_product(xr, xi, weights):
     # integers below 2^15 in magnitude: every partial sum of K < 2^22
     # products is an integer below 2^53, so float64 BLAS is exact
+    if weights.real:
+        return np.matmul(xr.astype(np.float64), weights.wr.astype(np.float64))
     f = [a.astype(np.float64) for a in (xr, xi, weights.wr, weights.wi)]
     yr = np.matmul(f[0], f[2]) - np.matmul(f[1], f[3])
     yi = np.matmul(f[0], f[3]) + np.matmul(f[1], f[2])
@@ -400,7 +413,8 @@ def emulate(xr, xi, weights, threads, full_scale=None, force=False, out=None, st
     """
     config = weights.config
     step = config.step_for(full_scale)
-    kernel = _dispatch.crossbar_kernel(config, step, full_scale is None and not force)
+    kernel = _dispatch.crossbar_kernel(config, step, full_scale is None and not force,
+                                       real=weights.real)
     if kernel in (Kernel.C_IDEAL, Kernel.C_FLOAT):
         return _xbar.run(weights.layout(kernel, step, threads), xr, xi, threads, out, strides,
                          scales)
@@ -409,9 +423,10 @@ def emulate(xr, xi, weights, threads, full_scale=None, force=False, out=None, st
     else:
         C = _numba_codes(kernel, xr, xi, weights, step, threads)
         d_re, d_im = _offset_correction(xr, xi, config)
-        y = np.empty(C.shape[:2] + (C.shape[3],), np.complex128)
+        y = np.empty(C.shape[:2] + (C.shape[3],), np.float64 if weights.real else np.complex128)
         y.real = C[:, :, 0] * step + d_re[..., None]     # float64: step*C + D, as specified
-        y.imag = C[:, :, 1] * step + d_im[..., None]
+        if not weights.real:
+            y.imag = C[:, :, 1] * step + d_im[..., None]
     if out is None:
         return y
     _scatter(y, out, strides, scales)
@@ -420,13 +435,14 @@ def emulate(xr, xi, weights, threads, full_scale=None, force=False, out=None, st
 
 def _scatter(y, out, strides, scales):
     """Write ``y * rs * cs * bs`` (multiplied in that order) into the planes ``out`` at
-    element ``strides``, like the C kernels do."""
+    element ``strides``, like the C kernels do (a real ``y`` has one plane)."""
     rs, cs, bs = scales
     for s, shape in ((rs, (1, -1, 1)), (cs, (1, 1, -1)), (bs, (-1, 1, 1))):
         if s is not None:
             y = y * s.reshape(shape)
     last = sum((n - 1) * st for n, st in zip(y.shape, strides))
-    for plane, part in zip(out, (y.real, y.imag)):
+    parts = (y,) if y.dtype.kind == "f" else (y.real, y.imag)
+    for plane, part in zip(out, parts):
         if last >= plane.size:
             raise InvalidArgumentError(f"internal: output plane of {plane.size} elements "
                                        f"is too small for {y.shape} at strides {strides}")
@@ -438,7 +454,8 @@ def _scatter(y, out, strides, scales):
 def column_sum_histogram(xr, xi, wr, wi, config, threads):
     """Counts of each column sum 0..S_max that an ideal emulation of the integer
     operands (B, M, K) x (B, K, N) converts (the device effects and the ADC range
-    of ``config`` are ignored); what ADC calibration takes a percentile of."""
+    of ``config`` are ignored); what ADC calibration takes a percentile of.  Real
+    operands: ``xi`` and ``wi`` None."""
     ideal = config.ideal()
     weights = PreparedWeights(wr, wi, ideal, 0)
     bits = int(ideal.s_max).bit_length()
@@ -448,6 +465,27 @@ def column_sum_histogram(xr, xi, wr, wi, config, threads):
     return _nb.column_sum_histogram(A, _nb.pack_columns(weights.G, bits), bits,
                                     weights.G.shape[-1], shifts, masks,
                                     weights.rows_per_block, int(ideal.s_max), 4 * threads)
+
+
+def _product(x, w, config, seed, threads, real):
+    """The checked operands through :func:`emulate`: (y, counts)."""
+    if not isinstance(config, CrossbarConfig):
+        raise InvalidArgumentError(f"config must be a CrossbarConfig, got {type(config).__name__}")
+    for name, a in (("x", x), ("w", w)):
+        if real and np.asarray(a).dtype.kind == "c":
+            raise DTypeError(f"{name} is complex; matmul takes real operands (cmatmul takes "
+                             f"complex ones)")
+    xr, xi = _operand(x, config.input_bits, "x")
+    wr, wi = _operand(w, config.weight_bits, "w")
+    if xr.shape[1] != wr.shape[0]:
+        raise ShapeError(f"x is {xr.shape} and w is {wr.shape}: x's columns must match "
+                         f"w's rows")
+    M, K = xr.shape
+    N = wr.shape[1]
+    counts = crossbar_counts(M, K, N, config, real=real)
+    weights = PreparedWeights(wr[None], None if real else wi[None], config, _seed_arg(seed))
+    y = emulate(xr[None], None if real else xi[None], weights, threads_arg(threads))
+    return y[0], counts
 
 
 def cmatmul(x, w, config, *, seed=None, threads=None):
@@ -480,16 +518,34 @@ def cmatmul(x, w, config, *, seed=None, threads=None):
     result is ``x @ w`` computed exactly in integers; otherwise every column
     sum goes through the ADC as described in the module docstring.
     """
-    if not isinstance(config, CrossbarConfig):
-        raise InvalidArgumentError(f"config must be a CrossbarConfig, got {type(config).__name__}")
-    xr, xi = _operand(x, config.input_bits, "x")
-    wr, wi = _operand(w, config.weight_bits, "w")
-    if xr.shape[1] != wr.shape[0]:
-        raise ShapeError(f"x is {xr.shape} and w is {wr.shape}: x's columns must match "
-                         f"w's rows")
-    M, K = xr.shape
-    N = wr.shape[1]
-    counts = crossbar_counts(M, K, N, config)
-    weights = PreparedWeights(wr[None], wi[None], config, _seed_arg(seed))
-    y = emulate(xr[None], xi[None], weights, threads_arg(threads))
-    return y[0], counts
+    return _product(x, w, config, seed, threads, real=False)
+
+
+def matmul(x, w, config, *, seed=None, threads=None):
+    """Real matrix product through the emulated crossbars.
+
+    The real counterpart of :func:`cmatmul` (linear layers, spatial
+    mappings, a user's real matrices): input channel k drives one row (row
+    k of its block of ``rows``), each weight takes one column set
+    (``sets * slices`` columns), and each input chunk is applied in one
+    cycle, so a real product does a quarter of the conversions of the same
+    product through :func:`cmatmul` with zero imaginary parts.  ``pe`` plays
+    no part.  The rest follows the module docstring: weight slices and
+    encodings, two's-complement input chunks, the ADC, ``y = step * C + D``
+    with ``D = -2^(weight_bits-1) * sum_k x_k`` for the offset encoding.
+    Device randomness: cell ``(set, slice, k, n)`` has id
+    ``((set*slices + slice)*K + k)*N + n``; conversion
+    ``(m, block, chunk, column)`` has id
+    ``((m*nblocks + block)*chunks + chunk)*ncols + column``, column
+    ``(set*slices + slice)*N + n``.
+
+    Parameters are those of :func:`cmatmul`, with real integer-valued
+    operands (a complex array is refused).
+
+    Returns
+    -------
+    y : ndarray, shape (M, N), float64
+    counts : CrossbarCounts
+        Equal to ``crossbar_counts(M, K, N, config, real=True)``.
+    """
+    return _product(x, w, config, seed, threads, real=True)

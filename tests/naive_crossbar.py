@@ -375,3 +375,63 @@ def exact_product(x, w):
                 im += ar * bi + ai * br
             y[m, n] = complex(float(re), float(im))
     return y
+
+
+def matmul_reference(x, w, config, seed=None):
+    """The real crossbar product of ``x @ w`` by explicit loops (``fdafast.crossbar.matmul``).
+
+    Input channel k drives row k of its block of ``rows`` rows with x[m, k]
+    itself, in one cycle per chunk; column j = (set, s, n) holds slice s of
+    set st of w[k, n]; cell ids ((st*ns + s)*K + k)*N + n (part 0 of the
+    complex contract); conversion ids ((m*nblocks + b)*chunks + c)*ncols + j;
+    ``D = -2^(wb-1) * sum_k x[m, k]`` for the offset encoding.  Returns
+    ``(y float64 (M, N), counts dict)``.
+    """
+    g = Geometry(config)
+    x = _check_operand(x, g.ib, "x")
+    w = _check_operand(w, g.wb, "w")
+    M, K = x.shape
+    N = w.shape[1]
+    nblocks = _ceil_div(K, g.R)
+    ncols = g.sets * g.ns * N
+    counts = dict.fromkeys(COUNT_FIELDS, 0)
+    arrays, cells, G_cache = set(), set(), {}
+
+    def G_of(st, s, k, n):
+        cid = ((st * g.ns + s) * K + k) * N + n
+        if cid not in G_cache:
+            G_cache[cid] = conductance(g, g.level(int(w[k, n].real), st, s), cid, seed)
+        return G_cache[cid]
+
+    y = np.zeros((M, N))
+    for m in range(M):
+        C = [0] * N
+        for b in range(nblocks):
+            rows = list(range(b * g.R, min(K, (b + 1) * g.R)))
+            for c in range(g.chunks):
+                u = [g.chunk_value(int(x[m, k].real), c) for k in rows]
+                for j in range(ncols):
+                    if j % g.cols == 0:
+                        counts["reads"] += 1
+                        counts["dac_drives"] += len(rows)
+                        arrays.add((b, j // g.cols))
+                    n, rest = j % N, j // N
+                    s, st = rest % g.ns, rest // g.ns
+                    S = 0.0
+                    for r, k in enumerate(rows):
+                        cells.add((b, r, j))
+                        S = S + u[r] * G_of(st, s, k, n)
+                    if g.read_sigma > 0:
+                        from fdafast import _rng
+                        conv_id = ((m * nblocks + b) * g.chunks + c) * ncols + j
+                        S = S + g.read_sigma * _draw(_rng.normal, seed, STREAM_READ, conv_id)
+                    code = min(max(math.floor(S / g.step + 0.5), 0), g.code_max)
+                    counts["adc_conversions"] += 1
+                    counts["shift_adds"] += 1
+                    C[n] += code * g.chunk_sig(c) * g.set_sign(st) * 2 ** (s * g.cb)
+        D = 0 if g.differential else -g.off * sum(int(x[m, k].real) for k in range(K))
+        for n in range(N):
+            y[m, n] = float(g.step) * float(C[n]) + float(D)
+    counts["crossbars"] = len(arrays) if M else nblocks * _ceil_div(ncols, g.cols)
+    counts["cells"] = len(cells) if M else K * ncols
+    return y, counts

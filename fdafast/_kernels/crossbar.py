@@ -4,18 +4,18 @@ Kernels on plain arrays and scalars; the caller (:mod:`fdafast.crossbar`)
 lays the operands out and validates nothing is left to check here.
 
 Every kernel walks the same loop nest, one conversion group at a time: input
-rows ``m`` of batch ``bb`` (in parallel), row blocks, the two cycles ``q``
-and the input chunks ``c``.  For each, :func:`_sums_float` or
+rows ``m`` of batch ``bb`` (in parallel), row blocks, the cycles ``q`` (two
+for complex products, one for real ones) and the input chunks ``c``.  For each, :func:`_sums_float` or
 :func:`_sums_packed` accumulates the column sums of all logical columns row
 by row in physical row order (exactly the reference's order); the kernels
 differ only in what they do with the sums (convert and accumulate codes, or
 count them).  Rows whose DAC value is 0 are skipped: they add an exact +0.0.
 
-Arrays: ``A`` (B, 2, M, R) int32, the integer driven on physical row r in
+Arrays: ``A`` (B, Q, M, R) int32, the integer driven on physical row r in
 cycle q; ``G`` (B, R, ncols) float64 conductances, or ``Gp`` (B, R, nwords)
 uint64 integer levels packed as ``bits``-wide fields (column j is field
 j % F of word j // F, F = 64 // bits; every column sum fits its field, so
-packed adds never carry across fields); ``route``/``mult`` (2, ncols) the
+packed adds never carry across fields); ``route``/``mult`` (Q, ncols) the
 output (0 re, 1 im) and signed power-of-two weight of each column per cycle;
 ``shifts``/``masks``/``sig`` the input chunks
 (:func:`fdafast.crossbar_config.input_chunking`).
@@ -84,7 +84,7 @@ def _field(Sp, j, bits):
 def emulate_float(A, G, route, mult, shifts, masks, sig, rows_per_block, N, step, adc_max,
                   read_sigma, seed):
     """Code sums C (B, M, 2, N) int64 with float64 conductances (device effects)."""
-    B, _, M, R = A.shape
+    B, Q, M, R = A.shape
     chunks = shifts.shape[0]
     ncols = G.shape[2]
     nblocks = (R + rows_per_block - 1) // rows_per_block
@@ -94,10 +94,10 @@ def emulate_float(A, G, route, mult, shifts, masks, sig, rows_per_block, N, step
         S = np.empty(ncols, np.float64)
         for b in range(nblocks):
             r0, r1 = b * rows_per_block, min(R, (b + 1) * rows_per_block)
-            for q in range(2):
+            for q in range(Q):
                 for c in range(chunks):
                     _sums_float(A, G, bb, q, m, r0, r1, shifts[c], masks[c], S)
-                    conv0 = np.uint64(((((bb * M + m) * nblocks + b) * 2 + q) * chunks + c)
+                    conv0 = np.uint64(((((bb * M + m) * nblocks + b) * Q + q) * chunks + c)
                                       * ncols)
                     for j in range(ncols):
                         s = S[j]
@@ -113,7 +113,7 @@ def emulate_float(A, G, route, mult, shifts, masks, sig, rows_per_block, N, step
 def emulate_packed(A, Gp, bits, ncols, route, mult, shifts, masks, sig, rows_per_block, N,
                    lut):
     """Code sums C (B, M, 2, N) int64 of ideal devices; codes from the ADC table ``lut``."""
-    B, _, M, R = A.shape
+    B, Q, M, R = A.shape
     chunks = shifts.shape[0]
     nblocks = (R + rows_per_block - 1) // rows_per_block
     ngroups = ncols // N
@@ -124,7 +124,7 @@ def emulate_packed(A, Gp, bits, ncols, route, mult, shifts, masks, sig, rows_per
         code = np.empty(ncols, np.int64)
         for b in range(nblocks):
             r0, r1 = b * rows_per_block, min(R, (b + 1) * rows_per_block)
-            for q in range(2):
+            for q in range(Q):
                 for c in range(chunks):
                     _sums_packed(A, Gp, bb, q, m, r0, r1, shifts[c], masks[c], Sp)
                     for j in range(ncols):
@@ -145,7 +145,7 @@ def column_sum_histogram(A, Gp, bits, ncols, shifts, masks, rows_per_block, s_ma
     counted into its own row of a partial histogram, so the result does not
     depend on scheduling.
     """
-    B, _, M, R = A.shape
+    B, Q, M, R = A.shape
     chunks = shifts.shape[0]
     nblocks = (R + rows_per_block - 1) // rows_per_block
     total = B * M
@@ -156,7 +156,7 @@ def column_sum_histogram(A, Gp, bits, ncols, shifts, masks, rows_per_block, s_ma
             bb, m = bm // M, bm % M
             for b in range(nblocks):
                 r0, r1 = b * rows_per_block, min(R, (b + 1) * rows_per_block)
-                for q in range(2):
+                for q in range(Q):
                     for c in range(chunks):
                         _sums_packed(A, Gp, bb, q, m, r0, r1, shifts[c], masks[c], Sp)
                         for j in range(ncols):

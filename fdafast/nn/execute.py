@@ -14,10 +14,10 @@ mode       convolutions and linear layers
 In 'quant' and 'reram' modes convolutions run in the frequency domain on the
 FFT tile the cost model assigns each layer (:func:`fdafast.dataflow.layer_tile`:
 the architecture's ``frequency.tile_2d`` / ``tile_3d``, or with
-``tile_policy = 'per-layer'`` the cheapest tile up to them), and linear layers on ordinary spatial crossbars with the same
-crossbar semantics: a real product is emulated as a ``colpair`` product whose
-imaginary parts are zero (for ideal devices exactly a real crossbar with one
-row per input; read noise also reaches the unused imaginary columns).  Linear
+``tile_policy = 'per-layer'`` the cheapest tile up to them), and linear
+layers on the same crossbars as real products (:func:`fdafast.crossbar.matmul`:
+one row per input, one column set per weight, one cycle per input chunk, the
+work the cost model costs).  Linear
 layers quantize inputs per row and weights per output column.  Everything
 else (pooling, activations, batch norm, residual adds) is digital and exact,
 in float64 outside 'fft' mode.  Batch norms that follow a convolution are
@@ -144,13 +144,11 @@ class Executor:
         """[weight scales, PreparedWeights, calibrated ADC full scale] of a linear layer."""
         key = (st, node.name, "linear")
         if key not in self.plans:
-            cfg = st.engine.config.replace(pe="colpair")
+            cfg = st.engine.config
             w = np.asarray(node.params["weight"], np.float64).T            # (K, N)
             s_w = quant.scale(np.abs(w).max(axis=0), cfg.weight_bits)[None, :]
-            wq, _ = quant.quantize(w.astype(np.complex128), s_w, cfg.weight_bits)
-            zeros = np.zeros_like(wq)
-            self.plans[key] = [s_w, PreparedWeights(wq[None], zeros[None], cfg, st.engine.seed),
-                               None]
+            wq, _ = quant.quantize(w, s_w, cfg.weight_bits)
+            self.plans[key] = [s_w, PreparedWeights(wq[None], None, cfg, st.engine.seed), None]
         return self.plans[key]
 
 
@@ -183,13 +181,13 @@ def _conv(ex, node, x, st):
     return plan(x)
 
 
-def _linear_full_scale(entry, xq, zeros, engine, threads):
+def _linear_full_scale(entry, xq, engine, threads):
     """The calibrated ADC full scale of a linear layer (set on its first batch)."""
     if entry[2] is None:
         w = entry[1]
         _, m, n = calibration_sample(1, xq.shape[0], w.N)
-        hist = column_sum_histogram(xq[None][:, m], zeros[None][:, m], *w.sample([0], n),
-                                    w.config, threads)
+        hist = column_sum_histogram(xq[None][:, m], None, *w.sample([0], n), w.config,
+                                    threads)
         entry[2] = quant.percentile_level(hist, engine.percentile, w.config.s_max)
     return entry[2]
 
@@ -205,12 +203,12 @@ def _linear(ex, node, x, st):
     lead = x.shape[:-1]
     x2 = x.reshape(-1, x.shape[-1]).astype(np.float64)
     s_x = quant.scale(np.abs(x2).max(axis=1), prepared.config.input_bits)[:, None]
-    xq, zeros = quant.quantize(x2.astype(np.complex128), s_x, prepared.config.input_bits)
+    xq, _ = quant.quantize(x2, s_x, prepared.config.input_bits)
     full_scale = None
     if prepared.config.adc_full_scale == "calibrate":
-        full_scale = _linear_full_scale(entry, xq, zeros, st.engine, st.threads)
-    y = emulate(xq[None], zeros[None], prepared, st.threads, full_scale,
-                force=st.engine.force_emulation)[0].real
+        full_scale = _linear_full_scale(entry, xq, st.engine, st.threads)
+    y = emulate(xq[None], None, prepared, st.threads, full_scale,
+                force=st.engine.force_emulation)[0]
     y = y * s_x * s_w
     if b is not None:
         y = y + np.asarray(b, np.float64)
