@@ -24,7 +24,7 @@ import functools
 from . import _native, _xbar
 from .crossbar_config import PE
 
-__all__ = ["Kernel", "crossbar_kernel", "forced", "LUT_MAX"]
+__all__ = ["Kernel", "crossbar_kernel", "exact_rows_apply", "forced", "LUT_MAX"]
 
 #: Integer column sums up to this size use the packed kernels and an ADC table.
 LUT_MAX = 1 << 20
@@ -82,6 +82,15 @@ def crossbar_kernel(config, step, allow_exact=True, real=False):
             return Kernel.C_IDEAL
         return Kernel.NUMBA_PACKED if config.s_max <= LUT_MAX else Kernel.NUMBA_FLOAT
     return Kernel.C_FLOAT if c_ok else Kernel.NUMBA_FLOAT
+
+
+def exact_rows_apply(kernel, config, step):
+    """Whether rows that provably never round or clip (an ADC step of 1, ideal devices)
+    take the exact product while the other rows run on ``kernel``: bit-exact by
+    construction (:func:`fdafast._kernels.crossbar.provably_exact`), and skipped
+    while a kernel family is forced, so that the kernels are tested on every row."""
+    return (_forced is None and step == 1.0 and config.ideal_devices
+            and kernel in (Kernel.C_IDEAL, Kernel.NUMBA_PACKED))
 
 
 @functools.lru_cache(maxsize=64)

@@ -364,18 +364,24 @@ class PreparedWeights:
 
 
 def _exact_product(xr, xi, weights):
-    # integers below 2^15 in magnitude: every partial sum of K < 2^22
-    # products is an integer below 2^53, so float64 BLAS is exact
+    """x @ w of the integer operands, exactly: integers below 2^15 in magnitude make every
+    partial sum of K < 2^22 products an integer below 2^53, so float64 BLAS is exact in
+    any order of summation (FMA or not).  One GEMM per batch item (numpy's stacked
+    matmul is much slower than a loop over BLAS calls)."""
     if weights.real:
-        return np.matmul(xr.astype(np.float64), weights.wr.astype(np.float64))
-    f = [a.astype(np.float64) for a in (xr, xi, weights.wr, weights.wi)]
-    yr = np.matmul(f[0], f[2]) - np.matmul(f[1], f[3])
-    yi = np.matmul(f[0], f[3]) + np.matmul(f[1], f[2])
-    return yr + 1j * yi
+        x, w, dtype = xr.astype(np.float64), weights.wr.astype(np.float64), np.float64
+    else:
+        x = xr + 1j * xi.astype(np.float64)
+        w = weights.wr + 1j * weights.wi.astype(np.float64)
+        dtype = np.complex128
+    y = np.empty((x.shape[0], x.shape[1], w.shape[2]), dtype)
+    for b in range(x.shape[0]):
+        np.matmul(x[b], w[b], out=y[b])
+    return y
 
 
-def _numba_codes(kernel, xr, xi, weights, step, threads):
-    """Code sums C (B, M, 2, N) of the Numba kernels."""
+def _numba_product(kernel, xr, xi, weights, step, threads, bins=slice(None)):
+    """``step * C + D`` (B, M, N) of the Numba kernels, against the weights of ``bins``."""
     cfg = weights.config
     set_threads(threads)
     shifts, masks, sig = input_chunking(cfg)
@@ -383,12 +389,51 @@ def _numba_codes(kernel, xr, xi, weights, step, threads):
     layout = weights.layout(kernel, step, threads)
     if kernel is Kernel.NUMBA_PACKED:
         Gp, bits = layout
-        return _nb.emulate_packed(A, Gp, bits, weights.route.shape[1], weights.route,
-                                  weights.mult, shifts, masks, sig, weights.rows_per_block,
-                                  weights.N, cfg.adc_table(step))
-    return _nb.emulate_float(A, layout, weights.route, weights.mult, shifts, masks, sig,
-                             weights.rows_per_block, weights.N, float(step), cfg.adc_max,
-                             float(cfg.read_sigma), np.uint64(weights.seed))
+        C = _nb.emulate_packed(A, np.ascontiguousarray(Gp[bins]), bits,
+                               weights.route.shape[1], weights.route, weights.mult, shifts,
+                               masks, sig, weights.rows_per_block, weights.N,
+                               cfg.adc_table(step))
+    else:
+        C = _nb.emulate_float(A, np.ascontiguousarray(layout[bins]), weights.route,
+                              weights.mult, shifts, masks, sig, weights.rows_per_block,
+                              weights.N, float(step), cfg.adc_max, float(cfg.read_sigma),
+                              np.uint64(weights.seed))
+    d_re, d_im = _offset_correction(xr, xi, cfg)
+    y = np.empty(C.shape[:2] + (C.shape[3],), np.float64 if weights.real else np.complex128)
+    y.real = C[:, :, 0] * step + d_re[..., None]     # float64: step*C + D, as specified
+    if not weights.real:
+        y.imag = C[:, :, 1] * step + d_im[..., None]
+    return y
+
+
+def _kernel_product(kernel, xr, xi, weights, step, threads, bins=slice(None)):
+    """``step * C + D`` (B, M, N) of ``kernel`` against the weights of ``bins``."""
+    if kernel is Kernel.C_IDEAL or kernel is Kernel.C_FLOAT:
+        setup = weights.layout(kernel, step, threads)
+        setup = setup[:2] + tuple(a if a is None or not isinstance(a, np.ndarray)
+                                  else np.ascontiguousarray(a[bins]) for a in setup[2:])
+        return _xbar.run(setup, xr, xi, threads)
+    return _numba_product(kernel, xr, xi, weights, step, threads, bins)
+
+
+def _split_exact(kernel, xr, xi, weights, step, threads):
+    """The exact product for the rows that provably never round or clip
+    (:func:`fdafast._kernels.crossbar.provably_exact`), ``kernel`` for the others."""
+    cfg = weights.config
+    set_threads(threads)
+    shifts, masks, _ = input_chunking(cfg)
+    kind = 2 if weights.real else (0 if cfg.pe is PE.ROWPAIR else 1)
+    cpb = cfg.rows if weights.real else cfg.channels_per_block
+    ok = _nb.provably_exact(np.ascontiguousarray(xr, np.int32),
+                            np.ascontiguousarray(xr if xi is None else xi, np.int32), kind,
+                            cpb, shifts, masks, cfg.adc_max // cfg.levels)
+    y = _exact_product(xr, xi, weights)
+    for b in np.flatnonzero(~ok.all(axis=1)):
+        rows = np.flatnonzero(~ok[b])
+        y[b, rows] = _kernel_product(kernel, xr[b:b + 1, rows],
+                                     None if xi is None else xi[b:b + 1, rows], weights,
+                                     step, threads, slice(b, b + 1))[0]
+    return y
 
 
 def emulate(xr, xi, weights, threads, full_scale=None, force=False, out=None, strides=None,
@@ -415,18 +460,15 @@ def emulate(xr, xi, weights, threads, full_scale=None, force=False, out=None, st
     step = config.step_for(full_scale)
     kernel = _dispatch.crossbar_kernel(config, step, full_scale is None and not force,
                                        real=weights.real)
-    if kernel in (Kernel.C_IDEAL, Kernel.C_FLOAT):
-        return _xbar.run(weights.layout(kernel, step, threads), xr, xi, threads, out, strides,
-                         scales)
     if kernel is Kernel.EXACT:
         y = _exact_product(xr, xi, weights)
+    elif _dispatch.exact_rows_apply(kernel, config, step):
+        y = _split_exact(kernel, xr, xi, weights, step, threads)
+    elif kernel in (Kernel.C_IDEAL, Kernel.C_FLOAT):    # straight into the output planes
+        return _xbar.run(weights.layout(kernel, step, threads), xr, xi, threads, out, strides,
+                         scales)
     else:
-        C = _numba_codes(kernel, xr, xi, weights, step, threads)
-        d_re, d_im = _offset_correction(xr, xi, config)
-        y = np.empty(C.shape[:2] + (C.shape[3],), np.float64 if weights.real else np.complex128)
-        y.real = C[:, :, 0] * step + d_re[..., None]     # float64: step*C + D, as specified
-        if not weights.real:
-            y.imag = C[:, :, 1] * step + d_im[..., None]
+        y = _numba_product(kernel, xr, xi, weights, step, threads)
     if out is None:
         return y
     _scatter(y, out, strides, scales)

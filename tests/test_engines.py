@@ -145,3 +145,34 @@ def test_executor_keeps_plans_and_rebuilds_when_weights_change():
     assert not np.allclose(net.run(x), y0)
     fdafast.nn.execute.release(net, "fft")
     assert not fdafast.nn.execute.executor(net).plans
+
+
+# -- rows that provably never round or clip take the exact product ---------------------------------
+@pytest.mark.parametrize("pe", ["rowpair", "colpair"])
+@pytest.mark.parametrize("enc", ["differential", "offset"])
+def test_provably_exact_rows_equal_the_full_emulation(pe, enc):
+    """An ADC step of 1 whose top code is below S_max: rows with few set input bits are
+    exact by the bound, rows of large values clip; both must equal emulating every row."""
+    from fdafast.crossbar import PreparedWeights, emulate
+    from naive_crossbar import cmatmul_reference
+    cfg = CrossbarConfig(rows=8, cols=16, cell_bits=2, weight_bits=6, input_bits=6,
+                         dac_bits=1, adc_bits=4, adc_full_scale=15.0, pe=pe,
+                         weight_encoding=enc)
+    assert cfg.adc_step == 1.0 and not cfg.exact
+    rng = np.random.default_rng(3)
+    B, M, K, N = 3, 12, 9, 4
+    x = rng.integers(-31, 32, (B, M, K)) + 1j * rng.integers(-31, 32, (B, M, K))
+    x[:, ::3] = rng.integers(-1, 2, (B, 4, K))            # small rows: exact by the bound
+    w = rng.integers(-31, 32, (B, K, N)) + 1j * rng.integers(-31, 32, (B, K, N))
+    xr, xi = (np.ascontiguousarray(p, np.int32) for p in (x.real, x.imag))
+    weights = PreparedWeights(w.real.astype(np.int32), w.imag.astype(np.int32), cfg, 0)
+    ok = fdafast._kernels.crossbar.provably_exact(
+        xr, xi, 0 if pe == "rowpair" else 1, cfg.channels_per_block,
+        *fdafast.crossbar_config.input_chunking(cfg)[:2], cfg.adc_max // cfg.levels)
+    assert ok.any() and not ok.all()
+    split = emulate(xr, xi, weights, 2)
+    for family in ("c", "numba"):
+        with _dispatch.forced(family):
+            np.testing.assert_array_equal(emulate(xr, xi, weights, 2), split)
+    for b in range(B):
+        np.testing.assert_array_equal(split[b], cmatmul_reference(x[b], w[b], cfg)[0])

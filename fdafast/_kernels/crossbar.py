@@ -26,7 +26,8 @@ import numpy as np
 from .. import _rng
 from . import JIT, JIT_PARALLEL
 
-__all__ = ["emulate_float", "emulate_packed", "column_sum_histogram", "pack_columns"]
+__all__ = ["emulate_float", "emulate_packed", "column_sum_histogram", "pack_columns",
+           "provably_exact"]
 
 _uniform = _rng.uniform_core          # register_jitable: callable from the kernels
 
@@ -162,6 +163,54 @@ def column_sum_histogram(A, Gp, bits, ncols, shifts, masks, rows_per_block, s_ma
                         for j in range(ncols):
                             hist[p, _field(Sp, j, bits)] += 1
     return hist.sum(axis=0)
+
+
+@numba.njit(**JIT)
+def _chunk_sum(a, b, shift, mask):
+    return _chunk(a, shift, mask) + _chunk(b, shift, mask)
+
+
+@numba.njit(**JIT_PARALLEL)
+def provably_exact(xr, xi, kind, cpb, shifts, masks, limit):
+    """(B, M) bool: True where no conversion of input row (bb, m) can round or clip.
+
+    ``xr``/``xi`` (B, M, K) int32 inputs; ``kind`` 0 rowpair, 1 colpair, 2 real
+    (``xi`` ignored); ``cpb`` channels per row block.  With ideal devices a
+    column sum is at most Lmax times the sum of the DAC values driven on its
+    block; where that sum is at most ``limit`` = floor(adc_max / Lmax) for
+    every block, cycle and chunk and the ADC step is 1, every code equals its
+    integer column sum, so the row's emulated product is the exact product.
+    The driven values are those of the cycles: rowpair (Re x, -Im x) then
+    (Im x, Re x), colpair Re x then Im x, real x.
+    """
+    B, M, K = xr.shape
+    chunks = shifts.shape[0]
+    out = np.ones((B, M), np.bool_)
+    for bm in numba.prange(B * M):
+        bb, m = bm // M, bm % M
+        s0 = np.empty(chunks, np.int64)
+        s1 = np.empty(chunks, np.int64)
+        ok = True
+        for k0 in range(0, K, cpb):
+            s0[:] = 0
+            s1[:] = 0
+            for k in range(k0, min(K, k0 + cpb)):
+                re = np.int64(xr[bb, m, k])
+                im = np.int64(xi[bb, m, k]) if kind != 2 else np.int64(0)
+                for c in range(chunks):
+                    if kind == 0:
+                        s0[c] += _chunk_sum(re, -im, shifts[c], masks[c])
+                        s1[c] += _chunk_sum(im, re, shifts[c], masks[c])
+                    else:
+                        s0[c] += _chunk(re, shifts[c], masks[c])
+                        s1[c] += _chunk(im, shifts[c], masks[c])
+            for c in range(chunks):
+                if s0[c] > limit or s1[c] > limit:
+                    ok = False
+            if not ok:
+                break
+        out[bb, m] = ok
+    return out
 
 
 def pack_columns(G, bits):
