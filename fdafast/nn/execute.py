@@ -243,7 +243,7 @@ def _step(ex, node, xs, st, owned=False):
     if op == "batchnorm":
         p = node.params
         return F.batch_norm(xs[0], p["running_mean"], p["running_var"], p["weight"],
-                            p["bias"], node.attrs["eps"])
+                            p["bias"], eps=node.attrs["eps"])
     if op == "add":
         return sum(xs[1:], xs[0])
     if op == "concat":
