@@ -32,7 +32,8 @@ __all__ = ["pool_output_size", "max_pool", "avg_pool", "adaptive_avg_pool", "bat
            "activation", "softmax", "log_softmax", "direct_conv", "ACTIVATIONS",
            "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
-           "conv1d", "conv2d", "conv3d", "prelu", "layer_norm", "pad_pairs"]
+           "conv1d", "conv2d", "conv3d", "prelu", "layer_norm", "pad_pairs", "BINARY", "REDUCE",
+           "adaptive_output_size"]
 
 
 # -- argument normalisation ----------------------------------------------------------------
@@ -490,6 +491,14 @@ def prelu(x, weight, axis=1):
             raise ShapeError(f"prelu: the weight must have 1 or {c} entries (the input's axis "
                              f"{axis}), got shape {w.shape}")
     return np.where(x >= 0, x, x * w).astype(x.dtype, copy=False)
+
+
+# -- elementwise pairs and reductions (what graph nodes name) ---------------------------------
+#: Elementwise functions of two operands (numpy broadcasting), by name.
+BINARY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
+          "pow": np.power, "max": np.maximum, "min": np.minimum}
+#: Reductions over axes, by name.
+REDUCE = {"mean": np.mean, "sum": np.sum, "max": np.max, "min": np.min, "prod": np.prod}
 
 
 # -- softmax --------------------------------------------------------------------------------------
