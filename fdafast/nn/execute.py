@@ -318,6 +318,21 @@ def _pad(ex, node, xs, st, owned):
     return np.pad(x, pads, mode=mode)
 
 
+def _concat(ex, node, xs, st, owned):
+    parts = node.attrs.get("parts")
+    if parts is None:
+        return np.concatenate(xs, axis=node.attrs["axis"])
+    arrays = []
+    for p in parts:                       # an input's index, or a constant's param name
+        if isinstance(p, int):
+            arrays.append(xs[p])
+            continue
+        c = np.asarray(node.params[p], xs[0].dtype)
+        c = c[0] if c.ndim == xs[0].ndim else c           # its batch axis has size 1
+        arrays.append(np.broadcast_to(c, (xs[0].shape[0],) + c.shape))
+    return np.concatenate(arrays, axis=node.attrs["axis"])
+
+
 def _reduce(ex, node, xs, st, owned):
     x, a = xs[0], node.attrs
     axes = tuple(sorted({ax % x.ndim for ax in a["axes"]}))
@@ -342,7 +357,7 @@ HANDLERS = {
     "layernorm": _layernorm, "prelu": _prelu, "binary": _binary, "flatten": _flatten,
     "reshape": _reshape, "pad": _pad, "reduce": _reduce, "softmax": _softmax,
     "add": lambda ex, node, xs, st, owned: sum(xs[1:], xs[0]),
-    "concat": lambda ex, node, xs, st, owned: np.concatenate(xs, axis=node.attrs["axis"]),
+    "concat": _concat,
     "transpose": lambda ex, node, xs, st, owned: xs[0].transpose(node.attrs["perm"]),
     "slice": lambda ex, node, xs, st, owned: xs[0][(slice(None),) + tuple(
         slice(*s) for s in node.attrs["slices"])],

@@ -37,7 +37,8 @@ Operations (``Node.op``) and their attributes:
 ``binary``            ``kind`` (add, sub, mul, div, pow, max, min) of two inputs, or of
                       one input and the constant param ``other`` (or attr ``value``),
                       numpy broadcasting; ``swap``: the constant is the left operand
-``concat``            along ``axis``
+``concat``            along ``axis``; constant operands: params, and ``parts`` (the
+                      order: an input's index or a param's name)
 ``flatten``           from ``start`` (1) to ``end`` (-1)
 ``reshape``           ``shape``: a row's new shape (one entry may be -1); a shape with
                       fewer elements splits each row into several
@@ -252,8 +253,20 @@ def _binary_shape(node, shapes):
     return broadcast(node, shapes[0], const_row_shape(node, other, len(shapes[0]) + 1))
 
 
+def concat_parts(node, inputs):
+    """The operands of a concat node in order: ``inputs`` and its constant params
+    (attr ``parts``: an input's index, or a param's name)."""
+    parts = node.attrs.get("parts")
+    if parts is None:
+        return list(inputs)
+    return [inputs[p] if isinstance(p, int) else node.params[p] for p in parts]
+
+
 def _concat_shape(node, shapes):
-    ax = row_axis(node, node.attrs["axis"], len(shapes[0]) + 1) - 1
+    rank = len(shapes[0]) + 1
+    shapes = [s if isinstance(s, tuple) else const_row_shape(node, s, rank)
+              for s in concat_parts(node, shapes)]
+    ax = row_axis(node, node.attrs["axis"], rank) - 1
     rest = [s[:ax] + s[ax + 1:] for s in shapes]
     if any(len(s) != len(shapes[0]) for s in shapes) or any(r != rest[0] for r in rest):
         raise ShapeError(f"node {node.name!r} concatenates incompatible shapes {shapes}")

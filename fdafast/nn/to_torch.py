@@ -160,6 +160,12 @@ def _call(F, torch, node, xs, params):
     if node.op == "add":
         return sum(xs[1:], xs[0])
     if node.op == "concat":
+        parts = node.attrs.get("parts")
+        if parts is not None:              # constants (their batch axis of 1) repeated per row
+            xs = [xs[p] if isinstance(p, int) else
+                  (params[p] if params[p].ndim == xs[0].ndim else params[p][None]).expand(
+                      (xs[0].shape[0],) + tuple(params[p].shape[-(xs[0].ndim - 1):]))
+                  for p in parts]
         return torch.cat(xs, dim=node.attrs["axis"])
     if node.op == "binary":
         return _binary(F, torch, node, xs, params)
