@@ -400,8 +400,8 @@ def _conv(nd, x, w, bias, stride, padding, dilation, groups, tile, threads, engi
                          f"unbatched {nd + 1}-D one, got shape {x.shape}")
     unbatched = x.ndim == nd + 1
     xb = x[None] if unbatched else x
-    plan = ConvPlan(w, (None,) + xb.shape[1:], bias, stride, padding, dilation, groups,
-                    tile=tile, threads=threads, engine=engine)
+    plan = ConvPlan(w, (None,) + xb.shape[1:] if xb.shape[0] == 0 else xb.shape, bias, stride,
+                    padding, dilation, groups, tile=tile, threads=threads, engine=engine)
     if xb.shape[0] == 0:                  # an empty batch, as torch allows: nothing to run
         return np.empty(plan.output_shape(0), xb.dtype)
     if plan.engine.needs_calibration:
