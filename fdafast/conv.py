@@ -189,8 +189,8 @@ class ConvPlan:
             shape = (None,) + shape
         if len(shape) != nd + 2 or any(s is not None and s < 1 for s in shape) \
                 or any(s is None for s in shape[1:]):
-            raise ShapeError(f"input_shape must be {CONV_LAYOUTS[nd]} with positive sizes (N may be "
-                             f"None or omitted), got {input_shape!r}")
+            raise ShapeError(f"input_shape must be {CONV_LAYOUTS[nd]} with positive sizes (N "
+                             f"may be None or omitted), got {input_shape!r}")
         return shape
 
     def _out_spatial(self, kext, lo, hi):

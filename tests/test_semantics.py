@@ -27,7 +27,7 @@ def rel(a, b):
     return float(np.linalg.norm(np.asarray(a, np.float64) - b) / max(np.linalg.norm(b), 1e-30))
 
 
-# -- functional ops on unbatched and empty inputs ----------------------------------------------------
+# -- functional ops on unbatched and empty inputs --------------------------------------------------
 @pytest.mark.parametrize("nd", [1, 2, 3])
 def test_unbatched_functional_ops_match_torch(nd):
     rng = np.random.default_rng(nd)
@@ -73,7 +73,7 @@ def test_batch_norm_checks_channels_and_refuses_training():
         F.batch_norm(x, m, v, training=True)
 
 
-# -- small ONNX models against ONNX's reference --------------------------------------------------------
+# -- small ONNX models against ONNX's reference ----------------------------------------------------
 def model(nodes, x_shape, inits=(), opset=17, y_name="y", batch=None):
     """A model of ``nodes`` from input 'x' (first axis ``batch`` or static) to 'y'."""
     shape = [batch or x_shape[0]] + list(x_shape[1:])
@@ -212,6 +212,17 @@ def test_shape_subgraph_with_a_dynamic_batch_is_folded():
     assert [n.op for n in net.nodes] == ["input", "reshape"]
 
 
+def test_rows_split_by_flatten_are_costed():
+    m = model([helper.make_node("Flatten", ["x"], ["f"], axis=2),
+               node("Gemm", ["f", "w"], transB=1)], (1, 2, 4, 5), [("w", f32(3, 20))])
+    net = fdafast.from_onnx(m)
+    x = f32(3, 2, 4, 5)
+    y = net.run(x, mode="fft")
+    assert y.shape == (6, 3) and rel(y, _reference(m, x)) < 1e-5
+    assert net.row_factors()[net.output] == 2
+    assert net.layers(batch=3)[0].batch == 6
+
+
 REFUSED = {
     "dropout-training": (model([node("Dropout", ["x", "r", "t"])], (2, 3),
                                [("r", np.float32(0.5)), ("t", np.array(True))], opset=13),
@@ -240,7 +251,7 @@ def test_onnx_refusals_name_node_operator_and_what_is_supported(case):
     assert "ONNX node 'the_" in str(info.value)
 
 
-# -- from_torch -------------------------------------------------------------------------------------
+# -- from_torch ------------------------------------------------------------------------------------
 def test_from_torch_refuses_a_gru_by_name():
     class Recurrent(tnn.Module):
         def __init__(self):

@@ -168,7 +168,7 @@ def _row_pads(pairs, rank):
     return ((0, 0),) * (rank - 1 - len(pairs)) + tuple(tuple(p) for p in pairs)
 
 
-# -- functions and methods ----------------------------------------------------------------------------
+# -- functions and methods -------------------------------------------------------------------------
 def _bind(node, names):
     """Arguments of an fx call by name (positional ones mapped through ``names``)."""
     args = dict(zip(names, node.args))
@@ -310,7 +310,7 @@ def _function(fn, node, meta, metas, alias, F, torch):
     raise GraphError(f"node {node.name!r}: function {name!r} is not supported")
 
 
-# -- the trace ----------------------------------------------------------------------------------------
+# -- the trace -------------------------------------------------------------------------------------
 def _trace(module, x):
     import torch                          # optional dependency, imported by from_torch
     import torch.fx

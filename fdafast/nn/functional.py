@@ -543,7 +543,7 @@ def log_softmax(x, dim=None, dtype=None):
     return _softmax(x, dim, dtype, "log_softmax", True)
 
 
-# -- convolution ------------------------------------------------------------------------------------
+# -- convolution -----------------------------------------------------------------------------------
 def direct_conv(x, w, bias, stride, padding, dilation, groups, chunk_bytes=1 << 27):
     """Float64 direct convolution (torch's conv1d/2d/3d semantics) of a batch: im2col
     over blocks of output rows, one GEMM per group; memory bounded by ``chunk_bytes``.
