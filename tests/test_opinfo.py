@@ -10,6 +10,7 @@ relative to the norm of the result; NaN and infinities in the same places),
 or be refused with a :class:`fdafast.FdafastError`.  Counts per op and the
 reasons of the refusals are printed at the end of the session.
 
+Max pooling's ``return_indices`` samples compare the indices exactly.
 Every sample is run; the max-pooling entries have thousands of samples
 (every combination of kernel, stride, padding, dilation, ceil mode and
 return_indices), so they are taken every 5th (deterministically: torch's
@@ -108,7 +109,7 @@ def test_opinfo_samples(op, dtype, outcomes):
     wrong = []
     for i, sample in enumerate(_samples(op, dtype)):
         want_dtype = np.dtype(_np(sample.kwargs.get("dtype", dtype)))
-        ref = None
+        ref = idx = None
         for label, fn in OPS[op.name]:
             group = f"{op.name.replace('nn.functional.', '')}{'/' + label if label else ''}"
             try:
@@ -119,7 +120,14 @@ def test_opinfo_samples(op, dtype, outcomes):
             if ref is None:                       # torch's result, in float64
                 with torch.no_grad():
                     ref = op.op(_f64(sample.input), *_f64(sample.args), **_f64(sample.kwargs))
-                ref = (ref[0] if isinstance(ref, (tuple, list)) else ref).numpy()
+                # max pooling's return_indices: (values, indices), the indices exact
+                ref, idx = (ref[0].numpy(), ref[1].numpy()) if isinstance(ref, (tuple, list)) \
+                    else (ref.numpy(), None)
+            if idx is not None:
+                got, got_idx = got
+                if not np.array_equal(got_idx, idx):
+                    wrong.append(f"sample {i}: indices differ from torch's")
+                    continue
             bad = _mismatch(got, ref, want_dtype, TOL[dtype])
             if bad:
                 wrong.append(f"sample {i} ({label or 'fdafast'}): input "

@@ -28,7 +28,7 @@ from .._args import (CONV_LAYOUTS, conv_shapes, float_array, int_tuple, padding_
 from .._tiling import dilated_extent
 from ..errors import InvalidArgumentError, ShapeError
 
-__all__ = ["pool_output_size", "max_pool", "avg_pool", "adaptive_avg_pool", "batch_norm",
+__all__ = ["pool_output_size", "max_pool", "max_pool_indices", "avg_pool", "adaptive_avg_pool", "batch_norm",
            "activation", "softmax", "log_softmax", "direct_conv", "ACTIVATIONS",
            "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
@@ -126,6 +126,26 @@ def max_pool(x, kernel, stride, padding, dilation, ceil_mode=False):
     return _reduce(_offsets(xp, kernel, stride, dilation, out), np.maximum, x.dtype)
 
 
+def max_pool_indices(x, kernel, stride, padding, dilation, ceil_mode=False):
+    """Max pooling and, per output, the flat index of its maximum in the input's
+    spatial axes (torch's ``return_indices``): the window's cells in order, the
+    first maximum kept, a NaN taken over anything (the last NaN), padding never;
+    a window of -inf values gives its first cell."""
+    pads = pad_pairs(padding, len(kernel))
+    xp, out = _padded(x, kernel, stride, pads, dilation, ceil_mode, -np.inf)
+    # the flat input index of every padded cell (-1 in the padding)
+    flat = np.arange(math.prod(x.shape[2:]), dtype=np.int64).reshape((1, 1) + x.shape[2:])
+    fp, _ = _padded(flat, kernel, stride, pads, dilation, ceil_mode, -1)
+    acc = np.full(x.shape[:2] + tuple(out), -np.inf, x.dtype)
+    idx = np.full(acc.shape, -1, np.int64)
+    for v, i in zip(_offsets(xp, kernel, stride, dilation, out),
+                    _offsets(fp, kernel, stride, dilation, out)):
+        take = ((v > acc) | np.isnan(v)) | ((idx < 0) & (i >= 0))
+        acc = np.where(take, v, acc)
+        idx = np.where(take, i, idx)
+    return acc, idx
+
+
 def avg_pool(x, kernel, stride, padding, ceil_mode=False, count_include_pad=True,
              divisor_override=None, dilation=None):
     """Average pooling of a batch (N, C, *spatial) (torch's ``avg_pool{1,2,3}d``).
@@ -199,12 +219,12 @@ def _check_output(op, x, kernel, stride, padding, dilation, ceil_mode):
 def _max_pool_nd(nd, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                  return_indices=False):
     op = f"max_pool{nd}d"
-    if return_indices:
-        raise InvalidArgumentError(f"{op}: return_indices=True is not supported (fdafast "
-                                   f"returns the pooled values only)")
     xb, unbatched = _batched(x, nd, op)
     k, s, p, d = _pool_args(op, nd, kernel_size, stride, padding, dilation, dilated_extent)
     _check_output(op, xb, k, s, p, d, ceil_mode)
+    if return_indices:
+        y, idx = max_pool_indices(xb, k, s, p, d, bool(ceil_mode))
+        return _unbatch(y, unbatched), _unbatch(idx, unbatched)
     return _unbatch(max_pool(xb, k, s, p, d, bool(ceil_mode)), unbatched)
 
 
