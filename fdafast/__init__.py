@@ -1,7 +1,7 @@
 """fdafast: fast simulation of frequency-domain ReRAM CNN accelerators.
 
 The first layer is a tiled FFT convolution engine with the semantics of
-``torch.nn.functional.conv2d``/``conv3d`` on numpy arrays:
+``torch.nn.functional.conv1d``/``conv2d``/``conv3d`` on numpy arrays:
 
 >>> import numpy as np, fdafast
 >>> x = np.ones((1, 2, 8, 8), np.float32)
@@ -13,7 +13,7 @@ See :class:`fdafast.ConvPlan` to plan a layer once and run it many times.
 """
 from . import arch, cost, crossbar, dataflow, fft, nn, workloads
 from .arch import Accelerator, presets
-from .conv import ConvPlan, conv2d, conv3d
+from .conv import ConvPlan, conv1d, conv2d, conv3d
 from .cost import compare, estimate
 from .nn import Network, from_onnx, from_torch, simulate, simulate_video
 from .crossbar import CrossbarConfig, CrossbarCounts
@@ -24,7 +24,7 @@ from .errors import (DTypeError, FdafastError, InvalidArgumentError, NativeError
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConvPlan", "conv2d", "conv3d", "fft", "crossbar", "CrossbarConfig", "CrossbarCounts",
+    "ConvPlan", "conv1d", "conv2d", "conv3d", "fft", "crossbar", "CrossbarConfig", "CrossbarCounts",
     "ReRAM", "arch", "Accelerator", "presets", "workloads", "dataflow", "cost", "estimate",
     "compare", "nn", "Network", "simulate", "simulate_video", "from_torch", "from_onnx",
     "FdafastError", "InvalidArgumentError", "ShapeError", "DTypeError", "NonFiniteError",

@@ -32,6 +32,10 @@ def usable_cpus():
 def max_threads():
     """The largest thread count accepted: :data:`MAX_THREADS_PER_CPU` x the usable CPUs."""
     return MAX_THREADS_PER_CPU * usable_cpus()
+#: The input layout of a convolution with 1, 2 or 3 spatial axes.
+CONV_LAYOUTS = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+#: The kernel axes of a convolution weight with 1, 2 or 3 spatial axes.
+CONV_KERNELS = {1: "kL", 2: "kH, kW", 3: "kD, kH, kW"}
 
 
 def default_threads():
@@ -166,7 +170,8 @@ def padding_arg(padding, nd, kext, stride):
 
     'same' follows torch: stride 1 only; total padding ``kext - 1`` per axis,
     ``total // 2`` before and the rest after (so even kernels pad one more
-    sample at the end).
+    sample at the end).  Beyond torch, a tuple of ``nd`` ``(low, high)``
+    pairs pads each axis asymmetrically (ONNX's ``pads``).
     """
     if isinstance(padding, str):
         if padding == "valid":
@@ -176,8 +181,16 @@ def padding_arg(padding, nd, kext, stride):
                 raise InvalidArgumentError(
                     f"padding='same' needs stride 1 (as in torch), got stride {stride}")
             return tuple((k - 1) // 2 for k in kext), tuple(k - 1 - (k - 1) // 2 for k in kext)
-        raise InvalidArgumentError(f"padding must be an int, a tuple of {nd} ints, 'same' or "
-                                   f"'valid', got {padding!r}")
+        raise InvalidArgumentError(f"padding must be an int, a tuple of {nd} ints or of {nd} "
+                                   f"(low, high) pairs, 'same' or 'valid', got {padding!r}")
+    if isinstance(padding, (tuple, list)) and padding and all(
+            isinstance(p, (tuple, list)) for p in padding):
+        if len(padding) != nd or any(len(p) != 2 for p in padding):
+            raise InvalidArgumentError(f"padding as (low, high) pairs needs {nd} pairs, got "
+                                       f"{padding!r}")
+        lo = int_tuple(tuple(p[0] for p in padding), nd, "padding", 0)
+        hi = int_tuple(tuple(p[1] for p in padding), nd, "padding", 0)
+        return lo, hi
     lo = int_tuple(padding, nd, "padding", 0)
     return lo, lo
 
@@ -186,10 +199,10 @@ def conv_shapes(x_shape, w_shape, groups, nd, input_name="input"):
     """Check ranks and channel counts; return (batch, cin, cout)."""
     if len(w_shape) != nd + 2:
         raise ShapeError(f"weight must have {nd + 2} dimensions (Cout, Cin/groups, "
-                         f"{'kD, ' if nd == 3 else ''}kH, kW) for conv{nd}d, "
+                         f"{CONV_KERNELS[nd]}) for conv{nd}d, "
                          f"got shape {tuple(w_shape)}")
     if len(x_shape) != nd + 2:
-        layout = "(N, C, D, H, W)" if nd == 3 else "(N, C, H, W)"
+        layout = CONV_LAYOUTS[nd]
         raise ShapeError(f"{input_name} must have {nd + 2} dimensions {layout} for "
                          f"conv{nd}d, got shape {tuple(x_shape)}")
     if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, (int, np.integer)) \

@@ -201,8 +201,9 @@ def rows_per_chunk(*, rows, nbins, cin_p, cout_p, itemsize, threads, budget_byte
 
 
 def to3(values, fill):
-    """A per-axis tuple of a 2D problem extended with a leading depth entry ``fill``."""
-    return (fill,) + tuple(values) if len(values) == 2 else tuple(values)
+    """A per-axis tuple of a 1D or 2D problem extended to (D, H, W) with leading ``fill``
+    entries (a 2D convolution has depth 1, a 1D one depth and height 1)."""
+    return (fill,) * (3 - len(values)) + tuple(values)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,7 +213,8 @@ class TileGeometry:
     What a :class:`fdafast.ConvPlan` hands its engine: channels, groups and,
     per axis, the input and output sizes, the dilated kernel extent, the
     dilation, stride, low zero padding and the FFT tile.  A 2D convolution has
-    a depth of 1 (``nd`` says which the user asked for).
+    a depth of 1, a 1D one a depth and height of 1 (``nd`` says which the user
+    asked for).
     """
 
     nd: int
@@ -250,10 +252,10 @@ class TileGeometry:
 
     @property
     def out_spatial(self):
-        """The output's spatial shape as the user sees it (2 or 3 axes)."""
+        """The output's spatial shape as the user sees it (1, 2 or 3 axes)."""
         return self.out3[3 - self.nd:]
 
     @property
     def in_spatial(self):
-        """The input's spatial shape as the user sees it (2 or 3 axes)."""
+        """The input's spatial shape as the user sees it (1, 2 or 3 axes)."""
         return self.in3[3 - self.nd:]

@@ -1,7 +1,9 @@
-"""Tiled FFT convolution: :class:`ConvPlan`, :func:`conv2d`, :func:`conv3d`.
+"""Tiled FFT convolution: :class:`ConvPlan`, :func:`conv1d`, :func:`conv2d`, :func:`conv3d`.
 
-The semantics are those of ``torch.nn.functional.conv2d`` / ``conv3d``
-(cross-correlation, zero padding, stride, dilation, groups); arrays are numpy.
+The semantics are those of ``torch.nn.functional.conv1d`` / ``conv2d`` /
+``conv3d`` (cross-correlation, zero padding, stride, dilation, groups;
+unbatched inputs too); arrays are numpy.  A 1D convolution is a 3D one of
+depth and height 1, a 2D one a 3D one of depth 1.
 
 Algorithm (overlap-save)
 ------------------------
@@ -20,14 +22,14 @@ import math
 import numpy as np
 
 from . import _native, _tiling
-from ._args import (check_finite, check_memory, conv_shapes, float_array, int_tuple,
-                    nbytes_of, padding_arg, threads_arg)
+from ._args import (CONV_LAYOUTS, check_finite, check_memory, conv_shapes, float_array,
+                    int_tuple, nbytes_of, padding_arg, threads_arg)
 from ._tiling import to3
 from .engine import PHASES, Engine, Prepared, Workspace
 from .errors import InvalidArgumentError, ShapeError
 from .fft import kernel_spectra
 
-__all__ = ["ConvPlan", "FloatFFT", "conv2d", "conv3d", "plan_spectra"]
+__all__ = ["ConvPlan", "FloatFFT", "conv1d", "conv2d", "conv3d", "plan_spectra"]
 
 #: Default cap on the tile spectra held at once (bytes); larger problems run in chunks.
 DEFAULT_WORKSPACE_BYTES = 256 * 2 ** 20
@@ -80,15 +82,17 @@ class ConvPlan:
 
     Parameters
     ----------
-    w : array_like, shape (Cout, Cin/groups, kH, kW) or (Cout, Cin/groups, kD, kH, kW)
-        float32 or float64 weights; the rank selects 2D or 3D.
+    w : array_like, shape (Cout, Cin/groups, *kernel)
+        float32 or float64 weights with 1, 2 or 3 kernel axes; the rank
+        selects 1D, 2D or 3D.
     input_shape : tuple
-        ``(N, C, H, W)`` / ``(N, C, D, H, W)``; ``N`` may be ``None`` (any
-        batch), or the batch may be left out altogether.
+        ``(N, C, L)`` / ``(N, C, H, W)`` / ``(N, C, D, H, W)``; ``N`` may be
+        ``None`` (any batch), or the batch may be left out altogether.
     bias : array_like, shape (Cout,), optional
     stride, padding, dilation, groups
         As in ``torch.nn.functional.conv2d``/``conv3d``: ints or per-axis
-        tuples; padding may also be ``'same'`` (stride 1) or ``'valid'``.
+        tuples; padding may also be ``'same'`` (stride 1), ``'valid'`` or
+        per-axis ``(low, high)`` pairs (asymmetric, as ONNX's ``pads``).
     tile : int or tuple, optional
         FFT tile size per spatial axis (powers of two, 2..64; 1 along an
         axis whose kernel extent is 1).  ``None`` picks the tile with the
@@ -116,7 +120,7 @@ class ConvPlan:
     out_spatial : tuple
         The output's spatial shape.
     nd : int
-        2 or 3.
+        1, 2 or 3.
     geometry : fdafast._tiling.TileGeometry
         The tiling per internal axis (D, H, W), what the engine computes on.
 
@@ -136,9 +140,9 @@ class ConvPlan:
                  engine=None, workspace=None):
         w = float_array(w, "weight")
         nd = w.ndim - 2
-        if nd not in (2, 3):
-            raise ShapeError(f"weight must have 4 (conv2d) or 5 (conv3d) dimensions, "
-                             f"got shape {w.shape}")
+        if nd not in (1, 2, 3):
+            raise ShapeError(f"weight must have 3 (conv1d), 4 (conv2d) or 5 (conv3d) "
+                             f"dimensions, got shape {w.shape}")
         shape = self._input_shape(input_shape, nd)
         batch, cin, cout = conv_shapes((shape[0] or 1,) + shape[1:], w.shape, groups, nd)
         check_finite(w, "weight")
@@ -187,9 +191,8 @@ class ConvPlan:
             shape = (None,) + shape
         if len(shape) != nd + 2 or any(s is not None and s < 1 for s in shape) \
                 or any(s is None for s in shape[1:]):
-            layout = "(N, C, D, H, W)" if nd == 3 else "(N, C, H, W)"
-            raise ShapeError(f"input_shape must be {layout} with positive sizes (N may be "
-                             f"None or omitted), got {input_shape!r}")
+            raise ShapeError(f"input_shape must be {CONV_LAYOUTS[nd]} with positive sizes (N "
+                             f"may be None or omitted), got {input_shape!r}")
         return shape
 
     def _out_spatial(self, kext, lo, hi):
@@ -258,7 +261,7 @@ class ConvPlan:
     # -- the call ------------------------------------------------------------
     def __call__(self, x, *, threads=None):
         """Convolve ``x`` (float32 or float64); the output has x's dtype (float64 for the
-        ReRAM engine)."""
+        ReRAM engine).  An unbatched ``x`` (C, *spatial) gives an unbatched output."""
         return self._run(x, threads, None)
 
     def profile(self, x, *, threads=None):
@@ -274,6 +277,8 @@ class ConvPlan:
 
     def _input_arg(self, x):
         x = float_array(x, "input")
+        if x.ndim == self.nd + 1 and self.batch in (None, 1):
+            x = x[None]                                  # unbatched, as torch accepts
         expect = (self.batch, self.cin) + self.in_spatial
         if x.ndim != self.nd + 2 or x.shape[1:] != expect[1:] or \
                 (self.batch is not None and x.shape[0] != self.batch):
@@ -290,12 +295,13 @@ class ConvPlan:
         return x
 
     def _run(self, x, threads, phases):
+        unbatched = np.ndim(x) == self.nd + 1
         x = self._input_arg(x)
         threads = self.threads if threads is None else threads_arg(threads)
         with self.workspace.lock:
             y = self._prepared.run(x, threads, phases)
             self.last_counts = self._prepared.counts
-        return y
+        return y[0] if unbatched else y
 
     def __repr__(self):
         return (f"ConvPlan(conv{self.nd}d, cin={self.cin}, cout={self.cout}, "
@@ -387,8 +393,8 @@ def _engine_arg(engine, max_workspace_bytes):
 
 
 def _to3_weight(w):
-    """Weights as (Cout, Cin/groups, k0, k1, k2), a depth of 1 added for 2D."""
-    return w[:, :, None] if w.ndim == 4 else w
+    """Weights as (Cout, Cin/groups, k0, k1, k2): unit depth (and height, for 1D) added."""
+    return w.reshape(w.shape[:2] + (1,) * (5 - w.ndim) + w.shape[2:])
 
 
 def _conv(nd, x, w, bias, stride, padding, dilation, groups, tile, threads, engine=None):
@@ -396,14 +402,30 @@ def _conv(nd, x, w, bias, stride, padding, dilation, groups, tile, threads, engi
     w = float_array(w, "weight")
     if w.ndim != nd + 2:
         raise ShapeError(f"conv{nd}d needs a {nd + 2}-D weight, got shape {w.shape}")
-    if x.ndim != nd + 2:
-        layout = "(N, C, D, H, W)" if nd == 3 else "(N, C, H, W)"
-        raise ShapeError(f"conv{nd}d needs a {nd + 2}-D input {layout}, got shape {x.shape}")
-    plan = ConvPlan(w, x.shape, bias, stride, padding, dilation, groups, tile=tile,
-                    threads=threads, engine=engine)
+    if x.ndim not in (nd + 1, nd + 2):
+        raise ShapeError(f"conv{nd}d needs a {nd + 2}-D input {CONV_LAYOUTS[nd]} or an "
+                         f"unbatched {nd + 1}-D one, got shape {x.shape}")
+    unbatched = x.ndim == nd + 1
+    xb = x[None] if unbatched else x
+    plan = ConvPlan(w, (None,) + xb.shape[1:] if xb.shape[0] == 0 else xb.shape, bias, stride,
+                    padding, dilation, groups, tile=tile, threads=threads, engine=engine)
+    if xb.shape[0] == 0:                  # an empty batch, as torch allows: nothing to run
+        return np.empty(plan.output_shape(0), xb.dtype)
     if plan.engine.needs_calibration:
-        plan.calibrate(x)            # one-shot call: the input is its own calibration batch
-    return plan(x)
+        plan.calibrate(xb)           # one-shot call: the input is its own calibration batch
+    y = plan(xb)
+    return y[0] if unbatched else y
+
+
+def conv1d(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1, *, tile=None,
+           threads=None, engine=None):
+    """1D convolution through tiled FFTs, with ``torch.nn.functional.conv1d`` semantics.
+
+    Parameters are those of :func:`conv2d` with one spatial axis: ``x`` is
+    (N, C, L) or unbatched (C, L), ``w`` is (Cout, C/groups, kL).  It runs as
+    a 3D convolution of depth and height 1 (tiles (1, 1, T)).
+    """
+    return _conv(1, x, w, bias, stride, padding, dilation, groups, tile, threads, engine)
 
 
 def conv2d(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1, *, tile=None,
@@ -412,11 +434,12 @@ def conv2d(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1, *, tile=N
 
     Parameters
     ----------
-    x : array_like, shape (N, C, H, W), float32 or float64
+    x : array_like, shape (N, C, H, W) or unbatched (C, H, W), float32 or float64
     w : array_like, shape (Cout, C/groups, kH, kW)
     bias : array_like, shape (Cout,), optional
     stride, dilation : int or (int, int)
-    padding : int, (int, int), 'same' or 'valid'
+    padding : int, (int, int), ((int, int), (int, int)), 'same' or 'valid'
+        ``((top, bottom), (left, right))`` pads asymmetrically (beyond torch).
     groups : int
     tile : int or (int, int), optional
         FFT tile size; ``None`` chooses one per layer (see :class:`ConvPlan`).
@@ -428,7 +451,7 @@ def conv2d(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1, *, tile=N
 
     Returns
     -------
-    ndarray, shape (N, Cout, Hout, Wout), the dtype of ``x``.
+    ndarray, shape (N, Cout, Hout, Wout) (unbatched: (Cout, Hout, Wout)), the dtype of ``x``.
 
     Notes
     -----
@@ -443,7 +466,7 @@ def conv3d(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1, *, tile=N
     """3D convolution through tiled FFTs, with ``torch.nn.functional.conv3d`` semantics.
 
     Parameters are those of :func:`conv2d` with a depth axis added:
-    ``x`` is (N, C, D, H, W), ``w`` is (Cout, C/groups, kD, kH, kW) and
-    per-axis tuples have three entries.
+    ``x`` is (N, C, D, H, W) or unbatched (C, D, H, W), ``w`` is
+    (Cout, C/groups, kD, kH, kW) and per-axis tuples have three entries.
     """
     return _conv(3, x, w, bias, stride, padding, dilation, groups, tile, threads, engine)

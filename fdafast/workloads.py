@@ -102,13 +102,28 @@ class Layer:
 
 def conv_layer(name, in_shape, weight_shape, stride, padding, dilation, groups, batch=1):
     """The :class:`Layer` of a convolution of weights ``weight_shape`` (Cout, Cin/groups,
-    *kernel) on inputs ``in_shape`` (C, *spatial; no batch), torch's arguments per axis."""
+    *kernel) on inputs ``in_shape`` (C, *spatial; no batch), torch's arguments per axis.
+
+    A 1D convolution is costed as a 2D one of height 1 (the accelerator runs it
+    on its 2D tiles, so :func:`fdafast.dataflow.layer_tile` picks them).  An
+    axis padded asymmetrically (``padding`` entry a ``(low, high)`` pair, as
+    ONNX allows) is costed with ``min(low, high)`` padding on both sides and
+    ``|high - low|`` more input samples: the same output size and
+    multiply-accumulates, the extra zeros counted as input traffic.
+    """
     nd = len(weight_shape) - 2
-    if nd not in (2, 3):
+    if nd not in (1, 2, 3):
         raise ConfigError(f"layer {name!r}: {nd}D convolutions are not supported by the cost "
-                          f"model (2D and 3D are)")
-    return Layer(name, f"conv{nd}d", in_shape[0], weight_shape[0], tuple(in_shape[1:]),
-                 tuple(weight_shape[2:]), tuple(stride), tuple(padding), tuple(dilation),
+                          f"model (1D, 2D and 3D are)")
+    spatial, pads = list(in_shape[1:]), []
+    for a, p in enumerate(padding):
+        lo, hi = (int(p[0]), int(p[1])) if isinstance(p, (tuple, list)) else (int(p), int(p))
+        spatial[a] += abs(hi - lo)
+        pads.append(min(lo, hi))
+    unit = ((1,), (1,), (0,), (1,)) if nd == 1 else ((), (), (), ())
+    return Layer(name, f"conv{max(nd, 2)}d", in_shape[0], weight_shape[0],
+                 unit[0] + tuple(spatial), unit[1] + tuple(weight_shape[2:]),
+                 unit[0] + tuple(stride), unit[2] + tuple(pads), unit[3] + tuple(dilation),
                  groups, batch)
 
 

@@ -10,7 +10,17 @@ of the error relative to the L2 norm of the float64 reference:
 
 Results that must agree exactly (thread counts, repeated plan calls) are
 compared with ``numpy.testing.assert_array_equal`` instead.
+
+Outcome counts
+--------------
+Suites that run other projects' test cases (torch's OpInfo samples, ONNX's
+backend node tests) record each case as passed or refused (a
+:class:`fdafast.FdafastError`, by reason) in the session-wide
+:data:`OUTCOMES` through the ``outcomes`` fixture; the terminal summary
+prints the counts.  A wrong result or a crash fails the test itself.
 """
+import collections
+import re
 import zlib
 
 import numpy as np
@@ -51,6 +61,46 @@ def assert_close():
     Session-scoped so that hypothesis tests may use it.
     """
     return _assert_close
+
+
+#: suite -> Counter of (case group, outcome) -> count; outcome is 'passed' or 'refused: why'.
+OUTCOMES = collections.defaultdict(collections.Counter)
+
+
+def refusal_reason(exc):
+    """A short, value-free label of a refusal: the error class and the message's gist."""
+    msg = re.sub(r"'[^']*'|\"[^\"]*\"|\([^()]*\)|\[[^\[\]]*\]|\b-?\d+(\.\d+)?(e-?\d+)?\b", "_",
+                 str(exc))
+    return f"{type(exc).__name__}: {' '.join(msg.split())[:90]}"
+
+
+@pytest.fixture(scope="session")
+def outcomes():
+    """``outcomes(suite, group, exc=None)`` records one case: passed (``exc`` None) or
+    refused with the :class:`fdafast.FdafastError` ``exc``."""
+    def record(suite, group, exc=None):
+        key = "passed" if exc is None else "refused: " + refusal_reason(exc)
+        OUTCOMES[suite][(group, key)] += 1
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    for suite, counts in sorted(OUTCOMES.items()):
+        tr = terminalreporter
+        tr.section(f"{suite}: outcomes")
+        passed = sum(n for (g, k), n in counts.items() if k == "passed")
+        refused = collections.Counter()
+        for (g, k), n in counts.items():
+            if k != "passed":
+                refused[k] += n
+        tr.write_line(f"passed {passed}, refused {sum(refused.values())}")
+        for reason, n in refused.most_common():
+            tr.write_line(f"  {n:5d}  {reason}")
+        by_group = collections.defaultdict(collections.Counter)
+        for (g, k), n in counts.items():
+            by_group[g]["passed" if k == "passed" else "refused"] += n
+        tr.write_line("per group (passed/refused): " + ", ".join(
+            f"{g} {c['passed']}/{c['refused']}" for g, c in sorted(by_group.items())))
 
 
 @pytest.fixture

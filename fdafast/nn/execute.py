@@ -123,20 +123,30 @@ class Executor:
         self.workspaces["float" if mode in ("direct", "fft") else "reram"].clear()
 
     def conv_plan(self, node, shape, st, dtype):
+        """The node's :class:`ConvPlan` for rows of ``shape`` (made on first use).
+
+        In 'quant' and 'reram' the plan uses the tile the cost model assigns
+        the layer; a 1D convolution, which the cost model runs on the 2D
+        tiles (:func:`fdafast.workloads.conv_layer`), runs as a 2D one of
+        height 1 on them (:func:`_as_2d`).
+        """
         key = (st, node.name, shape, np.dtype(dtype).str)
         if key not in self.plans:
             w, a, b = node.params["weight"], node.attrs, node.params.get("bias")
-            tile = None
+            pads = F.pad_pairs(a["padding"], w.ndim - 2)
+            stride, dilation, tile = a["stride"], a["dilation"], None
             if st.engine is not None:         # the tile the cost model assumes for the layer
-                layer = conv_layer(node.name, shape, w.shape, a["stride"], a["padding"],
-                                   a["dilation"], a["groups"])
+                layer = conv_layer(node.name, shape, w.shape, stride, pads, dilation,
+                                   a["groups"])
+                if w.ndim == 3:
+                    w, shape, stride, pads, dilation = _as_2d(w, shape, stride, pads, dilation)
                 tile = layer_tile(layer, st.acc)[3 - (w.ndim - 2):]
             # the layers run one at a time (run() holds the lock): one workspace per
             # engine, grown to the largest layer's, serves them all
             self.plans[key] = ConvPlan(
-                np.asarray(w, dtype), (None,) + shape,
-                None if b is None else np.asarray(b, dtype), a["stride"], a["padding"],
-                a["dilation"], a["groups"], tile=tile, threads=st.threads, engine=st.engine,
+                np.asarray(w, dtype), (None,) + tuple(shape),
+                None if b is None else np.asarray(b, dtype), stride, pads, dilation,
+                a["groups"], tile=tile, threads=st.threads, engine=st.engine,
                 workspace=self.workspaces["float" if st.engine is None else "reram"])
         return self.plans[key]
 
@@ -168,17 +178,26 @@ def executor(net):
         return ex
 
 
-def _conv(ex, node, x, st):
-    a = node.attrs
+def _as_2d(w, shape, stride, pads, dilation):
+    """A 1D convolution's arguments as those of a 2D one of height 1."""
+    return (w[:, :, None], (shape[0], 1) + tuple(shape[1:]), (1,) + tuple(stride),
+            ((0, 0),) + tuple(pads), (1,) + tuple(dilation))
+
+
+def _conv(ex, node, xs, st, owned):
+    a, x = node.attrs, xs[0]
     if st.mode == "direct":
         return F.direct_conv(x, node.params["weight"], node.params.get("bias"), a["stride"],
                              a["padding"], a["dilation"], a["groups"])
     dtype = x.dtype if st.mode == "fft" else np.float64
     plan = ex.conv_plan(node, x.shape[1:], st, dtype)
     x = x.astype(dtype, copy=False)
+    if plan.nd == x.ndim - 1:                          # a 1D conv run as 2D (see conv_plan)
+        x = x[:, :, None]
     if plan.engine.needs_calibration and plan.calibration is None:
         plan.calibrate(x)                                # on the first batch it sees
-    return plan(x)
+    y = plan(x)
+    return y[:, :, 0] if y.ndim > xs[0].ndim else y
 
 
 def _linear_full_scale(entry, xq, engine, threads):
@@ -192,7 +211,8 @@ def _linear_full_scale(entry, xq, engine, threads):
     return entry[2]
 
 
-def _linear(ex, node, x, st):
+def _linear(ex, node, xs, st, owned):
+    x = xs[0]
     w, b = node.params["weight"], node.params.get("bias")
     if st.mode in ("direct", "fft"):
         dtype = np.float64 if st.mode == "direct" else x.dtype
@@ -215,43 +235,135 @@ def _linear(ex, node, x, st):
     return y.reshape(lead + (y.shape[-1],))
 
 
-def _pool(node, x):
+def _maxpool(ex, node, xs, st, owned):
     a = node.attrs
-    if node.op == "maxpool":
-        return F.max_pool(x, a["kernel"], a["stride"], a["padding"],
-                          a.get("dilation", (1,) * len(a["kernel"])), a["ceil_mode"])
-    if node.op == "avgpool":
-        return F.avg_pool(x, a["kernel"], a["stride"], a["padding"], a["ceil_mode"],
-                          a.get("count_include_pad", True))
-    return F.adaptive_avg_pool(x, a["output_size"])
+    return F.max_pool(xs[0], a["kernel"], a["stride"], a["padding"],
+                      a.get("dilation") or (1,) * len(a["kernel"]), a["ceil_mode"])
 
 
-def _step(ex, node, xs, st, owned=False):
-    """The node's output; ``owned``: its single input may be overwritten."""
-    op = node.op
-    if op == "conv":
-        return _conv(ex, node, xs[0], st)
-    if op == "linear":
-        return _linear(ex, node, xs[0], st)
-    if op in ("maxpool", "avgpool", "adaptive_avgpool"):
-        return _pool(node, xs[0])
-    if op == "act":
-        kw = {k: v for k, v in node.attrs.items() if k != "kind"}
-        return F.activation(node.attrs["kind"], xs[0], in_place=owned, **kw)
-    if op == "batchnorm":
-        p = node.params
-        return F.batch_norm(xs[0], p["running_mean"], p["running_var"], p["weight"],
-                            p["bias"], node.attrs["eps"])
-    if op == "add":
-        return sum(xs[1:], xs[0])
-    if op == "concat":
+def _avgpool(ex, node, xs, st, owned):
+    a = node.attrs
+    return F.avg_pool(xs[0], a["kernel"], a["stride"], a["padding"], a["ceil_mode"],
+                      a.get("count_include_pad", True), a.get("divisor_override"),
+                      a.get("dilation"))
+
+
+def _adaptive_avgpool(ex, node, xs, st, owned):
+    return F.adaptive_avg_pool(xs[0], F.adaptive_output_size(node.attrs["output_size"],
+                                                             xs[0].shape[2:]))
+
+
+def _act(ex, node, xs, st, owned):
+    kw = {k: v for k, v in node.attrs.items() if k != "kind"}
+    return F.activation(node.attrs["kind"], xs[0], in_place=owned, **kw)
+
+
+def _batchnorm(ex, node, xs, st, owned):
+    p = node.params
+    return F.batch_norm(xs[0], p["running_mean"], p["running_var"], p["weight"], p["bias"],
+                        eps=node.attrs["eps"])
+
+
+def _const(node, name, x):
+    """Parameter ``name`` of ``node`` in the dtype of ``x``."""
+    return np.asarray(node.params[name], x.dtype)
+
+
+def _layernorm(ex, node, xs, st, owned):
+    x = xs[0]
+    w = _const(node, "weight", x) if "weight" in node.params else None
+    b = _const(node, "bias", x) if "bias" in node.params else None
+    return F.layer_norm(x, node.attrs["axis"] % x.ndim, w, b, node.attrs.get("eps", 1e-5))
+
+
+def _prelu(ex, node, xs, st, owned):
+    return F.prelu(xs[0], _const(node, "weight", xs[0]), node.attrs.get("axis", 1))
+
+
+def _binary(ex, node, xs, st, owned):
+    a = xs[0]
+    if len(xs) == 2:
+        b = xs[1]
+    else:
+        b = _const(node, "other", a) if "other" in node.params else \
+            a.dtype.type(node.attrs["value"])
+    if node.attrs.get("swap"):
+        a, b = b, a
+    return np.asarray(F.BINARY[node.attrs["kind"]](a, b), xs[0].dtype)
+
+
+def _flatten(ex, node, xs, st, owned):
+    x = xs[0]
+    start = node.attrs.get("start", 1) % x.ndim
+    end = node.attrs.get("end", -1) % x.ndim
+    return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1:])
+
+
+def _reshape(ex, node, xs, st, owned):
+    x, shape = xs[0], tuple(node.attrs["shape"])
+    return x.reshape(((x.shape[0],) if -1 in shape else (-1,)) + shape)
+
+
+def _pad(ex, node, xs, st, owned):
+    x, a = xs[0], node.attrs
+    pads = [(0, 0)] + [tuple(p) for p in a["pads"]]
+    x = x[tuple(slice(max(0, -lo), x.shape[i] - max(0, -hi)) for i, (lo, hi) in
+                enumerate(pads))]                                  # negative pads crop
+    pads = [(max(0, lo), max(0, hi)) for lo, hi in pads]
+    mode = a.get("mode", "constant")
+    if mode == "constant":
+        return np.pad(x, pads, constant_values=x.dtype.type(a.get("value", 0.0)))
+    return np.pad(x, pads, mode=mode)
+
+
+def _concat(ex, node, xs, st, owned):
+    parts = node.attrs.get("parts")
+    if parts is None:
         return np.concatenate(xs, axis=node.attrs["axis"])
-    if op == "flatten":
-        start = node.attrs.get("start", 1)
-        return xs[0].reshape(xs[0].shape[:start] + (-1,))
-    if op == "softmax":
-        return F.softmax(xs[0], node.attrs.get("axis", 1))
-    return xs[0]                                          # dropout, identity
+    arrays = []
+    for p in parts:                       # an input's index, or a constant's param name
+        if isinstance(p, int):
+            arrays.append(xs[p])
+            continue
+        c = np.asarray(node.params[p], xs[0].dtype)
+        c = c[0] if c.ndim == xs[0].ndim else c           # its batch axis has size 1
+        arrays.append(np.broadcast_to(c, (xs[0].shape[0],) + c.shape))
+    return np.concatenate(arrays, axis=node.attrs["axis"])
+
+
+def _reduce(ex, node, xs, st, owned):
+    x, a = xs[0], node.attrs
+    axes = tuple(sorted({ax % x.ndim for ax in a["axes"]}))
+    return np.asarray(F.REDUCE[a["kind"]](x, axis=axes, keepdims=bool(a.get("keepdims", True))),
+                      x.dtype)
+
+
+def _softmax(ex, node, xs, st, owned):
+    x, a = xs[0], node.attrs
+    axis = a.get("axis", 1) % x.ndim
+    fn = F.log_softmax if a.get("log") else F.softmax
+    if a.get("flatten"):                     # ONNX before opset 13: over axis.. jointly
+        return fn(x.reshape(x.shape[:axis] + (-1,)), axis).reshape(x.shape)
+    return fn(x, axis)
+
+
+#: How each operation runs: handler(executor, node, inputs, settings, owned) -> output;
+#: ``owned``: the single input may be overwritten.
+HANDLERS = {
+    "conv": _conv, "linear": _linear, "maxpool": _maxpool, "avgpool": _avgpool,
+    "adaptive_avgpool": _adaptive_avgpool, "act": _act, "batchnorm": _batchnorm,
+    "layernorm": _layernorm, "prelu": _prelu, "binary": _binary, "flatten": _flatten,
+    "reshape": _reshape, "pad": _pad, "reduce": _reduce, "softmax": _softmax,
+    "add": lambda ex, node, xs, st, owned: sum(xs[1:], xs[0]),
+    "concat": _concat,
+    "transpose": lambda ex, node, xs, st, owned: xs[0].transpose(node.attrs["perm"]),
+    "slice": lambda ex, node, xs, st, owned: xs[0][(slice(None),) + tuple(
+        slice(*s) for s in node.attrs["slices"])],
+    "gather": lambda ex, node, xs, st, owned: np.take(xs[0], node.attrs["indices"],
+                                                       axis=node.attrs["axis"]),
+    "dropout": lambda ex, node, xs, st, owned: xs[0],
+    "identity": lambda ex, node, xs, st, owned: xs[0],
+}
 
 
 def _input(net, x, mode):
@@ -322,7 +434,7 @@ def _run(ex, x, st, capture, progress=None):
                 values.pop(i)
         owned = (len(node.inputs) == 1 and node.inputs[0] not in values
                  and node.inputs[0] in mine and node.inputs[0] not in captured)
-        values[node.name] = _step(ex, node, xs, st, owned)
+        values[node.name] = HANDLERS[node.op](ex, node, xs, st, owned)
         mine.add(node.name)
         if node.op in ("conv", "linear"):
             if capture:

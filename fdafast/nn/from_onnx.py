@@ -1,60 +1,72 @@
 """Import an ONNX model into a :class:`~fdafast.nn.graph.Network` (needs ``onnx``).
 
-Supported operators: Conv, Gemm, MatMul (with a constant right operand),
-BatchNormalization, Relu, Clip (0..6 as ReLU6), Sigmoid, Tanh, LeakyRelu,
-HardSwish, Elu, MaxPool, AveragePool, GlobalAveragePool, Add, Concat,
-Flatten, Reshape to (batch, -1), Dropout, Identity, Softmax.  A node whose
-weights are initializers named ``<prefix>.weight`` (as torch's exporter
-writes them) takes ``<prefix>`` as its name, or else the module path in a
-torch-exported node name (``/layer1/conv1/Conv`` -> ``layer1.conv1``), so
-state-dict names carry over.
-Anything else raises :class:`~fdafast.nn.graph.GraphError` naming the
-operator and the node.
+Every operator is read with the semantics of the model's opset (ONNX's
+``ai.onnx`` domain, opsets 1 to 21 as far as the operators below go); what
+fdafast cannot compute exactly raises :class:`~fdafast.nn.graph.GraphError`
+(or :class:`~fdafast.ShapeError`) naming the ONNX node, its operator and
+opset, the attribute and what is supported.  The supported operators and
+what is refused are listed in ``docs/networks.md`` and in :data:`CONVERTERS`.
+
+How a model is read
+-------------------
+* One graph input that is not an initializer (the data; a float tensor
+  with a static shape after its first axis, the batch, which may be
+  symbolic), one graph output.  Initializers that are also listed as graph
+  inputs (older exporters) are constants.
+* Constant subgraphs are folded at import: a node whose inputs are all
+  constants is evaluated with ONNX's reference implementation
+  (``onnx.reference``), and ``Shape`` of a tensor is known but for its
+  batch entry, which stays symbolic through Gather, Concat, Slice,
+  Unsqueeze, Squeeze, Cast and Reshape (what ``x.view(x.size(0), -1)``
+  exports to), so such a shape feeds a Reshape.
+* Each operator becomes nodes whose shapes are inferred as they are made.
+  Tensors keep their first axis as independent rows (the batch): what
+  would reach across it (a Transpose moving it, a Concat along it, a
+  constant that varies along it, a Gemm with transA, a reduction over it)
+  is refused.
+* A node whose weights are initializers named ``<prefix>.weight`` (as
+  torch's exporter writes them) takes ``<prefix>`` as its name, or else the
+  module path in a torch-exported node name (``/layer1/conv1/Conv`` ->
+  ``layer1.conv1``), so state-dict names carry over.
 """
+import math
+
 import numpy as np
 
-from .graph import GraphError, Network, Node
+from ..errors import FdafastError
+from ._onnx_ops import CONVERTERS, FLOAT_TYPES, Lead, attributes, ints
+from .graph import GraphError, Network, Node, node_shape, row_factor
 
-__all__ = ["from_onnx"]
-
-
-def _attrs(node):
-    from onnx import helper
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+__all__ = ["from_onnx", "CONVERTERS"]
 
 
-def _pads(a, nd, name):
-    """Symmetric per-axis padding from ``pads`` or ``auto_pad``."""
-    auto = a.get("auto_pad", b"NOTSET")
-    auto = auto.decode() if isinstance(auto, bytes) else auto
-    if auto == "VALID":
-        return (0,) * nd
-    if auto in ("SAME_UPPER", "SAME_LOWER"):
-        ext = [d * (k - 1) for k, d in zip(a["kernel_shape"], a.get("dilations", [1] * nd))]
-        if any(s != 1 for s in a.get("strides", [1] * nd)) or any(e % 2 for e in ext):
-            raise GraphError(f"node {name!r}: auto_pad={auto} is supported only at stride 1 "
-                             f"with odd kernel extents (symmetric padding)")
-        return tuple(e // 2 for e in ext)
-    if auto != "NOTSET":
-        raise GraphError(f"node {name!r}: auto_pad={auto!r} is not supported")
-    pads = list(a.get("pads", [0] * 2 * nd))
-    lo, hi = pads[:nd], pads[nd:]
-    if lo != hi:
-        raise GraphError(f"node {name!r}: asymmetric pads {pads} are not supported")
-    return tuple(int(p) for p in lo)
+def _symbolic(a):
+    return isinstance(a, np.ndarray) and a.dtype == object
+
+
+def _settle(a):
+    """An object array with no symbolic entry as int64."""
+    a = np.asarray(a, dtype=object)
+    if any(isinstance(v, Lead) for v in a.ravel()):
+        return a
+    return a.astype(np.int64)
 
 
 class _Importer:
-    def __init__(self, model):
-        from onnx import numpy_helper
-        self.graph = model.graph
-        self.consts = {t.name: numpy_helper.to_array(t) for t in self.graph.initializer}
-        for n in self.graph.node:                          # Constant nodes
-            if n.op_type == "Constant":
-                self.consts[n.output[0]] = numpy_helper.to_array(_attrs(n)["value"])
-        self.nodes, self.alias = [], {}
-        self.used = set()
+    """The state of one import: constants, tensors made so far, their shapes."""
 
+    def __init__(self, model, batch):
+        from onnx import numpy_helper        # optional dependency, imported by from_onnx
+        self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
+                          1)
+        self.consts = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+        self.batch = batch
+        self.nodes, self.alias, self.used = [], {}, set()
+        self.shape, self.factor = {}, {}
+        self.consumed = {i for n in model.graph.node for i in n.input} | {
+            o.name for o in model.graph.output}
+
+    # -- names and tensors -----------------------------------------------------------------
     def label(self, node, weight=None):
         """The weight's module path (``<path>.weight``), else the module path torch's
         exporter writes into node names (``/layer1/conv1/Conv``), else the node's name."""
@@ -63,137 +75,157 @@ class _Importer:
             name = weight[:-len(".weight")]
         elif weight is not None and name.startswith("/") and name.count("/") >= 2:
             name = ".".join(name.strip("/").split("/")[:-1])
-        while name in self.used:
+        while name in self.used or not name:
             name += "_"
         self.used.add(name)
         return name
 
-    def emit(self, node, op, inputs, attrs=None, params=None, weight=None):
-        label = self.label(node, weight)
-        self.nodes.append(Node(label, op, tuple(self.alias[i] for i in inputs), attrs or {},
-                               params or {}))
-        self.alias[node.output[0]] = label
+    def add(self, label, op, inputs, attrs=None, params=None):
+        """Append a node (its shape inferred now) and return its label."""
+        node = Node(label, op, tuple(inputs), attrs or {}, params or {})
+        shapes = [self.shape[i] for i in inputs]
+        self.shape[label] = node_shape(node, shapes)
+        self.factor[label] = row_factor(node, [self.factor[i] for i in inputs], shapes,
+                                        self.shape[label])
+        self.nodes.append(node)
+        return label
 
-    def tensor_inputs(self, node):
-        return [i for i in node.input if i and i not in self.consts]
+    def emit(self, node, op, inputs, attrs=None, params=None, weight=None, output=0):
+        """One fdafast node for ONNX ``node``'s output ``output``."""
+        label = self.add(self.label(node, weight), op, inputs, attrs, params)
+        self.alias[node.output[output]] = label
+        return label
 
-    def const(self, node, i, what):
+    def tensor(self, node, i=0):
+        """The label of input ``i`` of ``node``, a computed tensor."""
+        name = node.input[i] if len(node.input) > i else ""
+        if name not in self.alias:
+            raise GraphError(f"input {i} ({name!r}) must be a computed tensor, not a constant"
+                             if name in self.consts else f"input {i} is missing")
+        return self.alias[name]
+
+    def const(self, node, i, what, dtype=np.float32):
+        """Input ``i`` of ``node`` as a constant array (None if absent)."""
         name = node.input[i] if len(node.input) > i else ""
         if not name:
             return None
         if name not in self.consts:
-            raise GraphError(f"node {node.name or node.output[0]!r} ({node.op_type}): {what} "
-                             f"must be a constant initializer")
-        return np.asarray(self.consts[name], np.float32)
+            raise GraphError(f"{what} (input {i}) must be a constant (an initializer or "
+                             f"folded subgraph), not a computed tensor")
+        v = self.consts[name]
+        if _symbolic(v):
+            raise GraphError(f"{what} (input {i}) depends on the batch size")
+        return np.asarray(v, dtype) if dtype is not None else np.asarray(v)
+
+    def is_const(self, node, i):
+        return len(node.input) > i and node.input[i] in self.consts
+
+    def rank(self, label):
+        """Axes of the tensor ``label``, the batch included."""
+        return len(self.shape[label]) + 1
+
+    def lead(self, label):
+        """The size of the first axis of ``label``: an int if the batch is static."""
+        f = self.factor[label]
+        return Lead(f) if self.batch is None else self.batch * f
+
+    def unused_outputs(self, node, first=1, what="optional outputs"):
+        used = [o for o in node.output[first:] if o and o in self.consumed]
+        if used:
+            raise GraphError(f"{what} {used} are used; only the first output is supported")
 
 
-def _conv(im, node, a):
-    w = im.const(node, 1, "the weight")
-    nd = w.ndim - 2
-    params = {"weight": w}
-    b = im.const(node, 2, "the bias")
-    if b is not None:
-        params["bias"] = b
-    a.setdefault("kernel_shape", list(w.shape[2:]))
-    attrs = {"stride": tuple(a.get("strides", [1] * nd)), "padding": _pads(a, nd, node.name),
-             "dilation": tuple(a.get("dilations", [1] * nd)), "groups": int(a.get("group", 1))}
-    im.emit(node, "conv", im.tensor_inputs(node)[:1], attrs, params, node.input[1])
+# -- constant folding ------------------------------------------------------------------------------
+def _fold_shape(im, node, a):
+    x = im.tensor(node)
+    full = [im.lead(x)] + list(im.shape[x])
+    if node.op_type == "Size":
+        if im.batch is None:
+            raise GraphError("the size of a tensor with a symbolic batch is not a constant")
+        return [np.array(math.prod(full), np.int64)]
+    start, end = int(a.get("start", 0)), a.get("end")
+    return [_settle(np.array(full[slice(start, None if end is None else int(end))],
+                             dtype=object))]
 
 
-def _gemm(im, node, a):
-    w = im.const(node, 1, "the right operand")
-    if a.get("transA", 0):
-        raise GraphError(f"node {node.name!r}: Gemm with transA is not supported")
-    if node.op_type == "MatMul" or not a.get("transB", 0):
-        w = w.T
-    w = w * np.float32(a.get("alpha", 1.0))
-    params = {"weight": np.ascontiguousarray(w)}
-    b = im.const(node, 2, "the bias") if node.op_type == "Gemm" else None
-    if b is not None:
-        params["bias"] = (b * np.float32(a.get("beta", 1.0))).reshape(-1)
-    im.emit(node, "linear", im.tensor_inputs(node)[:1], {}, params, node.input[1])
+def _fold_symbolic(im, node, a, values):
+    """Shape arithmetic with a symbolic batch entry (see :class:`Lead`)."""
+    t, v = node.op_type, values[0]
+    if t in ("Identity", "Cast"):
+        return [v]
+    if t == "Gather":
+        return [_settle(np.take(v, np.asarray(values[1], np.int64), axis=int(a.get("axis", 0))))]
+    if t == "Concat":
+        return [_settle(np.concatenate([np.asarray(x, dtype=object) for x in values],
+                                       axis=int(a["axis"])))]
+    if t in ("Unsqueeze", "Squeeze"):
+        axes = ints(a["axes"]) if "axes" in a else (
+            ints(values[1]) if len(values) > 1 else None)
+        if t == "Squeeze":
+            return [_settle(np.squeeze(v, axis=None if axes is None else tuple(axes)))]
+        r = v.ndim + len(axes)
+        return [_settle(np.expand_dims(v, tuple(ax % r for ax in axes)))]
+    if t == "Slice" and v.ndim == 1 and len(values) >= 3:
+        steps = ints(values[4]) if len(values) > 4 else (1,)
+        return [_settle(v[int(values[1][0]):int(values[2][0]):steps[0]])]
+    if t == "Reshape":
+        return [_settle(np.reshape(v, ints(values[1])))]
+    raise GraphError(f"{t} of a shape that holds the symbolic batch size is not supported "
+                     f"(fdafast folds Shape through Gather, Concat, Slice, Unsqueeze, "
+                     f"Squeeze, Cast and Reshape)")
 
 
-def _batchnorm(im, node, a):
-    names = ("weight", "bias", "running_mean", "running_var")
-    params = {n: im.const(node, i + 1, n) for i, n in enumerate(names)}
-    im.emit(node, "batchnorm", im.tensor_inputs(node)[:1], {"eps": float(a.get("epsilon", 1e-5))},
-            params, node.input[1])
-
-
-def _pool(im, node, a):
-    k = tuple(a["kernel_shape"])
-    nd = len(k)
-    attrs = {"kernel": k, "stride": tuple(a.get("strides", [1] * nd)),
-             "padding": _pads(a, nd, node.name), "ceil_mode": bool(a.get("ceil_mode", 0))}
-    if node.op_type == "MaxPool":
-        if len(node.output) > 1 and node.output[1]:
-            raise GraphError(f"node {node.name!r}: MaxPool indices are not supported")
-        attrs["dilation"] = tuple(a.get("dilations", [1] * nd))
-        op = "maxpool"
-    else:
-        attrs["count_include_pad"] = bool(a.get("count_include_pad", 0))
-        op = "avgpool"
-    im.emit(node, op, im.tensor_inputs(node), attrs)
-
-
-def _activation(im, node, a):
-    t = node.op_type
-    if t == "Clip":
-        lo, hi = im.const(node, 1, "min"), im.const(node, 2, "max")
-        lo = a.get("min", 0.0) if lo is None else float(lo)
-        hi = a.get("max", np.inf) if hi is None else float(hi)
-        kinds = {(0.0, 6.0): {"kind": "relu6"}, (0.0, np.inf): {"kind": "relu"}}
-        attrs = kinds.get((lo, hi), {"kind": "hardtanh", "min_val": lo, "max_val": hi})
-    else:
-        attrs = {"Relu": {"kind": "relu"}, "Sigmoid": {"kind": "sigmoid"},
-                 "Tanh": {"kind": "tanh"}, "HardSwish": {"kind": "hardswish"},
-                 "LeakyRelu": {"kind": "leaky_relu", "negative_slope": a.get("alpha", 0.01)},
-                 "Elu": {"kind": "elu", "alpha": a.get("alpha", 1.0)}}[t]
-    im.emit(node, "act", im.tensor_inputs(node), attrs)
-
-
-def _reshape(im, node, a):
-    shape = im.consts.get(node.input[1])
-    if shape is None or len(shape) != 2 or shape[1] != -1:
-        out = list(shape) if shape is not None else "a computed shape"
-        raise GraphError(f"node {node.name!r}: Reshape to {out} is not supported (only "
-                         f"flattening to a constant (batch, -1))")
-    im.emit(node, "flatten", im.tensor_inputs(node), {"start": 1})
-
-
-_SIMPLE = {"Add": "add", "Dropout": "dropout", "Identity": "identity"}
+def _fold(im, node, a):
+    """Evaluate a node whose inputs are all constants; returns its outputs."""
+    values = [im.consts[n] if n else None for n in node.input]
+    if any(_symbolic(v) for v in values):
+        return _fold_symbolic(im, node, a, [v for v in values if v is not None])
+    from onnx.reference import ReferenceEvaluator   # optional dependency (onnx)
+    feeds = {n: im.consts[n] for n in node.input if n}
+    try:
+        return ReferenceEvaluator(node, opsets={"": im.opset}).run(None, feeds)
+    except Exception as exc:                       # the reference raises many kinds
+        raise GraphError(f"folding this constant subgraph failed in ONNX's reference "
+                         f"implementation: {type(exc).__name__}: {exc}") from None
 
 
 def _convert(im, node):
-    t, a = node.op_type, _attrs(node)
-    handlers = {"Conv": _conv, "Gemm": _gemm, "MatMul": _gemm,
-                "BatchNormalization": _batchnorm, "MaxPool": _pool, "AveragePool": _pool,
-                "Reshape": _reshape}
-    if t in handlers:
-        return handlers[t](im, node, a)
-    if t in ("Relu", "Clip", "Sigmoid", "Tanh", "LeakyRelu", "HardSwish", "Elu"):
-        return _activation(im, node, a)
-    if t == "Flatten":
-        return im.emit(node, "flatten", im.tensor_inputs(node), {"start": int(a.get("axis", 1))})
-    if t == "Concat":
-        return im.emit(node, "concat", im.tensor_inputs(node), {"axis": int(a["axis"])})
-    if t == "Softmax":
-        return im.emit(node, "softmax", im.tensor_inputs(node), {"axis": int(a.get("axis", -1))})
-    if t == "GlobalAveragePool":
-        src = im.alias[node.input[0]]
-        nd = len(Network(im.nodes, src, "partial").shapes()[src]) - 1
-        return im.emit(node, "adaptive_avgpool", im.tensor_inputs(node),
-                       {"output_size": (1,) * max(nd, 1)})
-    if t in ("Add", "Dropout", "Identity"):
-        op = _SIMPLE[t]
-        if t == "Add" and len(im.tensor_inputs(node)) != 2:
-            raise GraphError(f"node {node.name!r}: Add of a constant is not supported")
-        return im.emit(node, op, im.tensor_inputs(node)[:2 if t == "Add" else 1])
-    if t == "Constant":
-        return None
-    raise GraphError(f"node {node.name or node.output[0]!r}: ONNX operator {t!r} is not "
-                     f"supported")
+    a = attributes(node)
+    t = node.op_type
+    if node.domain not in ("", "ai.onnx"):
+        raise GraphError(f"operator domain {node.domain!r} is not supported (ai.onnx is)")
+    if t in ("Shape", "Size") and node.input[0] in im.alias:
+        outs = _fold_shape(im, node, a)
+    elif all(n in im.consts for n in node.input if n) and t not in (
+            "RandomNormal", "RandomUniform", "Multinomial", "Bernoulli"):
+        if t == "Constant" and any(k.startswith("sparse") for k in a):
+            raise GraphError("sparse constants are not supported")
+        outs = _fold(im, node, a)
+    elif t in CONVERTERS:
+        return CONVERTERS[t](im, node, a)
+    else:
+        raise GraphError(f"ONNX operator {t!r} is not supported")
+    for name, v in zip(node.output, outs):
+        if name:
+            im.consts[name] = v if _symbolic(v) else np.asarray(v)
+
+
+def _input(model, consts):
+    inputs = [i for i in model.graph.input if i.name not in consts]
+    if len(inputs) != 1 or len(model.graph.output) != 1:
+        raise GraphError(f"models with one input and one output are supported, got "
+                         f"{len(inputs)} inputs ({[i.name for i in inputs]}) and "
+                         f"{len(model.graph.output)} outputs")
+    t = inputs[0].type.tensor_type
+    if t.elem_type not in FLOAT_TYPES:
+        raise GraphError(f"input {inputs[0].name!r} has ONNX element type {t.elem_type}; "
+                         f"float and double are supported")
+    dims = t.shape.dim
+    shape = tuple(d.dim_value for d in dims[1:])
+    if not dims or any(v <= 0 for v in shape):
+        raise GraphError(f"input {inputs[0].name!r} needs a static shape after the batch, got "
+                         f"{[d.dim_param or d.dim_value for d in dims]}")
+    return inputs[0].name, shape, (dims[0].dim_value or None)
 
 
 def _load(onnx, path):
@@ -210,10 +242,11 @@ def _load(onnx, path):
 def from_onnx(path, name=None):
     """A :class:`~fdafast.nn.graph.Network` from an ONNX file or ``onnx.ModelProto``.
 
-    The input's shape must be static (the batch may be symbolic).
+    The input's shape must be static after its first axis (the batch, which
+    may be symbolic).  See the module docstring for what is read and how.
     """
     try:
-        import onnx
+        import onnx                          # optional dependency: pip install onnx
     except ImportError:
         raise GraphError("from_onnx needs the onnx package (pip install onnx)") from None
     model = path if isinstance(path, onnx.ModelProto) else _load(onnx, path)
@@ -222,22 +255,20 @@ def from_onnx(path, name=None):
     except (onnx.checker.ValidationError, UnicodeDecodeError) as exc:
         lines = str(exc).splitlines() or [type(exc).__name__]
         raise GraphError(f"the ONNX model is malformed: {lines[0]}") from None
-    im = _Importer(model)
-    inputs = [i for i in model.graph.input if i.name not in im.consts]
-    if len(inputs) != 1 or len(model.graph.output) != 1:
-        raise GraphError(f"models with one input and one output are supported, got "
-                         f"{len(inputs)} and {len(model.graph.output)}")
-    dims = inputs[0].type.tensor_type.shape.dim
-    shape = tuple(d.dim_value for d in dims[1:])
-    if not shape or any(v <= 0 for v in shape):
-        raise GraphError(f"input {inputs[0].name!r} needs a static shape after the batch, got "
-                         f"{[d.dim_param or d.dim_value for d in dims]}")
+    consts = {t.name for t in model.graph.initializer}
+    data, shape, batch = _input(model, consts)
+    im = _Importer(model, batch)
     im.nodes.append(Node("input", "input", attrs={"shape": shape}))
-    im.alias[inputs[0].name] = "input"
+    im.alias[data], im.shape["input"], im.factor["input"] = "input", shape, 1
     im.used.add("input")
     for node in model.graph.node:
-        _convert(im, node)
+        try:
+            _convert(im, node)
+        except FdafastError as exc:
+            raise type(exc)(f"ONNX node {node.name or node.output[0]!r} ({node.op_type}, "
+                            f"opset {im.opset}): {exc}") from None
     out = model.graph.output[0].name
     if out not in im.alias:
-        raise GraphError(f"output {out!r} is not produced by a supported node")
+        raise GraphError(f"output {out!r} is a constant, not computed from the input"
+                         if out in im.consts else f"output {out!r} is not produced")
     return Network(im.nodes, im.alias[out], name or model.graph.name or "onnx")

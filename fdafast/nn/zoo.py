@@ -174,8 +174,8 @@ def _video_block(b, name, cin, planes, stride, maker):
     return b.relu(f"{name}.relu")
 
 
-def _video_resnet(name, makers, stem, num_classes, seed):
-    b = Builder(name, (3, 16, 112, 112), seed)
+def _video_resnet(name, makers, stem, num_classes, seed, input_shape):
+    b = Builder(name, input_shape or (3, 16, 112, 112), seed)
     if stem == "basic":
         b.conv("stem.0", 3, 64, (3, 7, 7), (1, 2, 2), (1, 3, 3), bias=False)
         b.bn("stem.1", 64)
@@ -199,26 +199,30 @@ def _video_resnet(name, makers, stem, num_classes, seed):
     return b.build()
 
 
-def r3d_18(num_classes=400, seed=0):
-    """ResNet3D-18 (Tran et al., CVPR 2018), as torchvision.models.video.r3d_18."""
-    return _video_resnet("r3d_18", [_conv_simple] * 4, "basic", num_classes, seed)
+def r3d_18(num_classes=400, seed=0, input_shape=None):
+    """ResNet3D-18 (Tran et al., CVPR 2018), as torchvision.models.video.r3d_18
+    (``input_shape`` default (3, 16, 112, 112); global pooling takes any clip size)."""
+    return _video_resnet("r3d_18", [_conv_simple] * 4, "basic", num_classes, seed,
+                         input_shape)
 
 
-def mc3_18(num_classes=400, seed=0):
+def mc3_18(num_classes=400, seed=0, input_shape=None):
     """Mixed convolutions MC3-18, as torchvision.models.video.mc3_18."""
     return _video_resnet("mc3_18", [_conv_simple] + [_conv_no_temporal] * 3, "basic",
-                         num_classes, seed)
+                         num_classes, seed, input_shape)
 
 
-def r2plus1d_18(num_classes=400, seed=0):
+def r2plus1d_18(num_classes=400, seed=0, input_shape=None):
     """R(2+1)D-18, as torchvision.models.video.r2plus1d_18."""
-    return _video_resnet("r2plus1d_18", [_conv_2plus1d] * 4, "r2plus1d", num_classes, seed)
+    return _video_resnet("r2plus1d_18", [_conv_2plus1d] * 4, "r2plus1d", num_classes, seed,
+                         input_shape)
 
 
 # -- images ------------------------------------------------------------------------------------
-def alexnet(num_classes=1000, seed=0):
-    """AlexNet, as torchvision.models.alexnet."""
-    b = Builder("alexnet", (3, 224, 224), seed)
+def alexnet(num_classes=1000, seed=0, input_shape=None):
+    """AlexNet, as torchvision.models.alexnet (``input_shape`` default (3, 224, 224);
+    adaptive pooling takes any image of at least 63 x 63)."""
+    b = Builder("alexnet", input_shape or (3, 224, 224), seed)
     convs = {0: (3, 64, 11, 4, 2), 3: (64, 192, 5, 1, 2), 6: (192, 384, 3, 1, 1),
              8: (384, 256, 3, 1, 1), 10: (256, 256, 3, 1, 1)}
     for i in range(13):
@@ -247,9 +251,10 @@ def _classifier(b, layers):
             b.linear(f"classifier.{i}", *layer)
 
 
-def vgg16(num_classes=1000, seed=0):
-    """VGG16, as torchvision.models.vgg16 (no batch norm)."""
-    b = Builder("vgg16", (3, 224, 224), seed)
+def vgg16(num_classes=1000, seed=0, input_shape=None):
+    """VGG16, as torchvision.models.vgg16 (no batch norm; ``input_shape`` default
+    (3, 224, 224), at least 32 x 32)."""
+    b = Builder("vgg16", input_shape or (3, 224, 224), seed)
     cfg = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
            512, 512, 512, "M"]
     i, cin = 0, 3
@@ -300,8 +305,8 @@ def _residual(b, name, src, main, cin, cout, stride):
     return b.relu(f"{name}.relu")
 
 
-def _resnet(name, block, counts, expansion, num_classes, seed):
-    b = Builder(name, (3, 224, 224), seed)
+def _resnet(name, block, counts, expansion, num_classes, seed, input_shape):
+    b = Builder(name, input_shape or (3, 224, 224), seed)
     b.conv("conv1", 3, 64, 7, 2, 3, bias=False)
     b.bn("bn1", 64)
     b.relu("relu")
@@ -317,14 +322,15 @@ def _resnet(name, block, counts, expansion, num_classes, seed):
     return b.build()
 
 
-def resnet18(num_classes=1000, seed=0):
-    """ResNet-18, as torchvision.models.resnet18."""
-    return _resnet("resnet18", _basic_block, (2, 2, 2, 2), 1, num_classes, seed)
+def resnet18(num_classes=1000, seed=0, input_shape=None):
+    """ResNet-18, as torchvision.models.resnet18 (``input_shape`` default (3, 224, 224);
+    global pooling takes any image)."""
+    return _resnet("resnet18", _basic_block, (2, 2, 2, 2), 1, num_classes, seed, input_shape)
 
 
-def resnet50(num_classes=1000, seed=0):
+def resnet50(num_classes=1000, seed=0, input_shape=None):
     """ResNet-50 (v1.5: stride in the 3x3 conv), as torchvision.models.resnet50."""
-    return _resnet("resnet50", _bottleneck, (3, 4, 6, 3), 4, num_classes, seed)
+    return _resnet("resnet50", _bottleneck, (3, 4, 6, 3), 4, num_classes, seed, input_shape)
 
 
 # -- small networks ------------------------------------------------------------------------------
@@ -370,7 +376,8 @@ def names():
 
 
 def get(name, **kwargs):
-    """The zoo network ``name`` (keywords: ``num_classes``, ``seed``)."""
+    """The zoo network ``name`` (keywords: ``num_classes``, ``seed``, and ``input_shape``
+    for all but ``c3d``)."""
     if name not in _MODELS:
         raise GraphError(f"unknown model {name!r}; the zoo has {', '.join(_MODELS)}")
     return _MODELS[name](**kwargs)
