@@ -5,8 +5,8 @@ The command line and the sweeps both load through these two functions.
 
 >>> from fdafast.nn.load import load_input, load_model
 >>> net = load_model("tiny3d", num_classes=4)
->>> load_input(net, "3,1,4,8,8").shape, load_input(net, batch=2).dtype.name
-((3, 1, 4, 8, 8), 'float32')
+>>> load_input(net, "5,3,8,32,32").shape, load_input(net, batch=2).dtype.name
+((5, 3, 8, 32, 32), 'float32')
 """
 import pathlib
 import pickle
