@@ -1,0 +1,113 @@
+"""Mapping by objective: each layer's tile and its frequency or spatial mapping.
+
+A convolution on a frequency-domain design may run in the frequency domain
+on any tile of :func:`fdafast.dataflow.tile_candidates`, or spatially (as
+ISAAC does, with real weights on the same crossbars or as real MACs on the
+digital units), as ``execution.mappings`` allows; a spatial design and every
+linear layer run spatially.  Each option is costed as the layer *alone* on
+the chips a reprogrammed layer runs on (``execution.chips``, one chip for
+``'pipelined'``), placed by :func:`fdafast.residency.alone`: replicated over
+the free crossbars when its weights fit, folded through a rewritten part
+when they do not, weights loaded the cheaper way.  The option with the
+smallest ``execution.objective`` (``'edp'``: cycles x energy, ``'latency'``
+or ``'energy'``) wins; options within ``execution.tie_tolerance`` of it tie,
+and ties go to fewer crossbars (the network's residency then has more room),
+then to the order of ``execution.mappings``, then to the larger tile.
+
+Choosing on the layer alone keeps a layer's tile a property of the layer and
+the accelerator, so the ReRAM emulation of a network
+(:mod:`fdafast.nn.execute`, through :func:`fdafast.dataflow.layer_tile`) runs
+the tile the cost model charges; the network's residency and replication
+(:mod:`fdafast.residency`) are decided afterwards, with the mappings fixed.
+"""
+import dataclasses
+import math
+
+from .arch.execution import Mapping
+from .dataflow import MappingError, map_option, spill_alone, tile_candidates
+from .placement import objective
+
+__all__ = ["Choice", "options", "choose", "choose_tile"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    """A layer's chosen mapping: the :class:`~fdafast.dataflow.LayerMap`, its reference
+    (layer-alone) cycles, energy and objective value, and every option considered
+    (``alternatives``: dicts of ``mapping``, ``tile``, ``crossbars``, ``cycles``,
+    ``energy_pj``, ``objective``, best first)."""
+
+    lmap: object
+    cycles: float
+    energy_pj: float
+    objective: float
+    alternatives: tuple
+
+
+def options(layer, acc):
+    """The (mapping, tile) options of ``layer`` on ``acc``, in ``execution.mappings``
+    order (tiles largest first).  Raises :class:`~fdafast.dataflow.MappingError` when
+    there is none (a kernel larger than every tile and no spatial mapping)."""
+    if layer.kind == "linear":
+        return [(Mapping.SPATIAL.value, None)]
+    out, error = [], None
+    for m in acc.execution.mappings:
+        if m == Mapping.SPATIAL.value:
+            out.append((m, None))
+            continue
+        try:
+            tiles = tile_candidates(layer, acc)
+        except MappingError as exc:
+            error = exc
+            continue
+        out += [(m, t) for t in sorted(tiles, key=lambda t: (-math.prod(t), t))]
+    if not out:
+        raise error
+    return out
+
+
+def _rank(acc, scored):
+    """``scored`` (value, crossbars, order, -tile size, entry) sorted best first, with
+    ties within the tolerance resolved by the later keys."""
+    best = min(s[0] for s in scored)
+    tol = acc.execution.tie_tolerance
+    tied = [s for s in scored if s[0] <= best * (1 + tol)]
+    rest = sorted((s for s in scored if s[0] > best * (1 + tol)), key=lambda s: s[:4])
+    return sorted(tied, key=lambda s: s[1:4]) + rest
+
+
+def choose(layer, acc, spill=None, only=None):
+    """The :class:`Choice` of ``layer`` on ``acc`` (module docstring), its activations
+    in DRAM as ``spill`` says (:func:`fdafast.dataflow.spill_alone` by default);
+    ``only`` restricts the options to one mapping."""
+    from .residency import alone     # residency places what this module maps
+    spill = spill_alone(layer, acc) if spill is None else spill
+    table = acc.action_table()
+    order = {m: i for i, m in enumerate(acc.execution.mappings)}
+    scored = []
+    for mapping, tile in options(layer, acc):
+        if only is not None and mapping != only:
+            continue
+        lmap = map_option(layer, acc, mapping, tile, spill)
+        cycles, energy = alone(lmap, acc, table)
+        value = objective(acc.execution.objective, cycles, energy)
+        size = -math.prod(tile) if tile else 0
+        scored.append((value, lmap.crossbars, order.get(mapping, 0), size,
+                       (lmap, cycles, energy, tile)))
+    if not scored:
+        raise MappingError(f"layer {layer.name!r}: no {only!r} mapping on {acc.meta.name}")
+    ranked = _rank(acc, scored)
+    lmap, cycles, energy, _ = ranked[0][4]
+    alts = tuple({"mapping": e[0].mapping, "tile": None if e[3] is None else list(e[3]),
+                  "crossbars": e[0].crossbars, "cycles": e[1], "energy_pj": e[2],
+                  "objective": v} for v, _, _, _, e in ranked)
+    return Choice(lmap, cycles, energy, ranked[0][0], alts)
+
+
+def choose_tile(layer, acc):
+    """The FFT tile of ``layer``: the chosen option's when it maps to the frequency
+    domain, else the best frequency option's (see :func:`choose`)."""
+    lmap = choose(layer, acc).lmap
+    if lmap.tile is None:
+        lmap = choose(layer, acc, only=Mapping.FREQUENCY.value).lmap
+    return lmap.tile

@@ -1,0 +1,408 @@
+"""Weight residency across a network: where every layer's weights live, in how many
+copies, on how many chips, and what is rewritten for every batch.
+
+``execution.residency = 'pipelined'`` (ISAAC's execution model)
+    Every layer's weights stay resident, each layer on crossbars of its own,
+    across ``execution.chips`` chips (by default the fewest that hold one
+    copy of every layer).  The crossbars left over hold replicas that
+    balance the layer pipeline: the replication minimises the slowest
+    layer's time per frame (a bisection on that time; a layer's time with
+    ``r`` copies comes from the closed form, its FFT, MAC and buffer units
+    being those of the tiles its crossbars occupy, ``copies x crossbars /
+    crossbars per tile``, so replication scales every stage but the
+    off-chip one).  Frames flow through the layers as a pipeline: the
+    throughput is set by the slowest layer, a frame's latency is the sum of
+    the layers' frame times (a layer starts a frame when the previous one
+    has finished it; ISAAC also overlaps layers within a frame, so its
+    single-frame latency is lower), and activations stay in the buffers
+    between layers.  Layers are laid out on the chips in order; a layer's
+    input crosses to every chip of the layer that holds none of the previous
+    layer, and the part of it made on chips the layer does not use crosses
+    once (``link_byte``).  No weight is ever rewritten.
+
+``'reprogram'`` (layer by layer on ``execution.chips`` chips, 1 by default)
+    Each layer runs alone on all the chips' units.  When one copy of every
+    layer fits, all stay resident and the crossbars left over hold
+    permanent replicas, spread to minimise the sum of the layers' times
+    (``r`` proportional to ``sqrt(time / crossbars)``, capped where another
+    stage becomes the bottleneck).  Otherwise a *scratch* region of ``S``
+    crossbars is rewritten in turn and the rest holds resident weights:
+    whole layers, smallest first, then part of the next (partial folds:
+    only what does not fit is rewritten).  A layer with ``m`` crossbars
+    outside the resident region programs them ``S`` at a time, one pass
+    over its items per fold; a layer that fits in the scratch (or is
+    resident) may also program temporary copies there.  ``S``, the copies
+    and, for frequency-domain designs, how rewritten weights are loaded
+    (spectra from DRAM, or kernels transformed on chip) are chosen by
+    ``execution.objective``.  A scratch cell is programmed once per write
+    phase, so the most-written cell sees ``writes_per_batch`` writes per
+    batch; with ``crossbar.endurance_writes`` that sets the lifetime.
+
+Digital designs (no crossbars): ``'reprogram'`` streams every layer's weights
+from DRAM while it runs; ``'pipelined'`` keeps them in the chips' SRAM
+(``memory.buffer_kb_per_tile``, all of it taken for weights) and gives each
+layer a share of the tiles proportional to its work.
+
+Activations (``'reprogram'``) are decided per tensor: the output of a layer
+that the next layer reads stays on chip only if it fits the buffers with
+the producer's input and with the consumer's output; the network's input is
+read from and its output written to DRAM.
+"""
+import dataclasses
+import heapq
+import math
+
+from .arch.execution import Residency, WeightLoad
+from .arch.spec import Kind
+from .dataflow import MappingError, _activation_bytes
+from .placement import Placement, layer_cost, objective, stages
+
+__all__ = ["NetworkPlan", "alone", "spills", "plan", "infer_pools"]
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkPlan:
+    """Where a network's weights live (see the module docstring).
+
+    Attributes
+    ----------
+    residency : str
+    chips : int
+    placements : tuple of Placement
+        One per layer.
+    capacity, footprint : int
+        Crossbars of the chips and of one copy of every layer (SRAM bytes for a
+        digital design).
+    scratch : int
+        Crossbars rewritten in turn (``'reprogram'``).
+    writes_per_batch : int
+        The most times one cell is programmed for every batch.
+    """
+
+    residency: str
+    chips: int
+    placements: tuple
+    capacity: int
+    footprint: int
+    scratch: int = 0
+    writes_per_batch: int = 0
+
+
+# -- activations ------------------------------------------------------------------------
+def _feeds(a, b, acc):
+    """True when layer ``b`` reads layer ``a``'s (pooled) output."""
+    out = a.pooled_spatial if acc.execution.pool_on_chip else a.output_spatial
+    if b.kind == "linear":
+        return b.cin == a.cout * math.prod(out)
+    return b.cin == a.cout and b.spatial == out
+
+
+def spills(layers, acc):
+    """Per layer, (input in DRAM, output in DRAM) as the module docstring says."""
+    if acc.execution.residency == Residency.PIPELINED.value:
+        return [(i == 0, i == len(layers) - 1) for i in range(len(layers))]
+    cap = acc.organisation.tiles * acc.memory.buffer_kb_per_tile * 1024
+    cap *= acc.execution.chips or 1
+    over = [sum(_activation_bytes(l, acc)) > cap for l in layers]
+    out = [[over[i], over[i]] for i in range(len(layers))]
+    out[0][0] = out[-1][1] = True
+    for i in range(len(layers) - 1):
+        if _feeds(layers[i], layers[i + 1], acc):
+            out[i][1] = out[i + 1][0] = over[i] or over[i + 1]
+    return [tuple(s) for s in out]
+
+
+def infer_pools(layers):
+    """``layers`` with every unstated ``pool`` (None) inferred from the next layer: the
+    per-axis factor that shrinks this layer's output to the next layer's input
+    (``ceil(out / p)``), or the uniform factor that turns it into a linear
+    layer's features; ``()`` when the next layer does not read it that way."""
+    out = []
+    for i, layer in enumerate(layers):
+        if layer.pool is None:
+            nxt = layers[i + 1] if i + 1 < len(layers) else None
+            layer = dataclasses.replace(layer, pool=_pool_between(layer, nxt))
+        out.append(layer)
+    return out
+
+
+def _pool_between(a, b):
+    o = a.output_spatial
+    if b is None or not o:
+        return ()
+    if b.kind == "linear":
+        for p in range(1, max(o) + 1):
+            if a.cout * math.prod(-(-n // p) for n in o) == b.cin:
+                return () if p == 1 else (p,) * len(o)
+        return ()
+    if b.cin != a.cout or len(b.spatial) != len(o):
+        return ()
+    pool = []
+    for n, s in zip(o, b.spatial):
+        p = next((p for p in range(1, n + 1) if -(-n // p) == s), None)
+        if p is None:
+            return ()
+        pool.append(p)
+    return () if all(p == 1 for p in pool) else tuple(pool)
+
+
+# -- one layer ---------------------------------------------------------------------------
+def _loads(lmap, acc):
+    """How rewritten (or streamed) weights of ``lmap`` may be loaded."""
+    if "frequency" not in lmap.weight_bytes:
+        return ("spatial",)
+    wl = acc.execution.weight_load
+    return ("frequency", "spatial") if wl == WeightLoad.AUTO.value else (wl,)
+
+
+def _best(lmap, acc, table, candidates):
+    """The (value, cycles, energy, placement) of the best of ``candidates``."""
+    kind = acc.execution.objective
+    best = None
+    for pl in candidates:
+        loads = _loads(lmap, acc) if pl.loaded else (None,)
+        for load in loads:
+            p = pl._replace(weight_load=load)
+            c, e = layer_cost(lmap, p, acc, table)
+            v = objective(kind, c, e)
+            if best is None or v < best[0]:
+                best = (v, c, e, p)
+    return best
+
+
+def _copy_counts(most):
+    """Copy counts worth trying up to ``most``: powers of 4 and ``most`` itself."""
+    out, r = [], 1
+    while r < most:
+        out.append(r)
+        r *= 4
+    return out + [max(1, most)]
+
+
+def _scratch_candidates(base, n, resident, scratch, items):
+    """Placements of a layer of ``n`` crossbars with ``resident`` of them resident and
+    a scratch of ``scratch`` crossbars."""
+    m = n - resident
+    if m == 0:                     # resident: temporary copies in the scratch
+        return [base._replace(copies=r, resident=n, written=(r - 1) * n,
+                                    phases=int(r > 1), loaded=1.0 if r > 1 else 0.0)
+                for r in _copy_counts(min(items, 1 + scratch // n))]
+    if resident == 0 and n <= scratch:
+        return [base._replace(copies=r, written=r * n, phases=1, loaded=1.0)
+                for r in _copy_counts(min(items, scratch // n))]
+    passes = -(-m // scratch)
+    return [base._replace(passes=passes, resident=resident, written=m,
+                                phases=passes, loaded=m / n)]
+
+
+def alone(lmap, acc, table=None):
+    """(cycles, energy pJ) of ``lmap`` alone on the chips a reprogrammed layer runs on
+    (``execution.chips``; one chip when pipelined): the reference of
+    :func:`fdafast.mapping.choose`."""
+    table = acc.action_table() if table is None else table
+    chips = acc.execution.chips or 1
+    if acc.execution.residency == Residency.PIPELINED.value:
+        chips = 1
+    base = Placement(tiles=chips * acc.organisation.tiles, chips=chips)
+    if acc.kind is Kind.DIGITAL_FFT:
+        return _best(lmap, acc, table, [base._replace(loaded=1.0, stream=True)])[1:3]
+    cap, n = chips * acc.organisation.crossbars, lmap.crossbars
+    if n <= cap:
+        copies = min(cap // n, lmap.items)
+        return layer_cost(lmap, base._replace(copies=copies, resident=n), acc,
+                          table)
+    cands = []
+    for k in range(0, 7):
+        scratch = max(1, cap >> k)
+        cands += _scratch_candidates(base, n, cap - scratch, scratch, lmap.items)
+    return _best(lmap, acc, table, cands)[1:3]
+
+
+# -- reprogram -------------------------------------------------------------------------------
+def _useful_copies(lmap, acc, base):
+    """Copies beyond which another stage, not the crossbars, bounds the layer."""
+    st = stages(lmap, base, acc)
+    x = next(s.service for s in st if s.name == "mac")
+    other = max((s.service for s in st if s.name != "mac"), default=0)
+    cap = lmap.items if other == 0 else max(1, math.ceil(x / other))
+    return max(1, min(lmap.items, cap))
+
+
+def _spread(lmaps, acc, base, spare):
+    """Permanent copies per layer using ``spare`` crossbars: ``r`` proportional to
+    ``sqrt(time / crossbars)`` (minimising the sum of ``time / r`` under the budget),
+    capped by :func:`_useful_copies`."""
+    n = [lm.crossbars for lm in lmaps]
+    cap = [_useful_copies(lm, acc, base) for lm in lmaps]
+    weight = []
+    for lm in lmaps:
+        st = stages(lm, base, acc)
+        weight.append(math.sqrt(lm.items * next(s.service for s in st if s.name == "mac")))
+    budget = spare + sum(n)
+
+    def copies(k):
+        return [max(1, min(c, int(k * w / math.sqrt(ni)))) for w, ni, c in zip(weight, n, cap)]
+    lo, hi = 0.0, 1.0
+    while sum(a * b for a, b in zip(copies(hi), n)) <= budget and hi < 1e30:
+        if copies(hi) == cap:
+            return cap
+        hi *= 2
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if sum(a * b for a, b in zip(copies(mid), n)) <= budget else \
+            (lo, mid)
+    return copies(lo)
+
+
+def _reprogram(lmaps, acc, table):
+    chips = acc.execution.chips or 1
+    org = acc.organisation
+    base = Placement(tiles=chips * org.tiles, chips=chips)
+    cap = chips * org.crossbars
+    need = sum(lm.crossbars for lm in lmaps)
+    if need <= cap:
+        reps = _spread(lmaps, acc, base, cap - need)
+        pls = [base._replace(copies=r, resident=lm.crossbars)
+               for lm, r in zip(lmaps, reps)]
+        return NetworkPlan(Residency.REPROGRAM.value, chips, tuple(pls), cap, need)
+    best = None
+    for scratch in sorted({max(1, cap >> k) for k in range(0, 8)}
+                          | {lm.crossbars for lm in lmaps if lm.crossbars <= cap}):
+        res = _residents(lmaps, cap - scratch)
+        pls, total_c, total_e = [], 0.0, 0.0
+        for lm, r in zip(lmaps, res):
+            _, c, e, pl = _best(lm, acc, table, _scratch_candidates(base, lm.crossbars, r,
+                                                                    scratch, lm.items))
+            pls.append(pl)
+            total_c, total_e = total_c + c, total_e + e
+        value = objective(acc.execution.objective, total_c, total_e)
+        if best is None or value < best[0]:
+            best = (value, scratch, pls)
+    _, scratch, pls = best
+    return NetworkPlan(Residency.REPROGRAM.value, chips, tuple(pls), cap, need, scratch,
+                       sum(p.phases for p in pls))
+
+
+def _residents(lmaps, room):
+    """Resident crossbars per layer: whole layers smallest first, then part of the next."""
+    res = [0] * len(lmaps)
+    for i in sorted(range(len(lmaps)), key=lambda i: lmaps[i].crossbars):
+        take = min(lmaps[i].crossbars, room)
+        res[i], room = take, room - take
+        if room == 0:
+            break
+    return res
+
+
+# -- pipelined ----------------------------------------------------------------------------
+def _frame_timer(lm, acc, base):
+    """``t(r)``: closed-form time units of one frame of ``lm`` with ``r`` times the
+    copies and tiles of ``base`` (pooled tile stages speed up ``r`` times, the
+    crossbars get ``r`` servers, the off-chip stage does not change)."""
+    f = lm.items // lm.layer.batch
+    svc = [(s.service, w.per) for s, w in zip(stages(lm, base, acc), lm.work)]
+
+    def t(r):
+        loads = []
+        for s, per in svc:
+            if per == "copy":
+                loads.append((s, r))
+            elif per == "tile":
+                loads.append((s / r, 1))
+            else:
+                loads.append((s, 1))
+        b = max(range(len(loads)), key=lambda i: loads[i][0] / min(loads[i][1], f))
+        sb, ub = loads[b]
+        return -(-f // ub) * sb + sum(x for i, (x, _) in enumerate(loads) if i != b)
+    return t
+
+
+def _balance(times, sizes, budget, caps):
+    """Shares ``r`` (1 <= r <= cap) per layer with ``sum(r * sizes) <= budget`` that
+    bring down the slowest ``times[i](r)``: the slowest layer's share grows by 10 %
+    (at least 1) while the budget allows and its time falls."""
+    r = [1] * len(times)
+    left = budget - sum(sizes)
+    heap = [(-t(1), i) for i, t in enumerate(times)]
+    heapq.heapify(heap)
+    while heap:
+        neg, i = heapq.heappop(heap)
+        step = min(max(1, r[i] // 10), caps[i] - r[i], left // sizes[i])
+        if step < 1:
+            break
+        now = times[i](r[i] + step)
+        if now >= -neg:
+            break
+        r[i] += step
+        left -= step * sizes[i]
+        heapq.heappush(heap, (-now, i))
+    return r
+
+
+def _pipelined(lmaps, acc, table):
+    org = acc.organisation
+    digital = acc.kind is Kind.DIGITAL_FFT
+    per_chip = org.tiles * acc.memory.buffer_kb_per_tile * 1024 if digital else org.crossbars
+    sizes = [_footprint(lm) for lm in lmaps] if digital else [lm.crossbars for lm in lmaps]
+    need = sum(sizes)
+    least = int(-(-need // per_chip))
+    chips = acc.execution.chips or least
+    if chips < least:
+        raise MappingError(f"execution.chips = {chips}: pipelined residency needs at least "
+                           f"{least} {acc.meta.name} chips to hold every layer's weights")
+    if digital:
+        return _pipelined_digital(lmaps, acc, chips, per_chip, need)
+    per_tile = org.pe_arrays_per_tile * org.crossbars_per_pe_array
+    timers = [_frame_timer(lm, acc, Placement(tiles=lm.crossbars / per_tile)) for lm in lmaps]
+    caps = [max(1, lm.items // lm.layer.batch) for lm in lmaps]
+    reps = _balance(timers, sizes, chips * per_chip, caps)
+    spans, start = [], 0
+    for lm, r in zip(lmaps, reps):
+        end = start + lm.crossbars * r
+        spans.append(set(range(start // per_chip, (end - 1) // per_chip + 1)))
+        start = end
+    pls = []
+    for i, (lm, r) in enumerate(zip(lmaps, reps)):
+        link = 0
+        if i:
+            inb = _activation_bytes(lm.layer, acc)[0]
+            prev = spans[i - 1]
+            link = inb * len(spans[i] - prev) + inb * len(prev - spans[i]) // len(prev)
+        pls.append(Placement(copies=r, tiles=r * lm.crossbars / per_tile,
+                             chips=len(spans[i]), resident=lm.crossbars, link_bytes=link))
+    return NetworkPlan(Residency.PIPELINED.value, chips, tuple(pls), chips * per_chip, need)
+
+
+def _footprint(lm):
+    return lm.weight_bytes.get("frequency", lm.weight_bytes["spatial"]) \
+        if lm.mapping == "frequency" else lm.weight_bytes["spatial"]
+
+
+def _pipelined_digital(lmaps, acc, chips, per_chip, need):
+    """Weights in SRAM; each layer gets a share of the tiles (in 1/64 tile steps)."""
+    steps = 64
+    total = chips * acc.organisation.tiles * steps
+    timers = [_frame_timer(lm, acc, Placement(tiles=1 / steps, chips=chips)) for lm in lmaps]
+    shares = _balance(timers, [1] * len(lmaps), total, [total] * len(lmaps))
+    pls = tuple(Placement(tiles=s / steps, chips=chips) for s in shares)
+    return NetworkPlan(Residency.PIPELINED.value, chips, pls, chips * per_chip, need)
+
+
+def _reprogram_digital(lmaps, acc, table):
+    chips = acc.execution.chips or 1
+    base = Placement(tiles=chips * acc.organisation.tiles, chips=chips, loaded=1.0,
+                     stream=True)
+    pls = tuple(_best(lm, acc, table, [base])[3] for lm in lmaps)
+    return NetworkPlan(Residency.REPROGRAM.value, chips, pls, 0,
+                       sum(_footprint(lm) for lm in lmaps))
+
+
+def plan(lmaps, acc, table=None):
+    """The :class:`NetworkPlan` of the mapped layers ``lmaps`` on ``acc``."""
+    table = acc.action_table() if table is None else table
+    pipelined = acc.execution.residency == Residency.PIPELINED.value
+    if pipelined:
+        return _pipelined(lmaps, acc, table)
+    if acc.kind is Kind.DIGITAL_FFT:
+        return _reprogram_digital(lmaps, acc, table)
+    return _reprogram(lmaps, acc, table)
