@@ -66,7 +66,7 @@ COMPONENT_OF = {
 ENERGY_COMPONENTS = ("adc", "dac", "crossbar", "sample_hold", "shift_add", "digital_mac",
                      "fft", "ifft", "buffers", "noc", "link", "dram", "reprogramming")
 #: Most items one native schedule walk takes.
-WALK_LIMIT = 1 << 20
+WALK_LIMIT = 1 << 16
 
 
 class AdcResolutionWarning(UserWarning):

@@ -8,7 +8,9 @@ linear layer run spatially.  Each option is costed as the layer *alone* on
 the chips a reprogrammed layer runs on (``execution.chips``, one chip for
 ``'pipelined'``), placed by :func:`fdafast.residency.alone`: replicated over
 the free crossbars when its weights fit, folded through a rewritten part
-when they do not, weights loaded the cheaper way.  The option with the
+when they do not, weights loaded the cheaper way; pipelined, for one frame
+(frames flow through the layers one at a time, so the choice does not depend
+on the batch).  The option with the
 smallest ``execution.objective`` (``'edp'``: cycles x energy, ``'latency'``
 or ``'energy'``) wins; options within ``execution.tie_tolerance`` of it tie,
 and ties go to fewer crossbars (the network's residency then has more room),
@@ -23,7 +25,7 @@ the tile the cost model charges; the network's residency and replication
 import dataclasses
 import math
 
-from .arch.execution import Mapping
+from .arch.execution import Mapping, Residency
 from .dataflow import MappingError, map_option, spill_alone, tile_candidates
 from .placement import objective
 
@@ -84,11 +86,15 @@ def choose(layer, acc, spill=None, only=None):
     spill = spill_alone(layer, acc) if spill is None else spill
     table = acc.action_table()
     order = {m: i for i, m in enumerate(acc.execution.mappings)}
+    # pipelined: frames flow one at a time, so the choice is a frame's, whatever the batch
+    ref = layer
+    if acc.execution.residency == Residency.PIPELINED.value and layer.batch > 1:
+        ref = dataclasses.replace(layer, batch=1)
     scored = []
     for mapping, tile in options(layer, acc):
         if only is not None and mapping != only:
             continue
-        lmap = map_option(layer, acc, mapping, tile, spill)
+        lmap = map_option(ref, acc, mapping, tile, spill)
         cycles, energy = alone(lmap, acc, table)
         value = objective(acc.execution.objective, cycles, energy)
         size = -math.prod(tile) if tile else 0
@@ -97,7 +103,9 @@ def choose(layer, acc, spill=None, only=None):
     if not scored:
         raise MappingError(f"layer {layer.name!r}: no {only!r} mapping on {acc.meta.name}")
     ranked = _rank(acc, scored)
-    lmap, cycles, energy, _ = ranked[0][4]
+    lmap, cycles, energy, tile = ranked[0][4]
+    if ref is not layer:
+        lmap = map_option(layer, acc, lmap.mapping, tile, spill)
     alts = tuple({"mapping": e[0].mapping, "tile": None if e[3] is None else list(e[3]),
                   "crossbars": e[0].crossbars, "cycles": e[1], "energy_pj": e[2],
                   "objective": v} for v, _, _, _, e in ranked)

@@ -35,6 +35,7 @@ def _compare(got, want, path="report"):
         assert got == want, path
 
 
+@pytest.mark.filterwarnings("ignore::fdafast.cost.AdcResolutionWarning")
 @pytest.mark.parametrize("preset", ["fda", "isaac", "asic-fft"])
 def test_golden_report(preset):
     got = json.loads(cost.estimate(NET, preset).to_json())
