@@ -46,16 +46,20 @@ class Choice:
     alternatives: tuple
 
 
-def options(layer, acc):
+def options(layer, acc, only=None):
     """The (mapping, tile) options of ``layer`` on ``acc``, in ``execution.mappings``
-    order (tiles largest first).  Raises :class:`~fdafast.dataflow.MappingError` when
-    there is none (a kernel larger than every tile and no spatial mapping)."""
+    order (tiles largest first), or of the mapping ``only``.  Raises
+    :class:`~fdafast.dataflow.MappingError` when there is none (a kernel larger than
+    every tile, and no spatial mapping)."""
     if layer.kind == "linear":
         return [(Mapping.SPATIAL.value, None)]
     out, error = [], None
-    for m in acc.execution.mappings:
+    for m in (acc.execution.mappings if only is None else (only,)):
         if m == Mapping.SPATIAL.value:
             out.append((m, None))
+            continue
+        if acc.frequency is None:
+            error = MappingError(f"a {acc.kind.value!r} accelerator has no frequency mapping")
             continue
         try:
             tiles = tile_candidates(layer, acc)
@@ -91,17 +95,13 @@ def choose(layer, acc, spill=None, only=None):
     if acc.execution.residency == Residency.PIPELINED.value and layer.batch > 1:
         ref = dataclasses.replace(layer, batch=1)
     scored = []
-    for mapping, tile in options(layer, acc):
-        if only is not None and mapping != only:
-            continue
+    for mapping, tile in options(layer, acc, only):
         lmap = map_option(ref, acc, mapping, tile, spill)
         cycles, energy = alone(lmap, acc, table)
         value = objective(acc.execution.objective, cycles, energy)
         size = -math.prod(tile) if tile else 0
         scored.append((value, lmap.crossbars, order.get(mapping, 0), size,
                        (lmap, cycles, energy, tile)))
-    if not scored:
-        raise MappingError(f"layer {layer.name!r}: no {only!r} mapping on {acc.meta.name}")
     ranked = _rank(acc, scored)
     lmap, cycles, energy, tile = ranked[0][4]
     if ref is not layer:

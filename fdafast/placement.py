@@ -40,9 +40,9 @@ import typing
 
 from .dataflow import action_energy
 
-__all__ = ["Stage", "Placement", "TIME_UNITS", "PIPELINE_BUFFER_ITEMS", "stages",
-           "closed_form_units", "write_ns", "write_actions", "layer_actions", "layer_cost",
-           "objective", "loaded_bytes"]
+__all__ = ["Stage", "Placement", "LayerCoster", "TIME_UNITS", "PIPELINE_BUFFER_ITEMS",
+           "stages", "closed_form_units", "write_ns", "write_actions", "layer_actions",
+           "layer_cost", "objective", "loaded_bytes"]
 
 #: Time units of the pipeline schedule per clock cycle.
 TIME_UNITS = 1 << 16
@@ -116,29 +116,6 @@ def _transform(lmap, pl):
     return math.ceil(lmap.transform_butterflies * pl.loaded)
 
 
-def stages(lmap, pl, acc):
-    """The :class:`Stage` s of ``lmap`` under ``pl``, in time units per item."""
-    per_ns = acc.technology.clock_ghz * TIME_UNITS
-    extra = {"offchip": pl.link_bytes / lmap.items,
-             "buffer": lmap.refetch["buffer_bytes"] * (pl.passes - 1) / lmap.items}
-    if pl.stream:
-        extra["offchip"] += loaded_bytes(lmap, pl) / lmap.items
-        extra["fft"] = _transform(lmap, pl) * acc.action_table()["fft_butterfly"][1] \
-            / lmap.items
-    out = []
-    for w in lmap.work:
-        amount = w.amount + extra.get(w.name, 0.0)
-        servers = 1
-        if w.per == "copy":
-            ns, servers = amount * pl.passes, pl.copies
-        elif w.per == "tile":
-            ns = amount / (w.rate * pl.tiles)
-        else:
-            ns = amount / (w.rate * pl.chips)
-        out.append(Stage(w.name, math.ceil(ns * per_ns) if ns > 0 else 0, servers))
-    return tuple(out)
-
-
 def closed_form_units(items, st):
     """Closed-form time units of ``items`` through stages ``st``: the bottleneck ``b``
     (largest ``service / servers``) takes ``ceil(items / servers_b) * service_b``, every
@@ -148,61 +125,148 @@ def closed_form_units(items, st):
     return waves * st[b].service + sum(s.service for i, s in enumerate(st) if i != b)
 
 
+class LayerCoster:
+    """Stages, write time, action counts and closed-form cost of one mapped layer under
+    any placement.  Built once per layer (everything that does not depend on the
+    placement is computed here), called thousands of times while planning; the
+    module's functions are thin wrappers over it."""
+
+    def __init__(self, lmap, acc, table=None):
+        table = acc.action_table() if table is None else table
+        self.lmap, self.items = lmap, lmap.items
+        self.clock = acc.technology.clock_ghz
+        self.per_ns = self.clock * TIME_UNITS
+        self.work = [(w.name, w.amount, w.rate, w.per) for w in lmap.work]
+        self.energy0 = sum(action_energy(lmap.actions, table).values())
+        e = {k: table[k][0] for k in ("buffer_byte", "noc_byte", "dram_byte", "link_byte",
+                                      "fft_butterfly", "cell_write") if k in table}
+        self.e = e
+        self.e_refetch = lmap.refetch["buffer_bytes"] * e["buffer_byte"] + \
+            lmap.refetch["noc_bytes"] * e["noc_byte"]
+        self.bf_ns = table["fft_butterfly"][1] if "fft_butterfly" in table else 0.0
+        self.dram_bw = acc.memory.dram_gb_per_s
+        self.fft_units = max(acc.organisation.fft_units_per_tile, 1)
+        self.t_row = self.limit = self.draw = None
+        self.cell_bits = 0
+        if acc.crossbar is not None:
+            self.t_row = acc.write_row_ns()
+            self.limit = acc.crossbar.write_power_limit_w
+            self.cell_bits = acc.crossbar.config.cell_bits
+            # W drawn by one crossbar programming cols_used cells per row time
+            self.draw = lmap.cols_used * e["cell_write"] * 1e-12 / (self.t_row * 1e-9)
+
+    def stages(self, pl):
+        """The :class:`Stage` s under ``pl``, in time units per item."""
+        return tuple(Stage(w[0], t, u) for w, (t, u) in zip(self.work, self._services(pl)))
+
+    def _services(self, pl):
+        """(service in time units, servers) of each stage under ``pl``."""
+        lm, n = self.lmap, self.items
+        extra_off = pl.link_bytes / n
+        extra_buf = lm.refetch["buffer_bytes"] * (pl.passes - 1) / n
+        extra_fft = 0.0
+        if pl.stream:
+            extra_off += loaded_bytes(lm, pl) / n
+            extra_fft = _transform(lm, pl) * self.bf_ns / n
+        out = []
+        for name, amount, rate, per in self.work:
+            if name == "offchip":
+                amount += extra_off
+            elif name == "buffer":
+                amount += extra_buf
+            elif name == "fft":
+                amount += extra_fft
+            servers = 1
+            if per == "copy":
+                ns, servers = amount * pl.passes, pl.copies
+            elif per == "tile":
+                ns = amount / (rate * pl.tiles)
+            else:
+                ns = amount / (rate * pl.chips)
+            out.append((math.ceil(ns * self.per_ns) if ns > 0 else 0, servers))
+        return out
+
+    def write_ns(self, pl):
+        """Nanoseconds of the write phases under ``pl`` (module docstring)."""
+        if not pl.written:
+            return 0.0
+        lm = self.lmap
+        per_phase = -(-pl.written // pl.phases)
+        concurrent = per_phase
+        if self.limit is not None:
+            concurrent = max(1, min(per_phase, int(self.limit * pl.chips // self.draw)))
+        program = pl.phases * lm.rows_used * self.t_row * -(-per_phase // concurrent)
+        dram = loaded_bytes(lm, pl) / (self.dram_bw * pl.chips)
+        fft = _transform(lm, pl) * self.bf_ns / (self.fft_units * pl.tiles)
+        return max(program, dram, fft)
+
+    def write_actions(self, pl):
+        """Action counts of the writes (or of a digital design's weight streaming)."""
+        lm = self.lmap
+        out = {"dram_byte": loaded_bytes(lm, pl)}
+        if _transform(lm, pl):
+            out["fft_butterfly"] = _transform(lm, pl)
+        if pl.written and lm.crossbars:
+            cells = -(-lm.cells * pl.written // lm.crossbars)
+            out["cell_write"] = cells
+            out["noc_byte"] = -(-cells * self.cell_bits // 8)
+        return out
+
+    def actions(self, pl):
+        """All action counts under ``pl``: the mapping's, the extra passes' buffer and
+        network traffic, the writes and the bytes between chips."""
+        lm = self.lmap
+        actions = dict(lm.actions)
+        extra = pl.passes - 1
+        actions["buffer_byte"] += lm.refetch["buffer_bytes"] * extra
+        actions["noc_byte"] += lm.refetch["noc_bytes"] * extra
+        for name, n in self.write_actions(pl).items():
+            actions[name] = actions.get(name, 0) + n
+        actions["link_byte"] = actions.get("link_byte", 0) + pl.link_bytes
+        return actions
+
+    def energy(self, pl):
+        """Energy (pJ) under ``pl``: the counts of :meth:`actions` times the table."""
+        e = self.e
+        total = self.energy0 + self.e_refetch * (pl.passes - 1) + pl.link_bytes * e["link_byte"]
+        for name, n in self.write_actions(pl).items():
+            total += n * e[name]
+        return total
+
+    def __call__(self, pl):
+        """(cycles, energy pJ) under ``pl`` by the closed form: the pipeline's closed
+        form plus the write phases."""
+        svc, n = self._services(pl), self.items
+        b = max(range(len(svc)), key=lambda i: svc[i][0] / min(svc[i][1], n))
+        units = -(-n // svc[b][1]) * svc[b][0] + sum(t for t, _ in svc) - svc[b][0]
+        return units / TIME_UNITS + self.write_ns(pl) * self.clock, self.energy(pl)
+
+
+def stages(lmap, pl, acc):
+    """The :class:`Stage` s of ``lmap`` under ``pl`` (:meth:`LayerCoster.stages`)."""
+    return LayerCoster(lmap, acc).stages(pl)
+
+
 def write_ns(lmap, pl, acc):
     """Nanoseconds of the write phases of ``lmap`` under ``pl`` (0 when nothing is
     written; a digital design's streamed weights are in its stages instead)."""
-    if not pl.written:
-        return 0.0
-    t_row = acc.write_row_ns()
-    per_phase = -(-pl.written // pl.phases)
-    limit = acc.crossbar.write_power_limit_w
-    concurrent = per_phase
-    if limit is not None:
-        e_cell = acc.action_table()["cell_write"][0] * 1e-12
-        draw = lmap.cols_used * e_cell / (t_row * 1e-9)       # W per crossbar programming
-        concurrent = max(1, min(per_phase, int(limit * pl.chips // draw)))
-    program = pl.phases * lmap.rows_used * t_row * -(-per_phase // concurrent)
-    dram = loaded_bytes(lmap, pl) / (acc.memory.dram_gb_per_s * pl.chips)
-    org = acc.organisation
-    fft = _transform(lmap, pl) * acc.action_table()["fft_butterfly"][1] / \
-        (max(org.fft_units_per_tile, 1) * pl.tiles) if _transform(lmap, pl) else 0.0
-    return max(program, dram, fft)
+    return LayerCoster(lmap, acc).write_ns(pl)
 
 
 def write_actions(lmap, pl, acc):
-    """Action counts of the writes (or of a digital design's weight streaming)."""
-    out = {"dram_byte": loaded_bytes(lmap, pl)}
-    if _transform(lmap, pl):
-        out["fft_butterfly"] = _transform(lmap, pl)
-    if pl.written and lmap.crossbars:
-        cells = -(-lmap.cells * pl.written // lmap.crossbars)
-        out["cell_write"] = cells
-        out["noc_byte"] = -(-cells * acc.crossbar.config.cell_bits // 8)
-    return out
+    """Action counts of the writes (:meth:`LayerCoster.write_actions`)."""
+    return LayerCoster(lmap, acc).write_actions(pl)
 
 
 def layer_actions(lmap, pl, acc):
-    """All action counts of ``lmap`` under ``pl``: the mapping's, the extra passes'
-    buffer and network traffic, the writes and the bytes between chips."""
-    actions = dict(lmap.actions)
-    extra = pl.passes - 1
-    actions["buffer_byte"] += lmap.refetch["buffer_bytes"] * extra
-    actions["noc_byte"] += lmap.refetch["noc_bytes"] * extra
-    for name, n in write_actions(lmap, pl, acc).items():
-        actions[name] = actions.get(name, 0) + n
-    actions["link_byte"] = actions.get("link_byte", 0) + pl.link_bytes
-    return actions
+    """All action counts of ``lmap`` under ``pl`` (:meth:`LayerCoster.actions`)."""
+    return LayerCoster(lmap, acc).actions(pl)
 
 
-def layer_cost(lmap, pl, acc, table=None, items=None):
-    """(cycles, energy pJ) of ``lmap`` under ``pl`` by the closed form: the pipeline's
-    closed form plus the write phases."""
-    table = acc.action_table() if table is None else table
-    st = stages(lmap, pl, acc)
-    units = closed_form_units(lmap.items if items is None else items, st)
-    cycles = units / TIME_UNITS + write_ns(lmap, pl, acc) * acc.technology.clock_ghz
-    energy = sum(action_energy(layer_actions(lmap, pl, acc), table).values())
-    return cycles, energy
+def layer_cost(lmap, pl, acc, table=None):
+    """(cycles, energy pJ) of ``lmap`` under ``pl`` by the closed form
+    (:meth:`LayerCoster.__call__`)."""
+    return LayerCoster(lmap, acc, table)(pl)
 
 
 def objective(kind, cycles, energy):

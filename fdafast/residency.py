@@ -55,7 +55,7 @@ import math
 from .arch.execution import Residency, WeightLoad
 from .arch.spec import Kind
 from .dataflow import MappingError, _activation_bytes
-from .placement import Placement, layer_cost, objective, stages
+from .placement import LayerCoster, Placement, objective
 
 __all__ = ["NetworkPlan", "alone", "spills", "plan", "infer_pools"]
 
@@ -155,15 +155,16 @@ def _loads(lmap, acc):
     return ("frequency", "spatial") if wl == WeightLoad.AUTO.value else (wl,)
 
 
-def _best(lmap, acc, table, candidates):
-    """The (value, cycles, energy, placement) of the best of ``candidates``."""
+def _best(coster, acc, candidates):
+    """The (value, cycles, energy, placement) of the best of ``candidates`` (each with
+    every allowed weight load when it loads weights)."""
     kind = acc.execution.objective
     best = None
+    loads = _loads(coster.lmap, acc)
     for pl in candidates:
-        loads = _loads(lmap, acc) if pl.loaded else (None,)
-        for load in loads:
+        for load in (loads if pl.loaded else (None,)):
             p = pl._replace(weight_load=load)
-            c, e = layer_cost(lmap, p, acc, table)
+            c, e = coster(p)
             v = objective(kind, c, e)
             if best is None or v < best[0]:
                 best = (v, c, e, p)
@@ -184,103 +185,102 @@ def _scratch_candidates(base, n, resident, scratch, items):
     a scratch of ``scratch`` crossbars."""
     m = n - resident
     if m == 0:                     # resident: temporary copies in the scratch
-        return [base._replace(copies=r, resident=n, written=(r - 1) * n,
-                                    phases=int(r > 1), loaded=1.0 if r > 1 else 0.0)
+        return [base._replace(copies=r, resident=n, written=(r - 1) * n, phases=int(r > 1),
+                              loaded=1.0 if r > 1 else 0.0)
                 for r in _copy_counts(min(items, 1 + scratch // n))]
     if resident == 0 and n <= scratch:
         return [base._replace(copies=r, written=r * n, phases=1, loaded=1.0)
                 for r in _copy_counts(min(items, scratch // n))]
     passes = -(-m // scratch)
-    return [base._replace(passes=passes, resident=resident, written=m,
-                                phases=passes, loaded=m / n)]
+    return [base._replace(passes=passes, resident=resident, written=m, phases=passes,
+                          loaded=m / n)]
+
+
+def _base(acc):
+    chips = acc.execution.chips or 1
+    return Placement(tiles=chips * acc.organisation.tiles, chips=chips)
 
 
 def alone(lmap, acc, table=None):
     """(cycles, energy pJ) of ``lmap`` alone on the chips a reprogrammed layer runs on
     (``execution.chips``; one chip when pipelined): the reference of
     :func:`fdafast.mapping.choose`."""
-    table = acc.action_table() if table is None else table
-    chips = acc.execution.chips or 1
+    coster = LayerCoster(lmap, acc, table)
+    base = _base(acc)
     if acc.execution.residency == Residency.PIPELINED.value:
-        chips = 1
-    base = Placement(tiles=chips * acc.organisation.tiles, chips=chips)
+        base = Placement(tiles=acc.organisation.tiles, chips=1)
     if acc.kind is Kind.DIGITAL_FFT:
-        return _best(lmap, acc, table, [base._replace(loaded=1.0, stream=True)])[1:3]
-    cap, n = chips * acc.organisation.crossbars, lmap.crossbars
+        return _best(coster, acc, [base._replace(loaded=1.0, stream=True)])[1:3]
+    cap, n = int(base.chips) * acc.organisation.crossbars, lmap.crossbars
     if n <= cap:
-        copies = min(cap // n, lmap.items)
-        return layer_cost(lmap, base._replace(copies=copies, resident=n), acc,
-                          table)
+        return coster(base._replace(copies=min(cap // n, lmap.items), resident=n))
     cands = []
     for k in range(0, 7):
         scratch = max(1, cap >> k)
         cands += _scratch_candidates(base, n, cap - scratch, scratch, lmap.items)
-    return _best(lmap, acc, table, cands)[1:3]
+    return _best(coster, acc, cands)[1:3]
 
 
 # -- reprogram -------------------------------------------------------------------------------
-def _useful_copies(lmap, acc, base):
-    """Copies beyond which another stage, not the crossbars, bounds the layer."""
-    st = stages(lmap, base, acc)
+def _mac_service(coster, base):
+    st = coster.stages(base)
     x = next(s.service for s in st if s.name == "mac")
-    other = max((s.service for s in st if s.name != "mac"), default=0)
-    cap = lmap.items if other == 0 else max(1, math.ceil(x / other))
-    return max(1, min(lmap.items, cap))
+    return x, max((s.service for s in st if s.name != "mac"), default=0)
 
 
-def _spread(lmaps, acc, base, spare):
+def _spread(costers, base, spare):
     """Permanent copies per layer using ``spare`` crossbars: ``r`` proportional to
     ``sqrt(time / crossbars)`` (minimising the sum of ``time / r`` under the budget),
-    capped by :func:`_useful_copies`."""
-    n = [lm.crossbars for lm in lmaps]
-    cap = [_useful_copies(lm, acc, base) for lm in lmaps]
-    weight = []
-    for lm in lmaps:
-        st = stages(lm, base, acc)
-        weight.append(math.sqrt(lm.items * next(s.service for s in st if s.name == "mac")))
+    capped where another stage, not the crossbars, bounds the layer."""
+    n = [c.lmap.crossbars for c in costers]
+    cap, weight = [], []
+    for c in costers:
+        x, other = _mac_service(c, base)
+        items = c.lmap.items
+        cap.append(max(1, min(items, items if other == 0 else math.ceil(x / other))))
+        weight.append(math.sqrt(items * x))
     budget = spare + sum(n)
 
     def copies(k):
         return [max(1, min(c, int(k * w / math.sqrt(ni)))) for w, ni, c in zip(weight, n, cap)]
+
+    def fits(k):
+        return sum(a * b for a, b in zip(copies(k), n)) <= budget
     lo, hi = 0.0, 1.0
-    while sum(a * b for a, b in zip(copies(hi), n)) <= budget and hi < 1e30:
-        if copies(hi) == cap:
-            return cap
+    while fits(hi):
+        if copies(hi) == cap or hi > 1e30:
+            return copies(hi)
         hi *= 2
     for _ in range(60):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if sum(a * b for a, b in zip(copies(mid), n)) <= budget else \
-            (lo, mid)
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
     return copies(lo)
 
 
-def _reprogram(lmaps, acc, table):
-    chips = acc.execution.chips or 1
-    org = acc.organisation
-    base = Placement(tiles=chips * org.tiles, chips=chips)
-    cap = chips * org.crossbars
+def _reprogram(costers, acc):
+    base = _base(acc)
+    cap = int(base.chips) * acc.organisation.crossbars
+    lmaps = [c.lmap for c in costers]
     need = sum(lm.crossbars for lm in lmaps)
     if need <= cap:
-        reps = _spread(lmaps, acc, base, cap - need)
-        pls = [base._replace(copies=r, resident=lm.crossbars)
-               for lm, r in zip(lmaps, reps)]
-        return NetworkPlan(Residency.REPROGRAM.value, chips, tuple(pls), cap, need)
+        reps = _spread(costers, base, cap - need)
+        pls = [base._replace(copies=r, resident=lm.crossbars) for lm, r in zip(lmaps, reps)]
+        return NetworkPlan(Residency.REPROGRAM.value, int(base.chips), tuple(pls), cap, need)
     best = None
     for scratch in sorted({max(1, cap >> k) for k in range(0, 8)}
                           | {lm.crossbars for lm in lmaps if lm.crossbars <= cap}):
-        res = _residents(lmaps, cap - scratch)
         pls, total_c, total_e = [], 0.0, 0.0
-        for lm, r in zip(lmaps, res):
-            _, c, e, pl = _best(lm, acc, table, _scratch_candidates(base, lm.crossbars, r,
-                                                                    scratch, lm.items))
+        for c, r in zip(costers, _residents(lmaps, cap - scratch)):
+            _, cyc, e, pl = _best(c, acc, _scratch_candidates(base, c.lmap.crossbars, r,
+                                                              scratch, c.lmap.items))
             pls.append(pl)
-            total_c, total_e = total_c + c, total_e + e
+            total_c, total_e = total_c + cyc, total_e + e
         value = objective(acc.execution.objective, total_c, total_e)
         if best is None or value < best[0]:
             best = (value, scratch, pls)
     _, scratch, pls = best
-    return NetworkPlan(Residency.REPROGRAM.value, chips, tuple(pls), cap, need, scratch,
-                       sum(p.phases for p in pls))
+    return NetworkPlan(Residency.REPROGRAM.value, int(base.chips), tuple(pls), cap, need,
+                       scratch, sum(p.phases for p in pls))
 
 
 def _residents(lmaps, room):
@@ -294,13 +294,21 @@ def _residents(lmaps, room):
     return res
 
 
+def _reprogram_digital(costers, acc):
+    base = _base(acc)._replace(loaded=1.0, stream=True)
+    pls = tuple(_best(c, acc, [base])[3] for c in costers)
+    return NetworkPlan(Residency.REPROGRAM.value, int(base.chips), pls, 0,
+                       sum(_footprint(c.lmap) for c in costers))
+
+
 # -- pipelined ----------------------------------------------------------------------------
-def _frame_timer(lm, acc, base):
-    """``t(r)``: closed-form time units of one frame of ``lm`` with ``r`` times the
-    copies and tiles of ``base`` (pooled tile stages speed up ``r`` times, the
-    crossbars get ``r`` servers, the off-chip stage does not change)."""
+def _frame_timer(coster, base):
+    """``t(r)``: closed-form time units of one frame with ``r`` times the copies and
+    tiles of ``base`` (pooled tile stages speed up ``r`` times, the crossbars get ``r``
+    servers, the off-chip stage does not change)."""
+    lm = coster.lmap
     f = lm.items // lm.layer.batch
-    svc = [(s.service, w.per) for s, w in zip(stages(lm, base, acc), lm.work)]
+    svc = [(s.service, w.per) for s, w in zip(coster.stages(base), lm.work)]
 
     def t(r):
         loads = []
@@ -339,8 +347,14 @@ def _balance(times, sizes, budget, caps):
     return r
 
 
-def _pipelined(lmaps, acc, table):
+def _footprint(lm):
+    return lm.weight_bytes["frequency"] if lm.mapping == "frequency" else \
+        lm.weight_bytes["spatial"]
+
+
+def _pipelined(costers, acc):
     org = acc.organisation
+    lmaps = [c.lmap for c in costers]
     digital = acc.kind is Kind.DIGITAL_FFT
     per_chip = org.tiles * acc.memory.buffer_kb_per_tile * 1024 if digital else org.crossbars
     sizes = [_footprint(lm) for lm in lmaps] if digital else [lm.crossbars for lm in lmaps]
@@ -351,9 +365,9 @@ def _pipelined(lmaps, acc, table):
         raise MappingError(f"execution.chips = {chips}: pipelined residency needs at least "
                            f"{least} {acc.meta.name} chips to hold every layer's weights")
     if digital:
-        return _pipelined_digital(lmaps, acc, chips, per_chip, need)
+        return _pipelined_digital(costers, acc, chips, per_chip, need)
     per_tile = org.pe_arrays_per_tile * org.crossbars_per_pe_array
-    timers = [_frame_timer(lm, acc, Placement(tiles=lm.crossbars / per_tile)) for lm in lmaps]
+    timers = [_frame_timer(c, Placement(tiles=c.lmap.crossbars / per_tile)) for c in costers]
     caps = [max(1, lm.items // lm.layer.batch) for lm in lmaps]
     reps = _balance(timers, sizes, chips * per_chip, caps)
     spans, start = [], 0
@@ -373,36 +387,22 @@ def _pipelined(lmaps, acc, table):
     return NetworkPlan(Residency.PIPELINED.value, chips, tuple(pls), chips * per_chip, need)
 
 
-def _footprint(lm):
-    return lm.weight_bytes.get("frequency", lm.weight_bytes["spatial"]) \
-        if lm.mapping == "frequency" else lm.weight_bytes["spatial"]
-
-
-def _pipelined_digital(lmaps, acc, chips, per_chip, need):
+def _pipelined_digital(costers, acc, chips, per_chip, need):
     """Weights in SRAM; each layer gets a share of the tiles (in 1/64 tile steps)."""
     steps = 64
     total = chips * acc.organisation.tiles * steps
-    timers = [_frame_timer(lm, acc, Placement(tiles=1 / steps, chips=chips)) for lm in lmaps]
-    shares = _balance(timers, [1] * len(lmaps), total, [total] * len(lmaps))
+    timers = [_frame_timer(c, Placement(tiles=1 / steps, chips=chips)) for c in costers]
+    shares = _balance(timers, [1] * len(costers), total, [total] * len(costers))
     pls = tuple(Placement(tiles=s / steps, chips=chips) for s in shares)
     return NetworkPlan(Residency.PIPELINED.value, chips, pls, chips * per_chip, need)
-
-
-def _reprogram_digital(lmaps, acc, table):
-    chips = acc.execution.chips or 1
-    base = Placement(tiles=chips * acc.organisation.tiles, chips=chips, loaded=1.0,
-                     stream=True)
-    pls = tuple(_best(lm, acc, table, [base])[3] for lm in lmaps)
-    return NetworkPlan(Residency.REPROGRAM.value, chips, pls, 0,
-                       sum(_footprint(lm) for lm in lmaps))
 
 
 def plan(lmaps, acc, table=None):
     """The :class:`NetworkPlan` of the mapped layers ``lmaps`` on ``acc``."""
     table = acc.action_table() if table is None else table
-    pipelined = acc.execution.residency == Residency.PIPELINED.value
-    if pipelined:
-        return _pipelined(lmaps, acc, table)
+    costers = [LayerCoster(lm, acc, table) for lm in lmaps]
+    if acc.execution.residency == Residency.PIPELINED.value:
+        return _pipelined(costers, acc)
     if acc.kind is Kind.DIGITAL_FFT:
-        return _reprogram_digital(lmaps, acc, table)
-    return _reprogram(lmaps, acc, table)
+        return _reprogram_digital(costers, acc)
+    return _reprogram(costers, acc)
