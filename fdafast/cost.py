@@ -219,6 +219,7 @@ class Report:
             "gops_per_w": ops / energy_j / 1e9,
             "gops_per_mm2": ops / self.batch * fps / 1e9 / area,
             "chips": chips,
+            "chips_for_weights": net.get("chips_for_weights"),
             "area_mm2_total": area,
             "power_w": chips * summary["chip_power_w"],
             "average_power_w": energy_j / lat,
@@ -395,7 +396,10 @@ def _network(acc, choices, placements, reports, batch, nplan):
     clock = acc.technology.clock_ghz
     reprogram = sum(sum(action_energy(write_actions(c.lmap, p, acc), table).values())
                     for c, p in zip(choices, placements))
+    per_chip = acc.organisation.crossbars if acc.kind is not Kind.DIGITAL_FFT else \
+        acc.organisation.tiles * acc.memory.buffer_kb_per_tile * 1024
     out = {"residency": nplan.residency, "chips": nplan.chips,
+           "chips_for_weights": -(-nplan.footprint // per_chip),
            "writes_per_batch": nplan.writes_per_batch, "reprogram_energy_pj": reprogram}
     if nplan.residency != "pipelined":
         return out
@@ -449,8 +453,9 @@ def estimate(layers, acc, residency=None):
         chip-to-chip bytes), ``bins`` and ``alternatives`` (every option the
         mapping considered, best first).  ``report.totals``: ``latency_s`` (the
         batch), ``energy_j``, ``frames_per_s`` (pipelined: the slowest layer's
-        frame rate), GOPS/W and GOPS/s/mm2 (over all chips), ``chips``,
-        ``area_mm2_total``, ``power_w`` (every chip at full activity, Table I
+        frame rate), GOPS/W and GOPS/s/mm2 (over all chips), ``chips`` (used),
+        ``chips_for_weights`` (the fewest that hold one copy of every layer's
+        weights; SRAM for a digital design), ``area_mm2_total``, ``power_w`` (every chip at full activity, Table I
         style), ``average_power_w``, ``reprogram_energy_j`` (programming and
         loading weights for every batch), ``writes_per_inference`` (of the
         most-written cell), ``endurance_lifetime_h`` (None: unlimited),

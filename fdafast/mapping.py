@@ -4,13 +4,13 @@ A convolution on a frequency-domain design may run in the frequency domain
 on any tile of :func:`fdafast.dataflow.tile_candidates`, or spatially (as
 ISAAC does, with real weights on the same crossbars or as real MACs on the
 digital units), as ``execution.mappings`` allows; a spatial design and every
-linear layer run spatially.  Each option is costed as the layer *alone* on
-the chips a reprogrammed layer runs on (``execution.chips``, one chip for
-``'pipelined'``), placed by :func:`fdafast.residency.alone`: replicated over
-the free crossbars when its weights fit, folded through a rewritten part
-when they do not, weights loaded the cheaper way; pipelined, for one frame
-(frames flow through the layers one at a time, so the choice does not depend
-on the batch).  The option with the
+linear layer run spatially.  Each option is costed as the layer *alone*
+(:func:`fdafast.residency.alone`): reprogrammed, on ``execution.chips``,
+replicated over the free crossbars when its weights fit, folded through a
+rewritten part when they do not, weights loaded the cheaper way; pipelined,
+for one frame on one chip's worth of crossbars and their units (a layer that
+needs more is charged in proportion), nothing rewritten (frames flow through
+the layers one at a time, so the choice does not depend on the batch).  The option with the
 smallest ``execution.objective`` (``'edp'``: cycles x energy, ``'latency'``
 or ``'energy'``) wins; options within ``execution.tie_tolerance`` of it tie,
 and ties go to fewer crossbars (the network's residency then has more room),

@@ -16,9 +16,14 @@ copies, on how many chips, and what is rewritten for every batch.
     has finished it; ISAAC also overlaps layers within a frame, so its
     single-frame latency is lower), and activations stay in the buffers
     between layers.  Layers are laid out on the chips in order; a layer's
-    input crosses to every chip of the layer that holds none of the previous
-    layer, and the part of it made on chips the layer does not use crosses
-    once (``link_byte``).  No weight is ever rewritten.
+    input crosses to the chips of the layer that hold none of the previous
+    layer (their share of it when the layer's copies partition the items, all
+    of it to each when one copy is split over chips by output columns), and
+    the part of it made on chips the layer does not use crosses once
+    (``link_byte``).  By default the chips are "as many as needed" for the
+    weights and the balancing replicas: from the fewest that hold one copy,
+    a quarter more at a time while the frame rate per chip grows.  No weight
+    is ever rewritten.
 
 ``'reprogram'`` (layer by layer on ``execution.chips`` chips, 1 by default)
     Each layer runs alone on all the chips' units.  When one copy of every
@@ -55,7 +60,7 @@ import math
 from .arch.execution import Residency, WeightLoad
 from .arch.spec import Kind
 from .dataflow import MappingError, _activation_bytes
-from .placement import LayerCoster, Placement, objective
+from .placement import LayerCoster, Placement, closed_form_units, objective
 
 __all__ = ["NetworkPlan", "alone", "spills", "plan", "infer_pools"]
 
@@ -202,16 +207,26 @@ def _base(acc):
 
 
 def alone(lmap, acc, table=None):
-    """(cycles, energy pJ) of ``lmap`` alone on the chips a reprogrammed layer runs on
-    (``execution.chips``; one chip when pipelined): the reference of
-    :func:`fdafast.mapping.choose`."""
+    """(cycles, energy pJ) of ``lmap`` alone: the reference of
+    :func:`fdafast.mapping.choose`.  ``'pipelined'``: one chip's worth of crossbars,
+    copies of the weights with the units of their tiles, nothing rewritten; a layer
+    that needs more than a chip is charged its frame time times the chips it needs
+    (options compete for the same hardware; a digital design: one chip's units,
+    weights in SRAM).  ``'reprogram'``: on
+    ``execution.chips``, replicated when it fits, partially folded when it does not,
+    weights loaded the cheaper way (a digital design streams them)."""
     coster = LayerCoster(lmap, acc, table)
-    base = _base(acc)
+    org, n = acc.organisation, lmap.crossbars
     if acc.execution.residency == Residency.PIPELINED.value:
-        base = Placement(tiles=acc.organisation.tiles, chips=1)
+        if acc.kind is Kind.DIGITAL_FFT:
+            return coster(Placement(tiles=org.tiles, chips=1))
+        per_tile = org.pe_arrays_per_tile * org.crossbars_per_pe_array
+        cycles, energy = coster(Placement(tiles=n / per_tile, resident=n))
+        return cycles * n / org.crossbars, energy
+    base = _base(acc)
     if acc.kind is Kind.DIGITAL_FFT:
         return _best(coster, acc, [base._replace(loaded=1.0, stream=True)])[1:3]
-    cap, n = int(base.chips) * acc.organisation.crossbars, lmap.crossbars
+    cap = int(base.chips) * org.crossbars
     if n <= cap:
         return coster(base._replace(copies=min(cap // n, lmap.items), resident=n))
     cands = []
@@ -360,31 +375,67 @@ def _pipelined(costers, acc):
     sizes = [_footprint(lm) for lm in lmaps] if digital else [lm.crossbars for lm in lmaps]
     need = sum(sizes)
     least = int(-(-need // per_chip))
-    chips = acc.execution.chips or least
-    if chips < least:
+    chips = acc.execution.chips
+    if chips is not None and chips < least:
         raise MappingError(f"execution.chips = {chips}: pipelined residency needs at least "
                            f"{least} {acc.meta.name} chips to hold every layer's weights")
     if digital:
-        return _pipelined_digital(costers, acc, chips, per_chip, need)
+        return _pipelined_digital(costers, acc, chips or least, per_chip, need)
     per_tile = org.pe_arrays_per_tile * org.crossbars_per_pe_array
     timers = [_frame_timer(c, Placement(tiles=c.lmap.crossbars / per_tile)) for c in costers]
     caps = [max(1, lm.items // lm.layer.batch) for lm in lmaps]
-    reps = _balance(timers, sizes, chips * per_chip, caps)
-    spans, start = [], 0
-    for lm, r in zip(lmaps, reps):
-        end = start + lm.crossbars * r
-        spans.append(set(range(start // per_chip, (end - 1) // per_chip + 1)))
-        start = end
-    pls = []
-    for i, (lm, r) in enumerate(zip(lmaps, reps)):
-        link = 0
-        if i:
-            inb = _activation_bytes(lm.layer, acc)[0]
-            prev = spans[i - 1]
-            link = inb * len(spans[i] - prev) + inb * len(prev - spans[i]) // len(prev)
-        pls.append(Placement(copies=r, tiles=r * lm.crossbars / per_tile,
-                             chips=len(spans[i]), resident=lm.crossbars, link_bytes=link))
+
+    def layout(n):
+        reps = _balance(timers, sizes, n * per_chip, caps)
+        spans, start = [], 0
+        for lm, r in zip(lmaps, reps):
+            spans.append((start, start + lm.crossbars * r))
+            start += lm.crossbars * r
+        pls = []
+        for i, (lm, r) in enumerate(zip(lmaps, reps)):
+            link = 0 if i == 0 else _link_bytes(_activation_bytes(lm.layer, acc)[0],
+                                                spans[i - 1], spans[i], r, per_chip)
+            pls.append(Placement(copies=r, tiles=r * lm.crossbars / per_tile,
+                                 chips=len(_chips(spans[i], per_chip)), resident=lm.crossbars,
+                                 link_bytes=link))
+        frame = max(closed_form_units(c.lmap.items // c.lmap.layer.batch, c.stages(p))
+                    for c, p in zip(costers, pls))
+        return 1 / frame / n, pls
+    if chips is None:           # as many as needed: while the frame rate per chip grows
+        chips = least
+        best = layout(chips)
+        while chips < 8 * least:
+            more = chips + max(1, chips // 4)
+            trial = layout(more)
+            if trial[0] <= best[0] * (1 + 1e-9):
+                break
+            chips, best = more, trial
+        pls = best[1]
+    else:
+        pls = layout(chips)[1]
     return NetworkPlan(Residency.PIPELINED.value, chips, tuple(pls), chips * per_chip, need)
+
+
+def _chips(span, per_chip):
+    """{chip: crossbars of ``span`` = (start, end) on it}."""
+    start, end = span
+    return {c: min(end, (c + 1) * per_chip) - max(start, c * per_chip)
+            for c in range(start // per_chip, (end - 1) // per_chip + 1)}
+
+
+def _link_bytes(inb, prev, this, copies, per_chip):
+    """Bytes of a layer's input ``inb`` that cross chips: to the layer's chips that hold
+    none of the previous layer (its share of the items when its copies partition
+    them, all of it per chip when one copy is split over chips by columns), and the
+    part of the previous layer's output made on chips this layer does not use."""
+    p, t = _chips(prev, per_chip), _chips(this, per_chip)
+    new = [c for c in t if c not in p]
+    if copies >= len(t):
+        into = inb * sum(t[c] for c in new) / (this[1] - this[0])
+    else:
+        into = inb * len(new)
+    away = inb * sum(v for c, v in p.items() if c not in t) / (prev[1] - prev[0])
+    return math.ceil(into + away)
 
 
 def _pipelined_digital(costers, acc, chips, per_chip, need):
