@@ -399,7 +399,7 @@ def _network(acc, choices, placements, reports, batch, nplan):
     per_chip = acc.organisation.crossbars if acc.kind is not Kind.DIGITAL_FFT else \
         acc.organisation.tiles * acc.memory.buffer_kb_per_tile * 1024
     out = {"residency": nplan.residency, "chips": nplan.chips,
-           "chips_for_weights": -(-nplan.footprint // per_chip),
+           "chips_for_weights": math.ceil(nplan.footprint / per_chip),
            "writes_per_batch": nplan.writes_per_batch, "reprogram_energy_pj": reprogram}
     if nplan.residency != "pipelined":
         return out
