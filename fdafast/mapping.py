@@ -5,12 +5,13 @@ on any tile of :func:`fdafast.dataflow.tile_candidates`, or spatially (as
 ISAAC does, with real weights on the same crossbars or as real MACs on the
 digital units), as ``execution.mappings`` allows; a spatial design and every
 linear layer run spatially.  Each option is costed as the layer *alone*
-(:func:`fdafast.residency.alone`): reprogrammed, on ``execution.chips``,
+(:func:`fdafast.residency.alone`) for one frame, its activations in the
+buffers and its output before pooling, so that the choice depends on neither
+its neighbours nor the batch: reprogrammed, on ``execution.chips``,
 replicated over the free crossbars when its weights fit, folded through a
 rewritten part when they do not, weights loaded the cheaper way; pipelined,
-for one frame on one chip's worth of crossbars and their units (a layer that
-needs more is charged in proportion), nothing rewritten (frames flow through
-the layers one at a time, so the choice does not depend on the batch).  The option with the
+on one chip's worth of crossbars and their units (a layer that needs more is
+charged in proportion), nothing rewritten.  The option with the
 smallest ``execution.objective`` (``'edp'``: cycles x energy, ``'latency'``
 or ``'energy'``) wins; options within ``execution.tie_tolerance`` of it tie,
 and ties go to fewer crossbars (the network's residency then has more room),
@@ -25,7 +26,7 @@ the tile the cost model charges; the network's residency and replication
 import dataclasses
 import math
 
-from .arch.execution import Mapping, Residency
+from .arch.execution import Mapping
 from .dataflow import MappingError, map_option, spill_alone, tile_candidates
 from .placement import objective
 
@@ -90,13 +91,13 @@ def choose(layer, acc, spill=None, only=None):
     spill = spill_alone(layer, acc) if spill is None else spill
     table = acc.action_table()
     order = {m: i for i, m in enumerate(acc.execution.mappings)}
-    # pipelined: frames flow one at a time, so the choice is a frame's, whatever the batch
-    ref = layer
-    if acc.execution.residency == Residency.PIPELINED.value and layer.batch > 1:
-        ref = dataclasses.replace(layer, batch=1)
+    # the reference: one frame of the layer by itself (activations in the buffers, its
+    # output as computed), so that the choice depends on neither its neighbours nor the
+    # batch, as the emulation's tile (nn.execute asks for a frame's)
+    ref = dataclasses.replace(layer, pool=(), batch=1)
     scored = []
     for mapping, tile in options(layer, acc, only):
-        lmap = map_option(ref, acc, mapping, tile, spill)
+        lmap = map_option(ref, acc, mapping, tile, (False, False))
         cycles, energy = alone(lmap, acc, table)
         value = objective(acc.execution.objective, cycles, energy)
         size = -math.prod(tile) if tile else 0
@@ -104,8 +105,7 @@ def choose(layer, acc, spill=None, only=None):
                        (lmap, cycles, energy, tile)))
     ranked = _rank(acc, scored)
     lmap, cycles, energy, tile = ranked[0][4]
-    if ref is not layer:
-        lmap = map_option(layer, acc, lmap.mapping, tile, spill)
+    lmap = map_option(layer, acc, lmap.mapping, tile, spill)
     alts = tuple({"mapping": e[0].mapping, "tile": None if e[3] is None else list(e[3]),
                   "crossbars": e[0].crossbars, "cycles": e[1], "energy_pj": e[2],
                   "objective": v} for v, _, _, _, e in ranked)

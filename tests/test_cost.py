@@ -487,3 +487,19 @@ def test_energy_is_counts_times_the_table():
     assert dataflow.action_energy(lm.actions, acc.action_table()) == by_hand
     r = cost.estimate([layer], acc.replace(execution__residency="reprogram"))
     assert r.layers[0].actions["adc_conversion"] == lm.actions["adc_conversion"]
+
+
+@pytest.mark.parametrize("preset", ["fda", "asic-fft"])
+@pytest.mark.parametrize("mode", ["pipelined", "reprogram"])
+def test_the_report_charges_the_tile_the_emulation_runs(preset, mode):
+    """A layer's mapping is chosen on the layer by itself, so the tile in a network's
+    report is dataflow.layer_tile's (what the ReRAM emulation runs), whatever the
+    neighbours, the pooling stated or inferred, and the batch."""
+    acc = Accelerator.from_preset(preset, execution__residency=mode)
+    for net in (NETS["c3d"], workloads.c3d(batch=4), NETS["vgg16"]):
+        r = cost.estimate(net, acc)
+        for layer, lr in zip(net, r.layers):
+            if lr.mapping == "frequency":
+                unstated = layer.__class__(**{**layer.__dict__, "pool": None, "batch": 1})
+                assert layer.batch == 1 or tuple(lr.tile) == dataflow.layer_tile(layer, acc)
+                assert tuple(lr.tile) == dataflow.layer_tile(unstated, acc), layer.name
