@@ -21,7 +21,7 @@ per layer, :mod:`fdafast.residency` for the network, costed by
   the schedule of its frames through the layers.
 
 Speed at any batch: no native call walks more than :data:`WALK_LIMIT` items
-(about 10 ms, so Ctrl-C is honoured at once); beyond it the schedule is
+(about a millisecond, so Ctrl-C is honoured at once); beyond it the schedule is
 extrapolated from two walks whose lengths differ by a whole number of the
 bottleneck's periods, exactly once the schedule is periodic (tested against
 full walks), and an estimate returns in milliseconds whatever the batch.
