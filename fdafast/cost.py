@@ -44,8 +44,7 @@ from .arch.spec import Accelerator, Kind
 from .dataflow import action_energy
 from .errors import InvalidArgumentError
 from .mapping import choose
-from .placement import TIME_UNITS, closed_form_units, layer_actions, stages, write_actions, \
-    write_ns
+from .placement import TIME_UNITS, LayerCoster, closed_form_units, stages, write_actions
 from .residency import infer_pools, plan, spills
 from .workloads import Layer
 
@@ -329,11 +328,12 @@ def _fold_fraction(lmap, pl):
 
 def _layer_report(choice, pl, acc, table):
     lmap = choice.lmap
-    st = stages(lmap, pl, acc)
+    coster = LayerCoster(lmap, acc, table)
+    st = coster.stages(pl)
     clock = acc.technology.clock_ghz
-    write_cycles = math.ceil(write_ns(lmap, pl, acc) * clock)
+    write_cycles = math.ceil(coster.write_ns(pl) * clock)
     cycles = schedule_cycles(lmap.items, st) + write_cycles
-    actions = layer_actions(lmap, pl, acc)
+    actions = coster.actions(pl)
     energy = energy_by_component(action_energy(actions, table))
     traffic = {"buffer_bytes": actions["buffer_byte"], "noc_bytes": actions["noc_byte"],
                "dram_bytes": actions["dram_byte"], "link_bytes": actions["link_byte"]}
@@ -393,9 +393,9 @@ def _warn_precision(acc, reports):
 def _network(acc, choices, placements, reports, batch, nplan):
     """Network-level numbers of the report: chips, latency, frame rate, writes."""
     table = acc.action_table()
-    clock = acc.technology.clock_ghz
     reprogram = sum(sum(action_energy(write_actions(c.lmap, p, acc), table).values())
                     for c, p in zip(choices, placements))
+    clock = acc.technology.clock_ghz
     per_chip = acc.organisation.crossbars if acc.kind is not Kind.DIGITAL_FFT else \
         acc.organisation.tiles * acc.memory.buffer_kb_per_tile * 1024
     out = {"residency": nplan.residency, "chips": nplan.chips,
@@ -403,8 +403,10 @@ def _network(acc, choices, placements, reports, batch, nplan):
            "writes_per_batch": nplan.writes_per_batch, "reprogram_energy_pj": reprogram}
     if nplan.residency != "pipelined":
         return out
-    frame = [max(1, schedule_cycles(c.lmap.items // batch, stages(c.lmap, p, acc)))
-             for c, p in zip(choices, placements)]
+    # a frame's cycles per layer (the report's own when the batch is one frame)
+    frame = [max(1, l.cycles if batch == 1 else
+                 schedule_cycles(c.lmap.items // batch, stages(c.lmap, p, acc)))
+             for c, p, l in zip(choices, placements, reports)]
     st = [_PipeStage(f) for f in frame]
     out["cycles"] = schedule_units(batch, st)
     out["frames_per_s"] = clock * 1e9 / max(frame)

@@ -289,7 +289,9 @@ def _memory_work(acc, traffic, items):
 
 
 def _scaled(counts, k):
-    return type(counts)(*(k * v for v in dataclasses.astuple(counts)))
+    """``k`` times every count (by field, not dataclasses.astuple: this runs for every
+    option of every layer)."""
+    return type(counts)(*(k * getattr(counts, f.name) for f in dataclasses.fields(counts)))
 
 
 def _crossbar_actions(counts):

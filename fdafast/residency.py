@@ -325,18 +325,18 @@ def _frame_timer(coster, base):
     f = lm.items // lm.layer.batch
     svc = [(s.service, w.per) for s, w in zip(coster.stages(base), lm.work)]
 
-    def t(r):
-        loads = []
+    def t(r):                # the closed form, inline: planning calls it thousands of times
+        total, worst, span = 0.0, -1.0, 0.0
         for s, per in svc:
             if per == "copy":
-                loads.append((s, r))
-            elif per == "tile":
-                loads.append((s / r, 1))
+                rate, waves = s / min(r, f), -(-f // r) * s
             else:
-                loads.append((s, 1))
-        b = max(range(len(loads)), key=lambda i: loads[i][0] / min(loads[i][1], f))
-        sb, ub = loads[b]
-        return -(-f // ub) * sb + sum(x for i, (x, _) in enumerate(loads) if i != b)
+                s = s / r if per == "tile" else s
+                rate, waves = s, f * s
+            total += s
+            if rate > worst:
+                worst, span, bottleneck = rate, waves, s
+        return span + total - bottleneck
     return t
 
 

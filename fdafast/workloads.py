@@ -12,6 +12,7 @@ but they shape the inputs of the layers that follow.
 (64, 224, 224)
 """
 import dataclasses
+import functools
 import math
 
 from . import _tiling
@@ -90,9 +91,9 @@ class Layer:
                                   f"ints, got {self.pool!r}")
             object.__setattr__(self, "pool", pool)
 
-    @property
+    @functools.cached_property
     def output_spatial(self):
-        """Output spatial size (torch's formula)."""
+        """Output spatial size (torch's formula; computed once, the layer is frozen)."""
         return tuple(_tiling.output_size(n, _tiling.dilated_extent(k, d), p, p, s)
                      for n, k, s, p, d in zip(self.spatial, self.kernel, self.stride,
                                               self.padding, self.dilation))

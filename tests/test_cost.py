@@ -1,6 +1,7 @@
 """The cost model: hand-derived counts, agreement with the crossbar emulation,
 mapping by objective, precision, physical sense, reports, and errors."""
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -340,7 +341,7 @@ def test_symmetric_reuse_savings_are_reported():
 
 
 def test_outputs_are_counted_after_pooling():
-    unpooled = [l.__class__(**{**l.__dict__, "pool": ()}) for l in NETS["c3d"]]
+    unpooled = [dataclasses.replace(l, pool=()) for l in NETS["c3d"]]
     acc = Accelerator.from_preset("fda", execution__residency="reprogram")
     a, b = cost.estimate(NETS["c3d"], acc), cost.estimate(unpooled, acc)
     for pa, pb in zip(a.layers, b.layers):
@@ -500,6 +501,6 @@ def test_the_report_charges_the_tile_the_emulation_runs(preset, mode):
         r = cost.estimate(net, acc)
         for layer, lr in zip(net, r.layers):
             if lr.mapping == "frequency":
-                unstated = layer.__class__(**{**layer.__dict__, "pool": None, "batch": 1})
+                unstated = dataclasses.replace(layer, pool=None, batch=1)
                 assert layer.batch == 1 or tuple(lr.tile) == dataflow.layer_tile(layer, acc)
                 assert tuple(lr.tile) == dataflow.layer_tile(unstated, acc), layer.name
