@@ -98,10 +98,11 @@ def schedule_units(items, st):
     period = 1
     for s in st:
         period = math.lcm(period, min(s.servers, items))
-    span = period * max(1, (WALK_LIMIT // 4) // period)
-    if 2 * span > WALK_LIMIT or longest * WALK_LIMIT >= 1 << 62:
+    limit = WALK_LIMIT // 4          # the two walks extrapolated from stay short
+    span = period * max(1, (limit // 4) // period)
+    if 2 * span > limit or longest * limit >= 1 << 62:
         return closed_form_units(items, st)
-    m2 = items - span * -(-(items - WALK_LIMIT) // span)
+    m2 = items - span * -(-(items - limit) // span)
     a, b = _walk(m2 - span, st), _walk(m2, st)
     return b + (items - m2) // span * (b - a)
 
