@@ -160,7 +160,7 @@ def cmd_compare(args):
     accs = [Accelerator.resolve(a.strip()) for a in args.arch.split(",") if a.strip()]
     if not accs:
         raise CLIError("--arch needs at least one preset or TOML file")
-    results = compare(net.layers(batch=args.batch), accs)
+    results = compare(net.layers(batch=args.batch), accs, residency=args.residency)
     _console().print(report.comparison_table(results, title=f"{net.name}, batch {args.batch}"))
     if out is not None:
         rows = [{"accelerator": k, **{f: v for f, v in t.items()
@@ -377,6 +377,8 @@ def parser():
     p.set_defaults(func=cmd_simulate)
     p = sub.add_parser("compare", help="compare accelerators on a model")
     _common(p, arch_default="fda,isaac,asic-fft")
+    p.add_argument("--residency", default=None, choices=("pipelined", "reprogram"),
+                   help="weight residency for every accelerator (default: each one's own)")
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser("sweep", help="accuracy and cost over a parameter grid, on Dask")
     _common(p)

@@ -74,19 +74,29 @@ def latency_plot(report, path):
 
 
 COMPARED = (("latency_s", "latency (ms)", 1e3), ("energy_j", "energy (mJ)", 1e3),
-            ("frames_per_s", "frames/s", 1.0), ("gops_per_w", "GOPS/W", 1.0))
+            ("frames_per_s", "frames/s", 1.0), ("gops_per_w", "GOPS/W", 1.0),
+            ("chips", "chips", 1.0), ("area_mm2_total", "area (mm2)", 1.0),
+            ("reprogram_energy_j", "reprogramming (mJ)", 1e3),
+            ("endurance_lifetime_h", "lifetime (h; none: unlimited)", 1.0))
 
 
 def comparison_plot(results, path):
-    """Four panels of bars (latency, energy, frames/s, GOPS/W), one bar per accelerator."""
+    """Eight panels of bars, one bar per accelerator: latency, energy, frames/s, GOPS/W,
+    chips, total area, reprogramming energy per batch and endurance lifetime (no bar
+    where the weights are never rewritten)."""
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(COMPARED), figsize=FIGSIZE)
+    fig, axes = plt.subplots(2, len(COMPARED) // 2, figsize=FIGSIZE)
     names = list(results)
-    for ax, (key, label, scale) in zip(axes, COMPARED):
-        ax.bar(names, [results[n][key] * scale for n in names],
+    for ax, (key, label, scale) in zip(axes.flat, COMPARED):
+        vals = [results[n][key] for n in names]
+        ax.bar(names, [0.0 if v is None else v * scale for v in vals],
                color=[f"C{i}" for i in range(len(names))])
-        ax.set_title(label, fontsize=10)
-        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+        for i, v in enumerate(vals):
+            if v is None:
+                ax.text(i, 0, "none", ha="center", va="bottom", fontsize=7)
+        ax.set_title(label, fontsize=9)
+        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+        ax.tick_params(axis="y", labelsize=7)
     fig.suptitle("accelerators compared")
     fig.tight_layout()
     return _save(fig, path)
@@ -126,37 +136,62 @@ def layer_table(report, errors=None, title=None):
     """Per-layer latency, energy, utilisation, mapping (and SNR when ``errors`` given)."""
     from rich.table import Table
     t = Table(title=title or f"{report.accelerator.meta.name}: per layer")
-    cols = ["layer", "kind", "latency us", "energy uJ", "PE util", "crossbars", "repl", "folds"]
+    cols = ["layer", "kind", "mapping", "tile", "latency us", "energy uJ", "PE util",
+            "crossbars", "repl", "folds", "rewritten", "ADC bits"]
     if errors is not None:
         cols += ["rel err", "SNR dB"]
     for c in cols:
         t.add_column(c, justify="left" if c in ("layer", "kind") else "right")
     for l in report.layers:
         u = l.utilisation.get("pe_arrays", l.utilisation.get("mac_units", 0.0))
-        row = [l.name, l.kind, f"{l.latency_s * 1e6:.2f}", f"{l.energy_total_pj * 1e-6:.3f}",
-               f"{u:.1%}", str(l.crossbars), str(l.replication), str(l.folds)]
+        row = [l.name, l.kind, l.mapping, "" if l.tile is None else "x".join(map(str, l.tile)),
+               f"{l.latency_s * 1e6:.2f}", f"{l.energy_total_pj * 1e-6:.3f}", f"{u:.1%}",
+               str(l.crossbars), str(l.replication), str(l.folds), f"{l.fold_fraction:.0%}",
+               "" if l.required_adc_bits is None else str(l.required_adc_bits)]
         if errors is not None:
             e = errors.get(l.name)
             row += ["" if e is None else f"{e.rel_l2:.2e}", "" if e is None else _fmt(e.snr_db, 1)]
         t.add_row(*row)
     tot = report.totals
-    t.caption = (f"total {tot['latency_s'] * 1e3:.3f} ms, {tot['energy_j'] * 1e3:.3f} mJ, "
+    life = tot["endurance_lifetime_h"]
+    t.caption = (f"total ({tot['residency']}, {tot['chips']} chip(s), "
+                 f"{tot['area_mm2_total']:.1f} mm2, {tot['power_w']:.1f} W): "
+                 f"{tot['latency_s'] * 1e3:.3f} ms, {tot['energy_j'] * 1e3:.3f} mJ, "
                  f"{tot['frames_per_s']:.1f} frames/s, {tot['gops_per_w']:.1f} GOPS/W, "
-                 f"{tot['gops_per_mm2']:.1f} GOPS/s/mm2")
+                 f"{tot['gops_per_mm2']:.1f} GOPS/s/mm2, reprogramming "
+                 f"{tot['reprogram_energy_j'] * 1e3:.3f} mJ, lifetime "
+                 f"{'unlimited' if life is None else f'{life:.3g} h'}")
     return t
 
 
 #: Columns of :func:`comparison_table`: (key of :func:`fdafast.compare`'s totals,
 #: header, compact header, scale, format).
 COMPARISON_COLUMNS = (
+    ("residency", "residency", "resid.", None, ""),
+    ("chips", "chips", "chips", None, ""),
+    ("area_mm2_total", "area mm2", "mm2", 1.0, ".0f"),
+    ("power_w", "power W", "W", 1.0, ".0f"),
     ("latency_s", "latency ms", "latency ms", 1e3, ".3f"),
     ("energy_j", "energy mJ", "energy mJ", 1e3, ".3f"),
     ("frames_per_s", "frames/s", "frames/s", 1.0, ".1f"),
     ("gops_per_w", "GOPS/W", "GOPS/W", 1.0, ".1f"),
     ("gops_per_mm2", "GOPS/s/mm2", "GOPS/s/mm2", 1.0, ".1f"),
-    ("latency_ratio", "latency / first", "lat/1st", 1.0, ".2f"),
-    ("energy_ratio", "energy / first", "E/1st", 1.0, ".2f"),
+    ("reprogram_energy_j", "rewrite mJ", "rewr mJ", 1e3, ".3f"),
+    ("endurance_lifetime_h", "lifetime h", "life h", 1.0, ".3g"),
+    ("latency_ratio", "lat/1st", "lat/1st", 1.0, ".2f"),
+    ("energy_ratio", "E/1st", "E/1st", 1.0, ".2f"),
 )
+_CAPTION = ("lat/1st, E/1st: latency / first and energy / first accelerator's; rewrite: "
+            "energy to program and load weights per batch; lifetime: cell endurance at this "
+            "frame rate (-: weights never rewritten)")
+
+
+def _cell(value, scale, fmt):
+    if value is None:
+        return "-"
+    if scale is None:
+        return str(value)
+    return f"{value * scale:{fmt}}"
 
 
 def comparison_table(results, title="accelerators compared", *, compact=False):
@@ -168,22 +203,24 @@ def comparison_table(results, title="accelerators compared", *, compact=False):
         :func:`fdafast.compare`'s ``{accelerator: totals}``.
     title : str or None
     compact : bool
-        Short ratio headers (``lat/1st``, ``E/1st``) and plain rules, for
-        narrow plain-text output such as the benchmarks' (:func:`to_text`).
+        Short headers and plain rules without the caption that explains the
+        columns, for plain-text output such as the benchmarks' (:func:`to_text`).
 
     Returns
     -------
     rich.table.Table
-        One row per accelerator, the columns of :data:`COMPARISON_COLUMNS`.
+        One row per accelerator, the columns of :data:`COMPARISON_COLUMNS` (a
+        lifetime of ``-``: the weights are never rewritten).
     """
     from rich import box
     from rich.table import Table
-    t = Table(title=title, box=box.SIMPLE if compact else box.HEAVY_HEAD, show_edge=not compact)
+    t = Table(title=title, box=box.SIMPLE if compact else box.HEAVY_HEAD, show_edge=not compact,
+              caption=None if compact else _CAPTION)
     t.add_column("accelerator", justify="left")
     for _, header, short, _, _ in COMPARISON_COLUMNS:
         t.add_column(short if compact else header, justify="right")
     for name, r in results.items():
-        t.add_row(name, *[f"{r[key] * scale:{fmt}}"
+        t.add_row(name, *[_cell(r.get(key), scale, fmt)
                           for key, _, _, scale, fmt in COMPARISON_COLUMNS])
     return t
 

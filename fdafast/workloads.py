@@ -12,6 +12,7 @@ but they shape the inputs of the layers that follow.
 (64, 224, 224)
 """
 import dataclasses
+import functools
 import math
 
 from . import _tiling
@@ -38,6 +39,12 @@ class Layer:
         Per spatial axis (symmetric zero padding, as torch's int padding).
     groups : int
     batch : int
+    pool : tuple of int, () or None
+        Pooling applied to the output before the next layer reads it, as a factor
+        per spatial axis (window = stride; the pooled size is ``ceil(out /
+        pool)``, C3D's padded pool5 included); ``()``: none; None: not stated
+        (the cost model infers it from the next layer's input,
+        :func:`fdafast.cost.estimate`).
     """
 
     name: str
@@ -51,6 +58,7 @@ class Layer:
     dilation: tuple = ()
     groups: int = 1
     batch: int = 1
+    pool: tuple = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -75,13 +83,27 @@ class Layer:
         if any(o < 1 for o in self.output_spatial):
             raise ConfigError(f"layer {self.name!r}: the kernel {self.kernel} does not fit "
                               f"the padded input {self.spatial} + 2*{self.padding}")
+        if self.pool is not None:
+            pool = tuple(self.pool)
+            if pool and (len(pool) != nd or not all(isinstance(p, int) and p >= 1
+                                                    for p in pool)):
+                raise ConfigError(f"layer {self.name!r}: pool must be () or {nd} positive "
+                                  f"ints, got {self.pool!r}")
+            object.__setattr__(self, "pool", pool)
 
-    @property
+    @functools.cached_property
     def output_spatial(self):
-        """Output spatial size (torch's formula)."""
+        """Output spatial size (torch's formula; computed once, the layer is frozen)."""
         return tuple(_tiling.output_size(n, _tiling.dilated_extent(k, d), p, p, s)
                      for n, k, s, p, d in zip(self.spatial, self.kernel, self.stride,
                                               self.padding, self.dilation))
+
+    @property
+    def pooled_spatial(self):
+        """Output spatial size after :attr:`pool` (the output size when there is none)."""
+        if not self.pool:
+            return self.output_spatial
+        return tuple(-(-o // p) for o, p in zip(self.output_spatial, self.pool))
 
     @property
     def input_shape(self):
@@ -143,14 +165,15 @@ def c3d(num_classes=487, batch=1):
     4096), fc7 (4096 -> 4096) and fc8 (4096 -> ``num_classes``; 487 for
     Sports-1M).
     """
-    convs = [("conv1a", 3, 64, (16, 112, 112)), ("conv2a", 64, 128, (16, 56, 56)),
-             ("conv3a", 128, 256, (8, 28, 28)), ("conv3b", 256, 256, (8, 28, 28)),
-             ("conv4a", 256, 512, (4, 14, 14)), ("conv4b", 512, 512, (4, 14, 14)),
-             ("conv5a", 512, 512, (2, 7, 7)), ("conv5b", 512, 512, (2, 7, 7))]
-    layers = [dataclasses.replace(_conv3(*c), batch=batch) for c in convs]
-    layers += [Layer("fc6", "linear", 8192, 4096, batch=batch),
-               Layer("fc7", "linear", 4096, 4096, batch=batch),
-               Layer("fc8", "linear", 4096, num_classes, batch=batch)]
+    convs = [("conv1a", 3, 64, (16, 112, 112), (1, 2, 2)), ("conv2a", 64, 128, (16, 56, 56),
+                                                                    (2, 2, 2)),
+             ("conv3a", 128, 256, (8, 28, 28), ()), ("conv3b", 256, 256, (8, 28, 28), (2, 2, 2)),
+             ("conv4a", 256, 512, (4, 14, 14), ()), ("conv4b", 512, 512, (4, 14, 14), (2, 2, 2)),
+             ("conv5a", 512, 512, (2, 7, 7), ()), ("conv5b", 512, 512, (2, 7, 7), (2, 2, 2))]
+    layers = [dataclasses.replace(_conv3(*c[:4]), batch=batch, pool=c[4]) for c in convs]
+    layers += [Layer("fc6", "linear", 8192, 4096, batch=batch, pool=()),
+               Layer("fc7", "linear", 4096, 4096, batch=batch, pool=()),
+               Layer("fc8", "linear", 4096, num_classes, batch=batch, pool=())]
     return layers
 
 
@@ -165,9 +188,11 @@ def vgg16(num_classes=1000, batch=1):
            (512, 512, 14), (512, 512, 14), (512, 512, 14)]
     names = ["conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3",
              "conv4_1", "conv4_2", "conv4_3", "conv5_1", "conv5_2", "conv5_3"]
-    layers = [dataclasses.replace(_conv2(n, ci, co, (s, s)), batch=batch)
+    pooled = {"conv1_2", "conv2_2", "conv3_3", "conv4_3", "conv5_3"}
+    layers = [dataclasses.replace(_conv2(n, ci, co, (s, s)), batch=batch,
+                                  pool=(2, 2) if n in pooled else ())
               for n, (ci, co, s) in zip(names, cfg)]
-    layers += [Layer("fc6", "linear", 25088, 4096, batch=batch),
-               Layer("fc7", "linear", 4096, 4096, batch=batch),
-               Layer("fc8", "linear", 4096, num_classes, batch=batch)]
+    layers += [Layer("fc6", "linear", 25088, 4096, batch=batch, pool=()),
+               Layer("fc7", "linear", 4096, 4096, batch=batch, pool=()),
+               Layer("fc8", "linear", 4096, num_classes, batch=batch, pool=())]
     return layers

@@ -6,7 +6,7 @@ import pytest
 
 import fdafast
 from fdafast import Accelerator
-from fdafast.arch import ArchError, preset_data
+from fdafast.arch import ArchError, models, preset_data
 
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "isaac_table1.csv"
 
@@ -117,17 +117,22 @@ def _table1():
 
 
 def test_isaac_action_energies_follow_from_the_component_table():
-    """Each ISAAC action energy is Table I's group power over its units and action rate."""
+    """Each ISAAC action energy is Table I's group power over its units and action rate;
+    the input and output registers of the IMA are charged to the row drive and the
+    shift-and-add they serve."""
     comps = dict(Accelerator.from_preset("isaac").components)
     t = Accelerator.from_preset("isaac").action_table()
     read_s, clock = 100e-9, 1.2e9
+    adc_rate = 128 / read_s         # sec. V: 128 samples per 100 ns read, 1.28 GS/s
     mw = {n: c.power_mw * 1e-3 for n, c in comps.items()}          # watts
     assert t["crossbar_read"][0] == pytest.approx(mw["crossbar"] / 8 * read_s * 1e12)
-    assert t["dac_drive"][0] == pytest.approx(mw["dac"] / 1024 * read_s * 1e12)
+    assert t["dac_drive"][0] == pytest.approx(
+        (mw["dac"] + mw["input_register"]) / 1024 * read_s * 1e12)
     assert t["sample_hold"][0] == pytest.approx(mw["sample_hold"] / 1024 * read_s * 1e12)
-    assert t["adc_conversion"][0] == pytest.approx(mw["adc"] / 8 / clock * 1e12)
-    assert t["adc_conversion"][1] == pytest.approx(1e9 / clock)
-    assert t["shift_add"][0] == pytest.approx(mw["ima_shift_add"] * read_s / 1024 * 1e12)
+    assert t["adc_conversion"][0] == pytest.approx(mw["adc"] / 8 / adc_rate * 1e12)
+    assert t["adc_conversion"][1] == pytest.approx(1e9 / adc_rate)
+    assert t["shift_add"][0] == pytest.approx(
+        (mw["ima_shift_add"] + mw["ima_output_register"]) * read_s / 1024 * 1e12)
     edram = mw["edram_buffer"] / (32 * clock) + mw["edram_to_ima_bus"] / (48 * clock)
     assert t["buffer_byte"][0] == pytest.approx(edram * 1e12, rel=1e-3)
     assert t["noc_byte"][0] == pytest.approx(mw["router"] / (8 * 4 * clock) * 1e12)
@@ -153,23 +158,116 @@ def test_fda_shares_isaac_devices_and_adds_fft_units():
 
 
 def test_asic_fft_summary_arithmetic():
-    s = Accelerator.from_preset("asic-fft").summary()
+    acc = Accelerator.from_preset("asic-fft")
+    s = acc.summary()
     # 16 tiles x 256 complex MACs x 8 ops x 1.2 GHz
     assert s["peak_ops_per_s"] == pytest.approx(16 * 256 * 8 * 1.2e9)
-    # tile: MAC array 768 + SRAM 138.2 + FFT 57.6 + IFFT 57.6 + router 42 mW
-    assert s["tile_power_mw"] == pytest.approx(768 + 138.2 + 57.6 + 57.6 + 42)
+    # a complex MAC: arithmetic 3.6 pJ x 32/45 (Horowitz) plus 8 register accesses of one
+    # 16-bit MAC each (0.9 pJ x 32/45; Eyeriss's RF = 1x a MAC)
+    mac = 3.6 * 32 / 45 + 8 * 0.9 * 32 / 45
+    assert acc.action_table()["complex_mac"][0] == pytest.approx(mac)
+    assert acc.action_table()["real_mac"][0] == pytest.approx(5 * 0.9 * 32 / 45)
+    # tile: MAC array 256 x 7.68 pJ x 1.2 GHz + SRAM 138.2 + FFT 57.6 + IFFT 57.6 + router 42
+    assert s["tile_power_mw"] == pytest.approx(256 * mac * 1.2 + 138.2 + 57.6 + 57.6 + 42)
     assert s["chip_power_w"] == pytest.approx((16 * s["tile_power_mw"] + 10400) / 1000)
 
 
 def test_scaling_moves_adc_and_crossbar_numbers():
     base = Accelerator.from_preset("isaac")
     six = base.replace(crossbar__adc_bits=6)
+    # SAR ADC: 93.8 % scales with the bits (6/8), 6.2 % doubles per bit (1/4)
     assert six.action_table()["adc_conversion"][0] == pytest.approx(
-        base.action_table()["adc_conversion"][0] / 4)
+        base.action_table()["adc_conversion"][0] * (0.938 * 6 / 8 + 0.062 / 4))
+    assert six.action_table()["adc_conversion"][1] == pytest.approx(0.78125 * 7 / 9)
     big = base.replace(crossbar__rows=256, crossbar__cols=256)
     assert big.action_table()["crossbar_read"][0] == pytest.approx(4 * 30.0)
+    assert big.read_ns() == pytest.approx(150.0)          # half the read scales with rows
     assert big.summary()["chip_area_mm2"] > base.summary()["chip_area_mm2"]
     assert six.summary()["chip_power_w"] < base.summary()["chip_power_w"]
+    four = base.replace(crossbar__dac_bits=4)
+    assert four.action_table()["dac_drive"][0] == pytest.approx(
+        8 * base.action_table()["dac_drive"][0])
+    three = base.replace(crossbar__cell_bits=3)
+    assert three.action_table()["cell_write"][0] == pytest.approx(3.5 * 7 / 3)
+    assert three.write_row_ns() == pytest.approx(500.0 * 7 / 3)
+
+
+@pytest.mark.parametrize("preset", ["isaac", "fda"])
+def test_precision_models_reproduce_the_presets_at_nominal_bits(preset):
+    """Every scaled number equals the preset's point value at its reference setting, the
+    ADC's energy and time grow with the bits and stay above a floor."""
+    acc = Accelerator.from_preset(preset)
+    for name, a in acc.actions:
+        assert acc.action_table()[name] == (a.energy_pj, a.latency_ns), name
+    adc = dict(acc.actions)["adc_conversion"]
+    e = [models.sar_adc_factor(b, 8, adc.share) for b in range(1, 17)]
+    assert e == sorted(e) and e[7] == 1.0
+    assert e[0] > 0.1                         # the floor: a decision and the fixed logic
+    assert e[15] == pytest.approx(0.938 * 2 + 0.062 * 256)
+    assert models.sar_adc_factor(9, 8, 1.0) == 2.0       # share 1: pure Walden
+    # ISAAC's ADC table of the CiMLoop library (SAR scaling after Saberi et al.):
+    # 4 bits 0.79 pJ, 10 bits 2.38 pJ at 1.667 pJ for 8 bits
+    assert 1.667 * models.sar_adc_factor(4, 8, 0.062) == pytest.approx(0.79, rel=0.01)
+    assert 1.667 * models.sar_adc_factor(10, 8, 0.062) == pytest.approx(2.38, rel=0.01)
+    assert models.read_latency_ns(100.0, 128, None, 0.5) == 100.0
+
+
+def test_peak_is_bounded_by_the_adc_rate():
+    """512 columns on one ADC per crossbar: a read takes 512 conversions, not 100 ns."""
+    base = Accelerator.from_preset("fda")
+    wide = base.replace(crossbar__cols=512)
+    assert wide.read_sequence_ns(512) == pytest.approx(512 * 0.78125)
+    crossbar_bound = 4 * base.summary()["peak_ops_per_s"]       # 4x the weights per read
+    assert wide.summary()["peak_ops_per_s"] == pytest.approx(crossbar_bound * 100 / 400)
+    more_adcs = wide.replace(organisation__adcs_per_pe_array=32)
+    assert more_adcs.summary()["peak_ops_per_s"] == pytest.approx(crossbar_bound)
+
+
+@pytest.mark.parametrize("mutate, match", [
+    (lambda d: d["memory"].update(dram_gb_per_s=1e-300), r"memory\.dram_gb_per_s"),
+    (lambda d: d["memory"].update(dram_gb_per_s=float("inf")), r"memory\.dram_gb_per_s"),
+    (lambda d: d["technology"].update(clock_ghz=1e-12), r"technology\.clock_ghz"),
+    (lambda d: d["crossbar"].update(rows_share=1.5), r"crossbar\.rows_share"),
+    (lambda d: d["crossbar"].update(endurance_writes=0), r"crossbar\.endurance_writes"),
+    (lambda d: d["crossbar"].update(write_power_limit_w=-1), r"crossbar\.write_power_limit_w"),
+    (lambda d: d["crossbar"].update(reference_rows=0), r"crossbar\.reference_rows"),
+    (lambda d: d["components"]["adc"].update(share=2), r"components\.adc\.share"),
+    (lambda d: d["components"]["dac"].update(share=0.5), r"components\.dac\.share"),
+    (lambda d: d["actions"]["dac_drive"].update(reference=0), r"actions\.dac_drive\.reference"),
+    (lambda d: d["execution"].update(objective="cheap"), r"execution\.objective"),
+    (lambda d: d["execution"].update(mappings=["frequency"]), r"execution\.mappings"),
+    (lambda d: d["execution"].update(tie_tolerance=-0.1), r"execution\.tie_tolerance"),
+    (lambda d: d["execution"].update(pool_on_chip="yes"), r"execution\.pool_on_chip"),
+    (lambda d: d["execution"].update(weight_load="mail"), r"execution\.weight_load"),
+    (lambda d: d["actions"].update(link_bytes={"energy_pj": 1.0}), r"actions\.link_bytes"),
+])
+def test_bad_execution_and_physics_fields(mutate, match):
+    data = preset_data("isaac")
+    mutate(data)
+    with pytest.raises(ArchError, match=match):
+        Accelerator.from_dict(data)
+
+
+def test_description_without_the_new_sections_still_loads(tmp_path):
+    """Older descriptions (no [execution], no link_byte, no write physics) load with
+    the documented defaults."""
+    data = preset_data("isaac")
+    del data["execution"], data["actions"]["link_byte"]
+    for k in ("reference_rows", "endurance_writes", "write_power_limit_w"):
+        del data["crossbar"][k]
+    acc = Accelerator.from_dict(data)
+    assert acc.execution.residency == "reprogram" and acc.execution.mappings == ("spatial",)
+    assert acc.action_table()["link_byte"][0] == acc.action_table()["dram_byte"][0]
+    assert acc.crossbar.endurance_writes is None and acc.read_ns() == 100.0
+
+
+def test_unreadable_descriptions(tmp_path):
+    with pytest.raises(ArchError, match="cannot read"):
+        Accelerator.from_file(tmp_path)
+    junk = tmp_path / "junk.toml"
+    junk.write_bytes(bytes(range(256)))
+    with pytest.raises(ArchError, match="not valid TOML"):
+        Accelerator.from_file(junk)
 
 
 @pytest.mark.parametrize("preset, mutate, match", [

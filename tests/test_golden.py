@@ -10,7 +10,7 @@ import pathlib
 
 import pytest
 
-from fdafast import cost
+from fdafast import Accelerator, cost
 from fdafast.workloads import Layer
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"
@@ -35,9 +35,19 @@ def _compare(got, want, path="report"):
         assert got == want, path
 
 
-@pytest.mark.parametrize("preset", ["fda", "isaac", "asic-fft"])
+#: Beside the presets: FDA in the frequency domain, reprogrammed on a one-tile chip, so
+#: that the golden reports cover folds, writes and both weight loads.
+VARIANTS = {"fda-reprogram": ("fda", dict(execution__residency="reprogram",
+                                          execution__mappings=["frequency"],
+                                          organisation__tiles=1))}
+
+
+@pytest.mark.filterwarnings("ignore::fdafast.cost.AdcResolutionWarning")
+@pytest.mark.parametrize("preset", ["fda", "isaac", "asic-fft", "fda-reprogram"])
 def test_golden_report(preset):
-    got = json.loads(cost.estimate(NET, preset).to_json())
+    name, overrides = VARIANTS.get(preset, (preset, {}))
+    acc = Accelerator.from_preset(name, **overrides)
+    got = json.loads(cost.estimate(NET, acc).to_json())
     path = GOLDEN / f"tiny_{preset}.json"
     if os.environ.get("FDAFAST_REGEN_GOLDEN") == "1":
         path.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")

@@ -66,3 +66,19 @@ def test_bad_layers(kw, match):
     args.update(kw)
     with pytest.raises(FdafastError, match=match):
         Layer(**args)
+
+
+def test_pooling_after_a_layer():
+    c3d = workloads.c3d()
+    assert [l.pool for l in c3d[:4]] == [(1, 2, 2), (2, 2, 2), (), (2, 2, 2)]
+    for a, b in zip(c3d, c3d[1:8]):
+        assert a.pooled_spatial == b.spatial                    # the next layer's input
+    assert c3d[7].pooled_spatial == (1, 4, 4)                   # pool5, padded (0, 1, 1)
+    assert c3d[7].cout * 16 == c3d[8].cin
+    vgg = workloads.vgg16()
+    assert vgg[12].pooled_spatial == (7, 7) and vgg[0].pooled_spatial == (224, 224)
+    assert Layer("l", "conv2d", 4, 8, (8, 8), (3, 3)).pool is None        # not stated
+    with pytest.raises(FdafastError, match="pool"):
+        Layer("l", "conv2d", 4, 8, (8, 8), (3, 3), pool=(2,))
+    with pytest.raises(FdafastError, match="pool"):
+        Layer("l", "conv2d", 4, 8, (8, 8), (3, 3), pool=(2, 0))

@@ -7,10 +7,12 @@
 >>> round(s["chip_power_w"], 1), round(s["chip_area_mm2"], 1)
 (65.8, 85.4)
 """
-from .spec import (ACTIONS, KINDS, LEVELS, Accelerator, Action, ArchError, Component,
-                   CrossbarSpec, DigitalSpec, FrequencySpec, Hermitian, Kind, Memory, Meta,
-                   Organisation, Scaling, Technology, preset_data, presets)
+from .execution import Execution, Mapping, Objective, Residency, WeightLoad
+from .spec import (ACTIONS, KINDS, LEVELS, OPTIONAL_ACTIONS, Accelerator, Action, ArchError,
+                   Component, CrossbarSpec, DigitalSpec, FrequencySpec, Hermitian, Kind, Memory,
+                   Meta, Organisation, Scaling, Technology, preset_data, presets)
 
 __all__ = ["Accelerator", "Action", "ArchError", "Component", "CrossbarSpec", "DigitalSpec",
-           "FrequencySpec", "Hermitian", "Kind", "Memory", "Meta", "Organisation", "Scaling",
-           "Technology", "presets", "preset_data", "KINDS", "LEVELS", "ACTIONS"]
+           "Execution", "FrequencySpec", "Hermitian", "Kind", "Mapping", "Memory", "Meta",
+           "Objective", "Organisation", "Residency", "Scaling", "Technology", "WeightLoad",
+           "presets", "preset_data", "KINDS", "LEVELS", "ACTIONS", "OPTIONAL_ACTIONS"]
