@@ -251,10 +251,18 @@ def from_onnx(path, name=None):
         raise GraphError("from_onnx needs the onnx package (pip install onnx)") from None
     model = path if isinstance(path, onnx.ModelProto) else _load(onnx, path)
     try:
-        onnx.checker.check_model(model)
-    except (onnx.checker.ValidationError, UnicodeDecodeError) as exc:
-        lines = str(exc).splitlines() or [type(exc).__name__]
-        raise GraphError(f"the ONNX model is malformed: {lines[0]}") from None
+        return _import(model, name)
+    except FdafastError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError,
+            UnicodeDecodeError) as exc:
+        # a graph that references what it never defines, attributes of the wrong
+        # type: a corrupt or hand-made file, refused (the converters assume a valid model)
+        raise GraphError(f"the ONNX model is malformed: {type(exc).__name__}: {exc}") \
+            from None
+
+
+def _import(model, name):
     consts = {t.name for t in model.graph.initializer}
     data, shape, batch = _input(model, consts)
     im = _Importer(model, batch)
@@ -267,6 +275,8 @@ def from_onnx(path, name=None):
         except FdafastError as exc:
             raise type(exc)(f"ONNX node {node.name or node.output[0]!r} ({node.op_type}, "
                             f"opset {im.opset}): {exc}") from None
+    if not model.graph.output:
+        raise GraphError("the ONNX model has no output")
     out = model.graph.output[0].name
     if out not in im.alias:
         raise GraphError(f"output {out!r} is a constant, not computed from the input"
