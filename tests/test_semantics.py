@@ -10,7 +10,7 @@ import pytest
 
 import fdafast
 from fdafast import workloads
-from fdafast.nn import GraphError, from_torch
+from fdafast.nn import GraphError, from_torch, to_torch
 from fdafast.nn import functional as F
 
 torch = pytest.importorskip("torch")
@@ -187,6 +187,13 @@ def test_onnx_operator_matches_reference(case):
         y = net.run(x, mode=mode)
         assert y.shape == want.shape, (case, mode)
         assert rel(y, want) < 1e-5, (case, mode)
+    try:                                   # the same graph through torch (to_torch)
+        module = to_torch(net)
+    except GraphError:                     # torch has no asymmetric pooling pads
+        return
+    with torch.no_grad():
+        y = module(torch.from_numpy(x)).numpy()
+    assert y.shape == want.shape and rel(y, want) < 1e-5, (case, "to_torch")
 
 
 def test_weights_as_graph_inputs_with_values():

@@ -174,6 +174,9 @@ def _batchnorm(im, node, a):
                          "(training_mode=0) is")
     if im.opset < 9 and not a.get("spatial", 1):
         raise GraphError("spatial=0 (statistics per position) is not supported")
+    if im.opset < 7 and not a.get("is_test", 0):
+        raise GraphError("is_test=0 (training: batch statistics) is not supported; is_test=1 "
+                         "is")
     im.unused_outputs(node, what="running-statistics outputs")
     names = ("weight", "bias", "running_mean", "running_var")
     params = {n: im.const(node, i + 1, n) for i, n in enumerate(names)}
@@ -330,10 +333,9 @@ def _flatten(im, node, a):
 
 def _reshape(im, node, a):
     x = im.tensor(node)
-    target = list(im.consts.get(node.input[1], None) if len(node.input) > 1 else a.get(
-        "shape", []))
     if len(node.input) > 1 and node.input[1] not in im.consts:
         raise GraphError("the shape (input 1) must be a constant or a folded subgraph")
+    target = list(im.consts[node.input[1]] if len(node.input) > 1 else a.get("shape", []))
     row, lead = im.shape[x], im.lead(x)
     full = [lead] + list(row)
     zero = not a.get("allowzero", 0)
@@ -391,6 +393,8 @@ def _squeeze(im, node, a):
 def _unsqueeze(im, node, a):
     x = im.tensor(node)
     axes = _axes(im, node, a, 1)
+    if not axes:
+        raise GraphError("Unsqueeze needs axes")
     r = im.rank(x) + len(axes)
     norm = sorted(v % r if -r <= v < r else -1 for v in axes)
     if -1 in norm or 0 in norm or len(set(norm)) != len(norm):
@@ -403,16 +407,17 @@ def _unsqueeze(im, node, a):
 
 
 def _concat(im, node, a):
-    parts, params = [], {}
     tensors = [i for i, n in enumerate(node.input) if n and n not in im.consts]
     if not tensors:
         raise GraphError("no computed input")
     rank = im.rank(im.tensor(node, tensors[0]))
+    inputs, parts, params = [], [], {}
     for i, n in enumerate(node.input):
         if not n:
             continue
-        if i in tensors:
-            parts.append(im.tensor(node, i))
+        if i in tensors:                      # a computed operand: its index among inputs
+            parts.append(len(inputs))
+            inputs.append(im.tensor(node, i))
             continue
         c = im.const(node, i, f"operand {i}")
         if c.ndim != rank or c.shape[0] != 1:
@@ -420,10 +425,9 @@ def _concat(im, node, a):
                              f"axis (supported: 1 along axis 0)")
         params[f"const{i}"] = c
         parts.append(f"const{i}")
-    inputs = [p for p in parts if p in im.shape and p not in params]
     attrs = {"axis": int(a["axis"])}
     if params:
-        attrs["parts"] = tuple(p if p in params else inputs.index(p) for p in parts)
+        attrs["parts"] = tuple(parts)
     im.emit(node, "concat", inputs, attrs, params)
 
 

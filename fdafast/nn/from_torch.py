@@ -10,6 +10,9 @@ is the batch: what would reach across it (``torch.cat`` along dim 0, a
 softmax over it, ``torch.flatten(x)`` from dim 0) is refused.  An operation
 with no fdafast counterpart (a GRU, ``torch.sin``, a tensor attribute used
 directly) raises :class:`~fdafast.nn.graph.GraphError` naming it and the node.
+Reshapes are read from the traced shapes, so give an example batch of 2 or
+more: with a batch of 1, ``x.view(1, -1)`` (which merges rows) cannot be told
+from ``x.view(x.size(0), -1)``.
 """
 import inspect
 import math

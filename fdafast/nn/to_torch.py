@@ -35,13 +35,19 @@ def _conv(F, torch, node, x, params):
     return fn(x, w, params.get("bias"), a["stride"], pad, a["dilation"], a["groups"])
 
 
+def _check(node):
+    """Refuse what torch's functions cannot express (before any call)."""
+    a = node.attrs
+    if node.op in ("maxpool", "avgpool") and (
+            _pads(a["padding"], len(a["kernel"])) is None or (
+                node.op == "avgpool" and any(d != 1 for d in a.get("dilation") or ()))):
+        raise GraphError(f"node {node.name!r}: torch has no pooling with asymmetric padding "
+                         f"or dilated averages")
+
+
 def _pool(F, torch, node, x, params):
     a, nd = node.attrs, len(node.attrs["kernel"])
     pad = _pads(a["padding"], nd)
-    if pad is None or (node.op == "avgpool" and a.get("dilation") and
-                       any(d != 1 for d in a["dilation"])):
-        raise GraphError(f"node {node.name!r}: torch has no pooling with asymmetric padding "
-                         f"or dilated averages")
     if node.op == "maxpool":
         fn = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[nd - 1]
         return fn(x, a["kernel"], a["stride"], pad, a.get("dilation") or 1, a["ceil_mode"])
@@ -123,10 +129,10 @@ def _one(F, torch, node, x, params):
     if op == "batchnorm":
         return F.batch_norm(x, params["running_mean"], params["running_var"], params["weight"],
                             params["bias"], False, 0.0, a["eps"])
-    if op == "layernorm":
-        axis = a["axis"] % x.ndim
-        return F.layer_norm(x, x.shape[axis:], params.get("weight"), params.get("bias"),
-                            a.get("eps", 1e-5))
+    if op == "layernorm":                     # weight and bias broadcast (ONNX allows it)
+        y = F.layer_norm(x, x.shape[a["axis"] % x.ndim:], eps=a.get("eps", 1e-5))
+        y = y * params["weight"] if "weight" in params else y
+        return y + params["bias"] if "bias" in params else y
     if op == "prelu":
         w = params["weight"]
         if a.get("axis", 1) is None:
@@ -183,6 +189,7 @@ def to_torch(net, dtype=None):
         def __init__(self):
             super().__init__()
             for node in net.nodes:
+                _check(node)
                 for k, v in node.params.items():
                     self.register_buffer(f"{node.name}.{k}".replace(".", "__"),
                                          torch.as_tensor(np.asarray(v), dtype=dtype))
