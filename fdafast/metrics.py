@@ -15,7 +15,11 @@ import math
 
 import numpy as np
 
-__all__ = ["LayerError", "layer_error", "rel_l2", "snr_db", "top1_agreement"]
+__all__ = ["LayerError", "layer_error", "rel_l2", "snr_db", "top1_agreement", "topk_hits",
+           "wilson_interval", "paired_difference_interval", "confusion_matrix", "Z95"]
+
+#: The standard normal quantile of a two-sided 95 % interval.
+Z95 = 1.959963984540054
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,3 +114,113 @@ def top1_agreement(y, ref):
     a = y.reshape(len(y), -1).argmax(axis=1)
     b = ref.reshape(len(ref), -1).argmax(axis=1)
     return float(np.mean(a == b))
+
+
+def topk_hits(scores, labels, k):
+    """Whether each item's label is among its ``k`` highest scores.
+
+    Parameters
+    ----------
+    scores : array_like, (N, classes)
+    labels : array_like of int, (N,)
+    k : int
+        ``k >= classes`` counts every item as a hit.
+
+    Returns
+    -------
+    ndarray of bool, (N,)
+        Ties are broken towards the lower class index (as ``argsort`` of the
+        negated scores, stable).
+    """
+    scores = np.asarray(scores)
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return (order == np.asarray(labels)[:, None]).any(axis=1)
+
+
+def wilson_interval(hits, n, z=Z95):
+    """Wilson score interval of a binomial proportion ``hits / n``.
+
+    Parameters
+    ----------
+    hits, n : int
+        Successes and trials, ``0 <= hits <= n``.
+    z : float
+        Normal quantile (1.96 for 95 %).
+
+    Returns
+    -------
+    (float, float)
+        ``(centre -+ half) / (1 + z^2/n)`` with ``centre = p + z^2/(2n)`` and
+        ``half = z sqrt(p(1-p)/n + z^2/(4n^2))``; ``(nan, nan)`` when ``n = 0``.
+
+    Notes
+    -----
+    E. B. Wilson, "Probable inference, the law of succession, and statistical
+    inference", JASA 22 (1927).  Unlike the Wald interval it stays inside
+    [0, 1] and keeps its coverage near 0 and 1 (Brown, Cai and DasGupta,
+    Statistical Science 16, 2001).
+    """
+    if n <= 0:
+        return (math.nan, math.nan)
+    p = hits / n
+    denom = 1 + z * z / n
+    centre = p + z * z / (2 * n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (max(0.0, (centre - half) / denom), min(1.0, (centre + half) / denom))
+
+
+def paired_difference_interval(a, b, z=Z95):
+    """Confidence interval of ``mean(a) - mean(b)`` for paired binary outcomes.
+
+    Parameters
+    ----------
+    a, b : array_like of bool, (N,)
+        Outcomes of the same N items under two conditions (e.g. top-1 hits in
+        float and on the simulated hardware).
+    z : float
+
+    Returns
+    -------
+    (float, float, float)
+        The difference ``(n10 - n01) / N`` and its interval; NaNs when N = 0.
+
+    Notes
+    -----
+    Newcombe's method 10 (R. G. Newcombe, "Improved confidence intervals for
+    the difference between binomial proportions based on paired data",
+    Statistics in Medicine 17, 1998), which combines the Wilson intervals
+    ``(l1, u1)``, ``(l2, u2)`` of the two proportions with the phi
+    correlation of the pairs: with ``d = p1 - p2``,
+
+    ``lower = d - sqrt((p1-l1)^2 - 2 phi (p1-l1)(u2-p2) + (u2-p2)^2)``,
+    ``upper = d + sqrt((u1-p1)^2 - 2 phi (u1-p1)(p2-l2) + (p2-l2)^2)``,
+
+    ``phi = (n11 n00 - n10 n01) / sqrt((n1.)(n0.)(n.1)(n.0))`` (0 when a
+    margin is empty).  It keeps close to nominal coverage where the Wald
+    interval of paired differences collapses (no discordant pairs, accuracy
+    near 0 or 1).
+    """
+    a, b = np.asarray(a, bool), np.asarray(b, bool)
+    n = len(a)
+    if n == 0:
+        return (math.nan, math.nan, math.nan)
+    n11, n10 = int(np.sum(a & b)), int(np.sum(a & ~b))
+    n01, n00 = int(np.sum(~a & b)), int(np.sum(~a & ~b))
+    p1, p2 = (n11 + n10) / n, (n11 + n01) / n
+    l1, u1 = wilson_interval(n11 + n10, n, z)
+    l2, u2 = wilson_interval(n11 + n01, n, z)
+    margins = (n11 + n10) * (n01 + n00) * (n11 + n01) * (n10 + n00)
+    phi = (n11 * n00 - n10 * n01) / math.sqrt(margins) if margins else 0.0
+    d = p1 - p2
+    lo = d - math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2)
+                           + (u2 - p2) ** 2))
+    hi = d + math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2)
+                           + (p2 - l2) ** 2))
+    return (d, max(-1.0, lo), min(1.0, hi))
+
+
+def confusion_matrix(labels, preds, classes):
+    """``m[i, j]``: items of label ``i`` predicted as ``j`` (``classes`` x ``classes``, int64)."""
+    m = np.zeros((classes, classes), np.int64)
+    np.add.at(m, (np.asarray(labels, np.intp), np.asarray(preds, np.intp)), 1)
+    return m
