@@ -15,6 +15,7 @@ from . import arch, cost, crossbar, dataflow, fft, nn, workloads
 from .arch import Accelerator, presets
 from .conv import ConvPlan, conv2d, conv3d
 from .cost import compare, estimate
+from .evaluation import evaluate
 from .nn import Network, from_onnx, from_torch, simulate, simulate_video
 from .crossbar import CrossbarConfig, CrossbarCounts
 from .reram import ReRAM
@@ -26,7 +27,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConvPlan", "conv2d", "conv3d", "fft", "crossbar", "CrossbarConfig", "CrossbarCounts",
     "ReRAM", "arch", "Accelerator", "presets", "workloads", "dataflow", "cost", "estimate",
-    "compare", "nn", "Network", "simulate", "simulate_video", "from_torch", "from_onnx",
+    "compare", "evaluate", "nn", "Network", "simulate", "simulate_video", "from_torch", "from_onnx",
     "FdafastError", "InvalidArgumentError", "ShapeError", "DTypeError", "NonFiniteError",
     "TileError", "NativeError", "__version__",
 ]
