@@ -228,7 +228,7 @@ def transform_frames(frames, sampling):
     """Frames ``(C, N, H, W)`` (uint8 or float) through the sampling's transforms:
     scaled to [0, 1] when uint8, resized, centre-cropped, normalised; float32."""
     x = np.asarray(frames)
-    x = x.astype(np.float32) * np.float32(1 / 255) if x.dtype == np.uint8 \
+    x = x.astype(np.float32) / np.float32(255) if x.dtype == np.uint8 \
         else x.astype(np.float32, copy=False)
     if sampling.resize is not None and tuple(x.shape[-2:]) != sampling.crop:
         x = resize_short_side(x, sampling.resize)
