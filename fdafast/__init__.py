@@ -11,7 +11,7 @@ The first layer is a tiled FFT convolution engine with the semantics of
 
 See :class:`fdafast.ConvPlan` to plan a layer once and run it many times.
 """
-from . import arch, cost, crossbar, dataflow, fft, nn, workloads
+from . import arch, cost, crossbar, data, dataflow, fft, nn, video, workloads
 from .arch import Accelerator, presets
 from .conv import ConvPlan, conv2d, conv3d
 from .cost import compare, estimate
@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConvPlan", "conv2d", "conv3d", "fft", "crossbar", "CrossbarConfig", "CrossbarCounts",
-    "ReRAM", "arch", "Accelerator", "presets", "workloads", "dataflow", "cost", "estimate",
+    "ReRAM", "arch", "data", "video", "Accelerator", "presets", "workloads", "dataflow", "cost", "estimate",
     "compare", "evaluate", "nn", "Network", "simulate", "simulate_video", "from_torch", "from_onnx",
     "FdafastError", "InvalidArgumentError", "ShapeError", "DTypeError", "NonFiniteError",
     "TileError", "NativeError", "__version__",

@@ -13,7 +13,7 @@ import weakref
 import numpy as np
 
 from . import data as datasets, metrics
-from .nn.execute import run
+from .nn.execute import release, run
 from .nn.graph import Network
 from .nn.load import load_model
 
@@ -29,12 +29,15 @@ FIELDS = ("key", "level", "video", "clip", "start", "config", "status", "label",
 
 
 @functools.lru_cache(maxsize=2)
-def _load(model, num_classes, weights):
+def _load(model, num_classes, weights, weights_mtime_ns):
+    """A network from its spec (the weights file's mtime keys the cache: a rewritten
+    file is loaded again)."""
     net = load_model(model, num_classes)
     return net.load_weights(weights) if weights else net
 
 
-#: network -> configuration keys already calibrated on this process (worker-local).
+#: network -> (what its hardware plans were calibrated for, configurations prepared);
+#: worker-local.
 _prepared = weakref.WeakKeyDictionary()
 
 
@@ -49,9 +52,20 @@ def _run_config(net, x, cfg, task):
 
 
 def _prepare(net, cfg, task):
-    """Calibrate ``cfg`` on the calibration batch, once per worker and network version."""
-    key = (cfg, task["mode"], task["seed"], task["calibration_digest"], net.version)
-    done = _prepared.setdefault(net, set())
+    """Calibrate ``cfg`` on the calibration batch, once per worker and network.
+
+    A network's plans keep the calibration of the first batch they saw; when a
+    task brings another calibration batch (another evaluation of the same network
+    object), the network's hardware plans are dropped first.
+    """
+    basis = (task["calibration_digest"], net.version)
+    seen, done = _prepared.get(net, (None, set()))
+    if seen != basis:
+        for mode in ("quant", "reram"):
+            release(net, mode)
+        done = set()
+        _prepared[net] = (basis, done)
+    key = (cfg, task["mode"], task["seed"])
     if key not in done:
         if task["calibration"] is not None:
             _run_config(net, task["calibration"], cfg, task)

@@ -311,6 +311,12 @@ def cmd_evaluate(args):
     out = _outdir(args.out, EVALUATION_FILES)
     configs = _configs(args)
     sampling = _sampling_args(args)
+    if args.confusion is not None:
+        from .sweep import point_id
+        names = ["float"] + [point_id(c) or "base" for c in configs or [{}]]
+        if args.confusion not in names:
+            raise CLIError(f"--confusion {args.confusion!r} is not a configuration of this "
+                           f"evaluation; configurations: {', '.join(names)}")
     with _progress() as bar:
         result = evaluate(args.model, args.data, arch=args.arch, mode=args.mode,
                           configs=configs, sampling=sampling, classes=args.classes,

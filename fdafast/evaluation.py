@@ -255,9 +255,10 @@ def _model(net, num_classes, weights):
     if weights is not None and not pathlib.Path(weights).is_file():
         raise EvaluationError(f"no weights file at {weights!r}")
     loaded = load_model(net, num_classes)
-    if weights is not None:
-        loaded.load_weights(weights)             # a WeightsError before any work
-    return loaded, (str(net), num_classes, weights)
+    if weights is None:
+        return loaded, (str(net), num_classes, None, None)
+    loaded.load_weights(weights)                 # a WeightsError before any work
+    return loaded, (str(net), num_classes, weights, pathlib.Path(weights).stat().st_mtime_ns)
 
 
 def _sampling(sampling, net):

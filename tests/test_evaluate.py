@@ -117,6 +117,21 @@ def test_hardware_configurations_in_one_pass_over_one_float_reference(trained, f
         r.confusion("nope")
 
 
+def test_a_network_evaluated_again_is_calibrated_again(trained, folder, tmp_path):
+    import pickle
+    _, net, _, x, y = trained
+    fresh = pickle.loads(pickle.dumps(net))
+    noise = np.random.default_rng(0).integers(0, 256, x[0].shape, dtype=np.uint8)
+    other = [(noise, 0)] + [(clip, int(label)) for clip, label in zip(x[:8], y[:8])]
+    # 2-bit ADCs: the calibrated full scale (noise's is larger) changes the outputs
+    kw = dict(mode="reram", configs=[{**SMALL, "adc_bits": 2}], calibration=1, batch=24)
+    inline(net, folder, **kw)                                  # calibrated on folder's first
+    a = inline(net, other, **kw)
+    b = inline(fresh, other, **kw)
+    strip = lambda rows: [(r["key"], r["pred"], r["snr_db"]) for r in rows]  # noqa: E731
+    assert strip(a.rows) == strip(b.rows)
+
+
 def test_failed_videos_are_recorded_and_the_rest_go_on(trained, folder, tmp_path):
     import shutil
     _, net, acc, x, y = trained
