@@ -26,7 +26,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConvPlan", "conv2d", "conv3d", "fft", "crossbar", "CrossbarConfig", "CrossbarCounts",
-    "ReRAM", "arch", "data", "video", "Accelerator", "presets", "workloads", "dataflow", "cost", "estimate",
+    "ReRAM", "arch", "data", "video",
+    "Accelerator", "presets", "workloads", "dataflow", "cost", "estimate",
     "compare", "evaluate", "nn", "Network", "simulate", "simulate_video", "from_torch", "from_onnx",
     "FdafastError", "InvalidArgumentError", "ShapeError", "DTypeError", "NonFiniteError",
     "TileError", "NativeError", "__version__",

@@ -174,7 +174,7 @@ def cmd_compare(args):
     return 0
 
 
-# -- sweep ---------------------------------------------------------------------------------------------
+# -- sweep -------------------------------------------------------------------------------------
 def _objectives(text, mode):
     if text is None:
         text = "energy_j:min,latency_s:min" if mode == "none" else "energy_j:min,snr_db:max"
@@ -252,7 +252,7 @@ def cmd_sweep(args):
     return 0 if not result.failed else 1
 
 
-# -- evaluate ------------------------------------------------------------------------------------------------
+# -- evaluate ----------------------------------------------------------------------------------
 EVALUATION_FILES = ("evaluation.csv", "totals.csv", "evaluation.json", "accuracy_energy.png",
                     "confusion.png")
 
@@ -343,7 +343,7 @@ def cmd_evaluate(args):
     return 0 if not result.failed else 1
 
 
-# -- bench, models, presets ---------------------------------------------------------------------------
+# -- bench, models, presets --------------------------------------------------------------------
 SUITES = ("estimate", "conv", "crossbar", "network")
 
 
@@ -419,7 +419,7 @@ def cmd_preset_show(args):
     return 0
 
 
-# -- the parser ----------------------------------------------------------------------------------------
+# -- the parser --------------------------------------------------------------------------------
 def _number(kind, lo, name):
     """An argparse type: ``kind`` (int or float) >= ``lo`` (> 0 for floats), finite."""
     def parse(text):

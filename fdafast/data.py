@@ -241,7 +241,7 @@ def from_manifest(path, classes=None):
                                     "count": len(items), "digest": _digest(items)})
 
 
-# -- iterables --------------------------------------------------------------------------------------
+# -- iterables ---------------------------------------------------------------------------------
 def _iter_items(pairs):
     for i, pair in enumerate(pairs):
         try:
@@ -303,7 +303,7 @@ def peek(dataset, n):
     return head, dataclasses.replace(dataset, items=itertools.chain(head, dataset.items))
 
 
-# -- decoding -----------------------------------------------------------------------------------------
+# -- decoding ----------------------------------------------------------------------------------
 def load_clips(item, sampling):
     """``(starts, clips)`` of an item: ``clips`` is ``(k, C, T, H, W)`` float32."""
     if item.kind == "video":

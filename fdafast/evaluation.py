@@ -81,7 +81,7 @@ class EvaluationError(InvalidArgumentError):
     """An evaluation that cannot be set up, or (``on_error='raise'``) a failed video."""
 
 
-# -- configurations ---------------------------------------------------------------------------------
+# -- configurations ----------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class Config:
     """A hardware configuration: its name, the accelerator, the device effects."""
@@ -121,14 +121,14 @@ def make_configs(configs, acc, mode):
     return out
 
 
-# -- totals ---------------------------------------------------------------------------------------------
+# -- totals ------------------------------------------------------------------------------------
 def _accuracy(hits):
     n, k = len(hits), int(np.sum(hits))
     lo, hi = metrics.wilson_interval(k, n)
     return (k / n if n else math.nan), lo, hi
 
 
-def _level_totals(rows, names, level, num_classes):
+def _level_totals(rows, names, level):
     ok = [r for r in rows if r["level"] == level and r["status"] == "ok"]
     by = {n: {(r["video"], r["clip"]): r for r in ok if r["config"] == n} for n in names}
     out = {}
@@ -156,7 +156,7 @@ def _level_totals(rows, names, level, num_classes):
     return out
 
 
-def summarise(rows, names, costs=None, num_classes=None):
+def summarise(rows, names, costs=None):
     """Totals per configuration and level from result rows.
 
     Returns ``{level: {config: totals}}`` for the levels 'video' and 'clip';
@@ -168,7 +168,7 @@ def summarise(rows, names, costs=None, num_classes=None):
     ``failed`` (videos with an error row) and, from ``costs``, the energy
     (J) and latency (s) of one clip.
     """
-    out = {level: _level_totals(rows, names, level, num_classes) for level in ("video", "clip")}
+    out = {level: _level_totals(rows, names, level) for level in ("video", "clip")}
     failed = {n: len({r["video"] for r in rows if r["status"] == "error"
                       and r["config"] in (n, "")}) for n in names}
     for level in out:
@@ -179,7 +179,7 @@ def summarise(rows, names, costs=None, num_classes=None):
     return out
 
 
-# -- results ----------------------------------------------------------------------------------------------
+# -- results -----------------------------------------------------------------------------------
 def _parse(name, text):
     if name in _INTS:
         return None if text == "" else int(text)
@@ -210,6 +210,8 @@ class EvaluationResult:
     costs : dict
         Configuration -> :func:`fdafast.estimate` totals of one clip.
     classes : list of str or None
+    num_classes : int
+        The network's outputs.
     computed, skipped, failed : int
         Videos computed by this run, found finished, failed.
     """
@@ -240,7 +242,7 @@ class EvaluationResult:
         return {r["video"]: r["error"] for r in self.rows if r["status"] == "error"}
 
 
-# -- setting up ----------------------------------------------------------------------------------------------
+# -- setting up --------------------------------------------------------------------------------
 def _model(net, num_classes, weights):
     """(network on the driver, what a task carries to load it)."""
     if isinstance(net, Network):
@@ -347,6 +349,8 @@ class _Progress:
     def __init__(self, callback, total, clips):
         self.callback, self.total, self.clips = callback, total, clips
         self.done, self.t0 = 0, time.perf_counter()
+        if callback is not None:
+            callback(0, total, 0.0, math.nan)
 
     def __call__(self, videos):
         self.done += videos * self.clips
@@ -356,10 +360,13 @@ class _Progress:
             self.callback(self.done, self.total, rate, eta)
 
 
-# -- running ------------------------------------------------------------------------------------------------
-def _check_options(mode, batch, calibration, on_error, scheduler, workers, timeout, threads):
+# -- running -----------------------------------------------------------------------------------
+def _check_options(mode, batch, calibration, on_error, scheduler, workers, timeout, threads,
+                   resume, out):
     if mode not in MODES:
         raise EvaluationError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if resume and out is None:
+        raise EvaluationError("resume=True needs out, the directory of the results to resume")
     if on_error not in ("record", "raise"):
         raise EvaluationError(f"on_error must be 'record' or 'raise', got {on_error!r}")
     positive_int(batch, "batch")
@@ -423,7 +430,7 @@ def evaluate(net, data, arch="fda", mode="reram", configs=None, *, sampling=None
     EvaluationResult
     """
     timeout = _check_options(mode, batch, calibration, on_error, scheduler, workers, timeout,
-                             threads)
+                             threads, resume, out)
     net, spec = _model(net, num_classes, weights)
     acc = Accelerator.resolve(arch)
     sampling = _sampling(sampling, net)
@@ -446,8 +453,8 @@ def evaluate(net, data, arch="fda", mode="reram", configs=None, *, sampling=None
     run_args = (scheduler, workers, timeout, on_error, progress, n_out)
     per_task = max(1, batch // sampling.clips)
     if out is None:
-        rows, skipped = [], 0
-        rows, computed, failed = _execute(dataset, set(), per_task, base, None, rows, run_args)
+        skipped = 0
+        rows, computed, failed = _execute(dataset, set(), per_task, base, None, [], run_args)
     else:
         ident = _identity(net, spec, acc, mode, cfgs, dataset, sampling, seed, calibration,
                           digest)
@@ -460,7 +467,7 @@ def evaluate(net, data, arch="fda", mode="reram", configs=None, *, sampling=None
             rows, skipped = kept, len(done)
             rows, computed, failed = _execute(dataset, done, per_task, base, store, rows,
                                               run_args)
-    totals = summarise(rows, names, costs, n_out)
+    totals = summarise(rows, names, costs)
     return EvaluationResult(rows, totals, names, costs, dataset.classes, n_out, computed,
                             skipped, failed)
 

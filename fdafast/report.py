@@ -220,7 +220,7 @@ def to_text(renderable, width=160):
     return "\n".join(line.rstrip() for line in con.file.getvalue().splitlines()) + "\n"
 
 
-# -- data-set evaluations (fdafast.evaluate) ----------------------------------------------------------------
+# -- data-set evaluations (fdafast.evaluate) ---------------------------------------------------
 def _pct(v):
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}"
 

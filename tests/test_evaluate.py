@@ -51,7 +51,7 @@ def inline(net, data, **kw):
     return fdafast.evaluate(net, data, threads=1, **kw)
 
 
-# -- accuracy -----------------------------------------------------------------------------------------
+# -- accuracy ----------------------------------------------------------------------------------
 def test_float_gives_the_trained_accuracy_from_videos_npy_and_iterables(trained, folder, tmp_path):
     _, net, acc, x, y = trained
     r = inline(net, folder, mode="float")
@@ -184,11 +184,12 @@ def test_on_dask_the_results_equal_inline_ones(trained, folder):
     here = inline(net, folder, **{k: v for k, v in kw.items() if k != "classes"})
     strip = lambda rows: sorted((r["key"], r["pred"], round(r["snr_db"], 6)) for r in rows)  # noqa
     assert strip(dask.rows) == strip(here.rows)
+    assert seen[0][:3] == (0, len(trained[4]), 0.0)
     done, total, rate, eta = seen[-1]
     assert done == total == len(trained[4]) and rate > 0 and eta == 0
 
 
-# -- bad input ---------------------------------------------------------------------------------------------
+# -- bad input ---------------------------------------------------------------------------------
 def test_bad_inputs_are_fdafast_errors_naming_the_reason(trained, folder, tmp_path):
     _, net, _, x, _ = trained
     (tmp_path / "empty").mkdir()
@@ -228,7 +229,7 @@ def test_weights_that_do_not_match_leave_the_results_intact(tmp_path):
     assert (out / "evaluation.csv").read_text() == before
 
 
-# -- the command line ----------------------------------------------------------------------------------------
+# -- the command line --------------------------------------------------------------------------
 def cli(*args, timeout=300):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     return subprocess.run([sys.executable, "-m", "fdafast", "evaluate", *map(str, args)],
@@ -281,20 +282,29 @@ def evaluation_files():
     return EVALUATION_FILES
 
 
-def test_the_command_fails_on_one_line(folder, tmp_path):
+def test_the_command_fails_on_one_line(folder, tmp_path, capsys):
+    from fdafast.cli import main
+
+    def in_process(*args):                  # the same path as the script's, without its start
+        code = main(["evaluate", *map(str, args)])
+        err = capsys.readouterr().err
+        return subprocess.CompletedProcess(args, code, "", err)
     (tmp_path / "empty").mkdir()
     one_line_error(cli("tiny3d", "--data", tmp_path / "empty", "--out", tmp_path / "o"),
                    "holds no videos")
     m = tmp_path / "m.csv"
     np.save(tmp_path / "a.npy", np.zeros((3, 8, 32, 32), np.float32))
     m.write_text("a.npy,\n")
-    one_line_error(cli("tiny3d", "--data", m, "--out", tmp_path / "o"), "has no label")
+    one_line_error(in_process("tiny3d", "--data", m, "--out", tmp_path / "o"), "has no label")
     (tmp_path / "c.txt").write_text("east\nwest\n")
-    one_line_error(cli("tiny3d", "--data", folder, "--classes", tmp_path / "c.txt", "--out",
-                       tmp_path / "o"), "not among the model's 2 classes")
-    one_line_error(cli("tiny3d", "--data", folder, "--weights", tmp_path / "none.npz",
-                       "--out", tmp_path / "o"), "no weights file")
-    one_line_error(cli("tiny3d", "--data", folder, "--param", "adc_bits=4", "--mode", "float",
-                       "--out", tmp_path / "o"), "float reference alone")
-    one_line_error(cli("tiny3d", "--data", tmp_path / "m.csv", "--workers", "0"),
-                   "--workers must be >= 1")
+    one_line_error(in_process("tiny3d", "--data", folder, "--classes", tmp_path / "c.txt",
+                              "--out", tmp_path / "o"), "not among the model's 2 classes")
+    one_line_error(in_process("tiny3d", "--data", folder, "--weights", tmp_path / "none.npz",
+                              "--out", tmp_path / "o"), "no weights file")
+    one_line_error(in_process("tiny3d", "--data", folder, "--param", "adc_bits=4", "--mode",
+                              "float", "--out", tmp_path / "o"), "float reference alone")
+    one_line_error(in_process("tiny3d", "--data", folder, "--confusion", "adc_bits=5",
+                              "--out", tmp_path / "o"), "--confusion 'adc_bits=5'")
+    with pytest.raises(SystemExit):
+        main(["evaluate", "tiny3d", "--data", str(m), "--workers", "0"])
+    assert "--workers must be >= 1" in capsys.readouterr().err

@@ -76,7 +76,8 @@ def test_sampling_defaults_fit_the_network_and_bad_settings_are_named():
     assert (s.frames, s.crop, s.resize, s.mean) == (16, (112, 112), 128, video.KINETICS_MEAN)
     g = Sampling.for_network((1, 8, 12, 12), clips=3)
     assert (g.resize, g.mean, g.clips) == (14, None, 3)
-    for kw, match in [(dict(frames=0), "frames must be"), (dict(mean=(0.5,) * 3, std=None), "both mean"),
+    for kw, match in [(dict(frames=0), "frames must be"),
+                      (dict(mean=(0.5,) * 3, std=None), "both mean"),
                       (dict(mean=(0.5,), std=(1.0,)), "mean needs 3"),
                       (dict(std=(1, 1, 0), mean=(0, 0, 0)), "std must be"),
                       (dict(crop=(1, 2, 3)), "crop must be"), (dict(stride=1.5), "stride")]:
@@ -183,7 +184,7 @@ def test_bad_files_are_video_errors(tmp_path):
         video.read_video(tmp_path / "missing.mp4", s)
 
 
-# -- data sets --------------------------------------------------------------------------------------
+# -- data sets ---------------------------------------------------------------------------------
 def test_class_folders_give_labels_and_check_the_classes(tmp_path):
     x, y = videos.shapes(6, seed=5)
     videos.class_folders(tmp_path, x, y)
