@@ -6,7 +6,7 @@ accelerator under one or several hardware configurations, and reports per
 clip and per video the prediction, top-1 and top-5 hits, the output's SNR
 and relative error against float and the agreement with float; per
 configuration top-1 and top-5 with Wilson 95 % intervals, the accuracy drop
-against float with a paired 95 % interval (Newcombe), per-class accuracy,
+against float with a paired 95 % interval (Agresti and Min), per-class accuracy,
 and the cost of one clip (:func:`fdafast.estimate`).
 
 How the work is done:

@@ -52,8 +52,9 @@ def test_wilson_interval_by_hand_and_against_scipy():
 
 
 def test_paired_interval_cases_by_hand():
-    a = np.array([1, 1, 0, 0], bool)
-    assert metrics.paired_difference_interval(a, a) == pytest.approx((0.0, 0.0, 0.0))
+    a = np.array([1, 1, 0, 0], bool)     # no discordant pair: z sqrt((1/m) / m), m = n + 2
+    half = metrics.Z95 / 6
+    assert metrics.paired_difference_interval(a, a) == pytest.approx((0.0, -half, half))
     d, lo, hi = metrics.paired_difference_interval([1, 1, 1, 0, 0], [1, 0, 0, 0, 0])
     assert d == pytest.approx(0.4) and lo < 0.4 < hi and -1 <= lo and hi <= 1
     d, lo, hi = metrics.paired_difference_interval([1] * 20, [0] * 20)      # every pair differs
@@ -62,10 +63,9 @@ def test_paired_interval_cases_by_hand():
 
 
 def test_paired_interval_keeps_its_coverage():
-    """Newcombe's method 10 covers the true difference about 95 % of the time, where a
-    naive Wald interval of paired differences does not at small discordance."""
+    """Agresti and Min's interval covers the true difference about 95 % of the time."""
     rng = np.random.default_rng(7)
-    for n, p, flip in [(60, 0.8, 0.15), (200, 0.6, 0.05), (40, 0.9, 0.05)]:
+    for n, p, flip in [(60, 0.8, 0.15), (200, 0.6, 0.05), (40, 0.9, 0.05), (30, 0.5, 0.02)]:
         true = p * (1 - flip) + (1 - p) * flip
         covered = 0
         for _ in range(400):
@@ -73,7 +73,9 @@ def test_paired_interval_keeps_its_coverage():
             b = a ^ (rng.random(n) < flip)
             _, lo, hi = metrics.paired_difference_interval(a, b)
             covered += lo <= p - true <= hi
-        assert 0.92 <= covered / 400 <= 0.995, (n, p, flip, covered / 400)
+        # conservative (never below) where discordant pairs are few
+        top = 0.995 if n * flip >= 5 else 1.0
+        assert 0.92 <= covered / 400 <= top, (n, p, flip, covered / 400)
 
 
 def test_confusion_matrix_by_hand():
