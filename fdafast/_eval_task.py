@@ -1,7 +1,8 @@
 """The worker's side of :mod:`fdafast.evaluation`: one task, a batch of whole videos.
 
-A task decodes its videos, runs the float reference once on all their
-clips, then every hardware configuration on each clip alone, and returns
+A task decodes its videos, runs the float reference once on each of their
+clips, then every hardware configuration on each clip, each clip alone (so
+that no result depends on the batch it fell in), and returns
 result rows (:data:`FIELDS`).  What a worker process keeps between tasks:
 the network, loaded once from its spec (or the object Dask delivers), with
 its plans per configuration (:mod:`fdafast.nn.execute`), and which
@@ -138,7 +139,10 @@ def evaluate_batch(task):
     if not loaded:
         return rows
     x = np.concatenate([c for _, _, c in loaded])
-    outs = {FLOAT: run(net, x, "fft", threads=task["threads"])}     # the reference, once
+    # the reference, once per clip; each clip alone (the float32 path's last bits depend on
+    # the batch), so that no result depends on the batch a clip fell in
+    outs = {FLOAT: np.concatenate([run(net, clip[None], "fft", threads=task["threads"])
+                                   for clip in x])}
     failures = {}
     for cfg in task["configs"]:
         try:

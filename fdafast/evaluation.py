@@ -12,10 +12,11 @@ and the cost of one clip (:func:`fdafast.estimate`).
 How the work is done:
 
 1. **One pass.**  A task is a batch of whole videos: its worker decodes them,
-   runs the float reference (the float32 FFT path) once on all their clips,
-   then each configuration on each clip.  A clip runs alone on the
-   hardware (as the accelerator takes it), so its result does not depend on
-   which batch it fell in.
+   runs the float reference (the float32 FFT path) once on each clip, then
+   each configuration on each clip.  A clip runs alone (as the accelerator
+   takes it), so its results do not depend on which batch it fell in; the
+   float path's last bits depend on the thread count (``threads``, 1 on
+   Dask workers).
 2. **Worker-local caches.**  A worker loads the network once and keeps it;
    the network keeps its plans (weight spectra, quantized weights on
    crossbars) per configuration (:mod:`fdafast.nn.execute`).  Before a

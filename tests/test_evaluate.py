@@ -100,7 +100,7 @@ def test_hardware_configurations_in_one_pass_over_one_float_reference(trained, f
              "adc_bits=6,input_bits=4,read_sigma=0.02,weight_bits=4"]
     assert r.configs == ["float"] + names
     floats = [c for c in calls if c[0] == "fft"]
-    assert [n for _, n in floats] == [12, 12]            # two tasks, each clip once in float
+    assert [n for _, n in floats] == [1] * len(y)         # each clip once in float, alone
     assert sorted({n for m, n in calls if m == "reram"}) == [1, 2]    # clips alone; calibration
     for name in names:
         t = r.totals["video"][name]
@@ -187,6 +187,18 @@ def test_on_dask_the_results_equal_inline_ones(trained, folder):
     assert seen[0][:3] == (0, len(trained[4]), 0.0)
     done, total, rate, eta = seen[-1]
     assert done == total == len(trained[4]) and rate > 0 and eta == 0
+
+
+def test_on_dask_workers_load_a_named_model_themselves(tmp_path):
+    pytest.importorskip("distributed")
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        np.save(tmp_path / f"c{i}.npy", rng.random((3, 9, 32, 32), dtype=np.float32))
+    kw = dict(mode="quant", configs=[{"adc_bits": 6}], num_classes=4)
+    dask = fdafast.evaluate("tiny3d", tmp_path, workers=1, **kw)
+    here = fdafast.evaluate("tiny3d", tmp_path, scheduler="inline", threads=1, batch=1, **kw)
+    strip = lambda rows: sorted((r["key"], r["pred"], round(r["snr_db"], 6)) for r in rows)  # noqa
+    assert strip(dask.rows) == strip(here.rows) and len(dask.rows) == 3 * 2 * 2
 
 
 # -- bad input ---------------------------------------------------------------------------------
