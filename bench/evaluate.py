@@ -3,12 +3,13 @@
 Run from the repository root (numpy is slower with these variables set)::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m bench.evaluate \
-        [--models r3d_18,c3d] [--videos 4] [--workers 1,2]
+        [--models r3d_18,c3d] [--videos 4] [--workers 1,2] [--mode reram|quant]
 
 For each model, on ``--videos`` short H.264 videos (320x240, 24 frames, made
 here with PyAV; one 3x16x112x112 clip each, resized to a short side of 128
 and centre-cropped as torchvision's preset does) and the fda preset's
-crossbars (ADC ranges calibrated on the first clip), prints:
+crossbars (ADC ranges calibrated on the first clip; ``--mode quant``: exact
+crossbars, for machines too slow or busy for the emulation), prints:
 
 1. a bare :func:`fdafast.simulate` call on one clip in this process, one
    thread, after a warm-up call (plans and calibration made): the work an
@@ -58,7 +59,7 @@ def make_videos(folder, n, seed=0):
     return paths
 
 
-def bare(model, path):
+def bare(model, path, mode):
     """(seconds of a warm fdafast.simulate call on one clip, seconds to decode it)."""
     import fdafast
     from fdafast import data, video
@@ -68,9 +69,9 @@ def bare(model, path):
     t0 = time.perf_counter()
     _, clip = data.load_clips(item, s)
     decode = time.perf_counter() - t0
-    fdafast.simulate(net, clip, mode="reram", threads=1)           # plans, calibration
+    fdafast.simulate(net, clip, mode=mode, threads=1)              # plans, calibration
     t0 = time.perf_counter()
-    fdafast.simulate(net, clip, mode="reram", threads=1)
+    fdafast.simulate(net, clip, mode=mode, threads=1)
     return time.perf_counter() - t0, decode
 
 
@@ -80,7 +81,7 @@ def _memory():
     return get("VmRSS"), get("VmHWM")
 
 
-def on_dask(model, folder, workers):
+def on_dask(model, folder, workers, mode):
     """(wall s, steady clips/s, steady s per clip, [(rss, peak) per worker])."""
     import logging
 
@@ -93,7 +94,7 @@ def on_dask(model, folder, workers):
     stamps = []
     try:
         t0 = time.perf_counter()
-        fdafast.evaluate(model, folder, mode="reram", scheduler=cluster.scheduler_address,
+        fdafast.evaluate(model, folder, mode=mode, scheduler=cluster.scheduler_address,
                          batch=1, calibration=1,
                          progress=lambda done, *_: stamps.append((done, time.perf_counter())))
         wall = time.perf_counter() - t0
@@ -113,21 +114,23 @@ def main(argv=None):
     ap.add_argument("--videos", type=int, default=4, help="videos (one clip each; at least "
                     "twice the most workers)")
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--mode", default="reram", choices=("reram", "quant"),
+                    help="'quant' (exact crossbars) where the emulation takes too long")
     args = ap.parse_args(argv)
     counts = [int(w) for w in args.workers.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         folder = pathlib.Path(tmp)
         paths = make_videos(folder, args.videos)
         for model in args.models.split(","):
-            t_bare, t_decode = bare(model, paths[0])
-            print(f"\n{model}, reram mode, fda preset, {args.videos} videos of one clip")
+            t_bare, t_decode = bare(model, paths[0], args.mode)
+            print(f"\n{model}, {args.mode} mode, fda preset, {args.videos} videos of one clip")
             print(f"  bare simulate on one clip: {t_bare:.2f} s; decoding and transforms: "
                   f"{t_decode * 1e3:.1f} ms")
             print(f"  {'workers':>7} {'wall s':>8} {'clips/s':>9} {'s/clip':>8} {'vs 1':>6} "
                   f"{'overhead':>9} {'RSS GB per worker':>18} {'peak GB':>10}")
             first = None
             for w in counts:
-                wall, rate, per_clip, mem = on_dask(model, folder, w)
+                wall, rate, per_clip, mem = on_dask(model, folder, w, args.mode)
                 first = first or rate
                 overhead = per_clip * w / t_bare - 1
                 rss = ", ".join(f"{r / 1e9:.2f}" for r, _ in mem)
