@@ -443,12 +443,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _common(p, arch_default="fda"):
+def _common(p, arch_default="fda", batch=(1, "clips or images per run (default 1)")):
     p.add_argument("model", help="a zoo model (fdafast models) or an .onnx file")
     p.add_argument("--arch", default=arch_default,
                    help=f"preset name or TOML file (default {arch_default})")
-    p.add_argument("--batch", type=_number(int, 1, "--batch"), default=1,
-                   help="clips or images per run (default 1)")
+    p.add_argument("--batch", type=_number(int, 1, "--batch"), default=batch[0], help=batch[1])
     p.add_argument("--num-classes", type=_number(int, 1, "--num-classes"), default=None,
                    help="zoo models' classes")
     p.add_argument("--out", default=None, help="directory for JSON, CSV and PNG files")
@@ -490,8 +489,8 @@ def parser():
     p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("evaluate", help="accuracy on a video data set under the simulated "
                        "hardware, on Dask")
-    _common(p)
-    p.set_defaults(batch=8, out="evaluate-results")
+    _common(p, batch=(8, "clips per Dask task, whole videos (default 8)"))
+    p.set_defaults(out="evaluate-results")
     p.add_argument("--data", required=True, help="a folder of videos or .npy clips (class "
                    "subfolders give the labels), or a .csv manifest of path,label lines")
     p.add_argument("--weights", default=None, help="weights for the model (.npz, .pt, .pth)")
