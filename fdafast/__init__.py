@@ -11,10 +11,11 @@ The first layer is a tiled FFT convolution engine with the semantics of
 
 See :class:`fdafast.ConvPlan` to plan a layer once and run it many times.
 """
-from . import arch, cost, crossbar, dataflow, fft, nn, workloads
+from . import arch, cost, crossbar, data, dataflow, fft, nn, video, workloads
 from .arch import Accelerator, presets
 from .conv import ConvPlan, conv1d, conv2d, conv3d
 from .cost import compare, estimate
+from .evaluation import evaluate
 from .nn import Network, from_onnx, from_torch, simulate, simulate_video
 from .crossbar import CrossbarConfig, CrossbarCounts
 from .reram import ReRAM
@@ -24,9 +25,10 @@ from .errors import (DTypeError, FdafastError, InvalidArgumentError, NativeError
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConvPlan", "conv1d", "conv2d", "conv3d", "fft", "crossbar", "CrossbarConfig", "CrossbarCounts",
-    "ReRAM", "arch", "Accelerator", "presets", "workloads", "dataflow", "cost", "estimate",
-    "compare", "nn", "Network", "simulate", "simulate_video", "from_torch", "from_onnx",
+    "ConvPlan", "conv1d", "conv2d", "conv3d", "fft", "crossbar", "CrossbarConfig",
+    "CrossbarCounts", "ReRAM", "arch", "data", "video", "Accelerator", "presets", "workloads",
+    "dataflow", "cost", "estimate", "compare", "evaluate", "nn", "Network", "simulate",
+    "simulate_video", "from_torch", "from_onnx",
     "FdafastError", "InvalidArgumentError", "ShapeError", "DTypeError", "NonFiniteError",
     "TileError", "NativeError", "__version__",
 ]

@@ -3,6 +3,7 @@
     fdafast simulate MODEL [--arch fda] [--mode reram] [--input SHAPE|FILE.npy] [--out DIR]
     fdafast compare MODEL [--arch fda,isaac,asic-fft] [--out DIR]
     fdafast sweep MODEL --param adc_bits=4:10 --param tile=8,16 [--out DIR] [--scheduler ADDR]
+    fdafast evaluate MODEL --data PATH [--weights FILE] [--param adc_bits=5,6] --out DIR
     fdafast bench [--suite estimate,conv,crossbar,network] [--quick]
     fdafast models | presets | preset show NAME
 
@@ -173,7 +174,7 @@ def cmd_compare(args):
     return 0
 
 
-# -- sweep ---------------------------------------------------------------------------------------------
+# -- sweep -------------------------------------------------------------------------------------
 def _objectives(text, mode):
     if text is None:
         text = "energy_j:min,latency_s:min" if mode == "none" else "energy_j:min,snr_db:max"
@@ -251,7 +252,98 @@ def cmd_sweep(args):
     return 0 if not result.failed else 1
 
 
-# -- bench, models, presets ---------------------------------------------------------------------------
+# -- evaluate ----------------------------------------------------------------------------------
+EVALUATION_FILES = ("evaluation.csv", "totals.csv", "evaluation.json", "accuracy_energy.png",
+                    "confusion.png")
+
+
+def _sampling_args(args):
+    out = {"clips": args.clips, "stride": args.stride}
+    if args.resize is not None:
+        out["resize"] = None if args.resize == 0 else args.resize
+    if args.no_normalize:
+        out["mean"] = out["std"] = None
+    return out
+
+
+def _configs(args):
+    from . import sweep
+    params = [sweep.parse_param(p) for p in args.param]
+    return sweep.grid_points(params) if params else None
+
+
+def _totals_rows(result):
+    rows = []
+    for level, by in result.totals.items():
+        for name, t in by.items():
+            rows.append({"level": level, "config": name,
+                         **{k: v for k, v in t.items() if k != "per_class"}})
+    return rows
+
+
+def _evaluation_json(result, args, sampling):
+    per_class = {level: {n: {str(c): {"top1": a, "n": k} for c, (a, k) in t["per_class"].items()}
+                         for n, t in by.items()} for level, by in result.totals.items()}
+    totals = {level: {n: {k: _json_float(v) for k, v in t.items() if k != "per_class"}
+                      for n, t in by.items()} for level, by in result.totals.items()}
+    return {"meta": {"model": args.model, "weights": args.weights, "arch": args.arch,
+                     "mode": args.mode, "data": args.data, "sampling": sampling,
+                     "seed": args.seed, "configs": result.configs, "classes": result.classes},
+            "totals": totals, "per_class": per_class, "costs": result.costs,
+            "failed": result.errors()}
+
+
+def _eval_progress(bar):
+    state = {}
+
+    def update(done, total, rate, eta):
+        if "task" not in state:
+            state["task"] = bar.add_task("evaluating", total=total)
+        left = "" if not math.isfinite(eta) else f", ETA {int(eta) // 60}:{int(eta) % 60:02d}"
+        bar.update(state["task"], completed=done,
+                   description=f"evaluating ({rate:.2f} clips/s{left})")
+    return update
+
+
+def cmd_evaluate(args):
+    from . import report
+    from .evaluation import evaluate
+    out = _outdir(args.out, EVALUATION_FILES)
+    configs = _configs(args)
+    sampling = _sampling_args(args)
+    if args.confusion is not None:
+        from .sweep import point_id
+        names = ["float"] + [point_id(c) or "base" for c in configs or [{}]]
+        if args.confusion not in names:
+            raise CLIError(f"--confusion {args.confusion!r} is not a configuration of this "
+                           f"evaluation; configurations: {', '.join(names)}")
+    with _progress() as bar:
+        result = evaluate(args.model, args.data, arch=args.arch, mode=args.mode,
+                          configs=configs, sampling=sampling, classes=args.classes,
+                          weights=args.weights, num_classes=args.num_classes, batch=args.batch,
+                          seed=args.seed, calibration=args.calibration, out=out,
+                          resume=args.resume, scheduler=args.scheduler, workers=args.workers,
+                          timeout=args.timeout, on_error=args.on_error,
+                          progress=_eval_progress(bar))
+    con = _console()
+    con.print(f"{result.computed} videos computed, {result.skipped} skipped (already done), "
+              f"{result.failed} failed")
+    for video, reason in result.errors().items():
+        con.print(f"[red]failed[/red] {video}: {reason}", markup=True, soft_wrap=True)
+    con.print(report.evaluation_table(result.totals, "video", title=f"{args.model}: "
+                                      f"accuracy per video, mode {args.mode}"))
+    con.print(report.evaluation_table(result.totals, "clip", title="per clip"))
+    _write_csv(out / "totals.csv", _totals_rows(result))
+    _write_json(out / "evaluation.json", _evaluation_json(result, args, sampling))
+    report.accuracy_energy_plot(result.totals, out / "accuracy_energy.png")
+    chosen = args.confusion or result.configs[-1]
+    report.confusion_plot(result.confusion(chosen), out / "confusion.png", result.classes,
+                          title=f"confusion matrix per video: {chosen}")
+    con.print(f"wrote {', '.join(EVALUATION_FILES)} to {out}")
+    return 0 if not result.failed else 1
+
+
+# -- bench, models, presets --------------------------------------------------------------------
 SUITES = ("estimate", "conv", "crossbar", "network")
 
 
@@ -327,7 +419,7 @@ def cmd_preset_show(args):
     return 0
 
 
-# -- the parser ----------------------------------------------------------------------------------------
+# -- the parser --------------------------------------------------------------------------------
 def _number(kind, lo, name):
     """An argparse type: ``kind`` (int or float) >= ``lo`` (> 0 for floats), finite."""
     def parse(text):
@@ -351,12 +443,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _common(p, arch_default="fda"):
+def _common(p, arch_default="fda", batch=(1, "clips or images per run (default 1)")):
     p.add_argument("model", help="a zoo model (fdafast models) or an .onnx file")
     p.add_argument("--arch", default=arch_default,
                    help=f"preset name or TOML file (default {arch_default})")
-    p.add_argument("--batch", type=_number(int, 1, "--batch"), default=1,
-                   help="clips or images per run (default 1)")
+    p.add_argument("--batch", type=_number(int, 1, "--batch"), default=batch[0], help=batch[1])
     p.add_argument("--num-classes", type=_number(int, 1, "--num-classes"), default=None,
                    help="zoo models' classes")
     p.add_argument("--out", default=None, help="directory for JSON, CSV and PNG files")
@@ -398,6 +489,42 @@ def parser():
                    help="seconds to reach the scheduler (default 10)")
     p.add_argument("--resume", action="store_true", help="skip points already in --out")
     p.set_defaults(func=cmd_sweep)
+    p = sub.add_parser("evaluate", help="accuracy on a video data set under the simulated "
+                       "hardware, on Dask")
+    _common(p, batch=(8, "clips per Dask task, whole videos (default 8)"))
+    p.set_defaults(out="evaluate-results")
+    p.add_argument("--data", required=True, help="a folder of videos or .npy clips (class "
+                   "subfolders give the labels), or a .csv manifest of path,label lines")
+    p.add_argument("--weights", default=None, help="weights for the model (.npz, .pt, .pth)")
+    p.add_argument("--classes", default=None, help="a text file of the model's class names, "
+                   "one a line, in output order")
+    p.add_argument("--mode", default="reram", choices=("reram", "quant", "float"))
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUES",
+                   help="hardware configurations, as for sweep (repeatable; their product)")
+    p.add_argument("--clips", type=_number(int, 1, "--clips"), default=1,
+                   help="clips per video, uniformly spaced (default 1)")
+    p.add_argument("--stride", type=_number(int, 1, "--stride"), default=1,
+                   help="frames between a clip's frames (default 1)")
+    p.add_argument("--resize", type=_number(int, 0, "--resize"), default=None,
+                   help="short side before the centre crop (default 128/112 of the crop; "
+                   "0: none)")
+    p.add_argument("--no-normalize", action="store_true",
+                   help="no mean/std normalisation (default: Kinetics' for RGB models)")
+    p.add_argument("--calibration", type=_number(int, 1, "--calibration"), default=4,
+                   help="clips that calibrate the ADC ranges (default 4)")
+    p.add_argument("--seed", type=_number(int, 0, "--seed"), default=0)
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)"
+                   ", 'inline' (this process), default an embedded LocalCluster")
+    p.add_argument("--workers", type=_number(int, 1, "--workers"), default=None,
+                   help="LocalCluster worker processes")
+    p.add_argument("--timeout", type=_number(float, 0, "--timeout"), default=10.0,
+                   help="seconds to reach the scheduler (default 10)")
+    p.add_argument("--resume", action="store_true", help="keep the videos finished in --out")
+    p.add_argument("--on-error", default="record", choices=("record", "raise"),
+                   help="a video that fails: recorded with its reason (default), or stop")
+    p.add_argument("--confusion", default=None, metavar="CONFIG",
+                   help="configuration of the confusion matrix (default the last)")
+    p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("bench", help="run the benchmark suite and print its ratio tables")
     p.add_argument("--suite", default=",".join(SUITES))
     p.add_argument("--quick", action="store_true")

@@ -18,7 +18,7 @@ from .cost import ENERGY_COMPONENTS
 
 __all__ = ["energy_breakdown_plot", "latency_plot", "comparison_plot", "pareto_plot",
            "layer_table", "comparison_table", "pareto_table", "to_text", "FIGSIZE", "DPI",
-           "COMPARISON_COLUMNS"]
+           "COMPARISON_COLUMNS", "evaluation_table", "accuracy_energy_plot", "confusion_plot"]
 
 #: Figure size (inches) and resolution of every PNG: 1000 x 600 pixels.
 FIGSIZE = (10, 6)
@@ -255,3 +255,89 @@ def to_text(renderable, width=160):
     con = Console(file=io.StringIO(), width=width, color_system=None, highlight=False)
     con.print(renderable)
     return "\n".join(line.rstrip() for line in con.file.getvalue().splitlines()) + "\n"
+
+
+# -- data-set evaluations (fdafast.evaluate) ---------------------------------------------------
+def _pct(v):
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}"
+
+
+def evaluation_table(totals, level="video", title=None):
+    """One row per configuration of :func:`fdafast.evaluate`'s totals at ``level``:
+    top-1 and top-5 (%) with their Wilson 95 % intervals, the top-1 drop against
+    float (percentage points) with its paired 95 % interval, agreement with float,
+    median SNR, energy and latency of one clip, failed videos."""
+    from rich.table import Table
+    t = Table(title=title or f"accuracy per {level}")
+    cols = ("configuration", level + "s", "top-1 %", "95% CI", "top-5 %", "drop pp", "95% CI ",
+            "agree %", "SNR dB", "uJ/clip", "us/clip", "failed")
+    for c in cols:
+        t.add_column(c, justify="left" if c == "configuration" else "right")
+    for name, r in totals[level].items():
+        hw = not math.isnan(r["energy_j"])
+        t.add_row(name, str(r["n"]), _pct(r["top1"]),
+                  f"{_pct(r['top1_lo'])}-{_pct(r['top1_hi'])}" if r["labelled"] else "",
+                  _pct(r["top5"]), _pct(r["drop"]) if hw else "",
+                  f"{_pct(r['drop_lo'])} to {_pct(r['drop_hi'])}" if hw and r["labelled"]
+                  else "", _pct(r["agree"]), _fmt(r["snr_db"], 1),
+                  f"{r['energy_j'] * 1e6:.2f}" if hw else "",
+                  f"{r['latency_s'] * 1e6:.2f}" if hw else "", str(r["failed"]))
+    return t
+
+
+def accuracy_energy_plot(totals, path, level="video"):
+    """Top-1 (with its Wilson 95 % interval) against the energy of one clip, one point
+    per hardware configuration, the front (least energy for the accuracy) joined, and
+    float's top-1 as a dashed line."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    rows = [(n, r) for n, r in totals[level].items()
+            if not math.isnan(r["energy_j"]) and not math.isnan(r["top1"])]
+    for i, (name, r) in enumerate(rows):
+        x, y = r["energy_j"] * 1e6, 100 * r["top1"]
+        ax.errorbar([x], [y], yerr=[[y - 100 * r["top1_lo"]], [100 * r["top1_hi"] - y]],
+                    fmt="o", color=f"C{i % 10}", capsize=4, label=name)
+    front, best = [], -1.0
+    for name, r in sorted(rows, key=lambda nr: (nr[1]["energy_j"], -nr[1]["top1"])):
+        if r["top1"] > best:
+            front.append(r)
+            best = r["top1"]
+    if len(front) > 1:
+        ax.plot([r["energy_j"] * 1e6 for r in front], [100 * r["top1"] for r in front], "-",
+                color="grey", alpha=0.6, label="front")
+    ref = totals[level].get("float")
+    if ref is not None and not math.isnan(ref["top1"]):
+        ax.axhline(100 * ref["top1"], color="black", ls="--", label="float")
+    ax.set_xlabel("energy per clip (uJ)")
+    ax.set_ylabel(f"top-1 per {level} (%)")
+    ax.set_title("accuracy against energy")
+    if rows:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def confusion_plot(matrix, path, classes=None, title="confusion matrix"):
+    """The confusion matrix (rows: true class, columns: predicted), counts shaded
+    and written where there are few classes."""
+    plt = _pyplot()
+    m = np.asarray(matrix)
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    im = ax.imshow(m, cmap="Blues", aspect="auto", interpolation="nearest")
+    fig.colorbar(im, ax=ax, label="items")
+    k = len(m)
+    if k <= 30:
+        names = list(classes) if classes is not None and len(classes) == k else \
+            [str(i) for i in range(k)]
+        ax.set_xticks(range(k), names, rotation=60, ha="right", fontsize=8)
+        ax.set_yticks(range(k), names, fontsize=8)
+        if k <= 12:
+            for i in range(k):
+                for j in range(k):
+                    ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=8,
+                            color="white" if m[i, j] > m.max() / 2 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -31,13 +31,11 @@ import functools
 import hashlib
 import itertools
 import json
-import logging
 import math
 import pathlib
 import time
 
-from . import _checks
-from ._args import max_threads, positive_int, usable_cpus
+from . import _cluster
 from .arch import Accelerator
 from .cost import estimate
 from .crossbar_config import DEVICE_FIELDS
@@ -263,39 +261,16 @@ class SweepResult:
 
 
 def _check_scheduler(scheduler):
-    text = str(scheduler)
-    scheme, sep, rest = text.rpartition("://")
-    host, colon, port = (rest if sep else text).rpartition(":")
-    if (sep and scheme not in ("tcp", "tls", "inproc", "ucx", "ws", "wss")) or not colon \
-            or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise SweepError(f"--scheduler must be an address like tcp://host:8786, got "
-                         f"{scheduler!r}")
+    _cluster.check_scheduler(scheduler, error=SweepError)
 
 
 def _client(scheduler, workers, timeout):
-    # dask.distributed is slow to import (half a second) and only a running sweep needs it
-    from dask.distributed import Client, LocalCluster
-    if scheduler:
-        try:
-            return Client(scheduler, timeout=f"{timeout}s"), None
-        except (OSError, TimeoutError, ValueError, TypeError) as exc:
-            raise SweepError(f"cannot reach the Dask scheduler at {scheduler!r} within "
-                             f"{timeout} s ({type(exc).__name__}); is it running?") from None
-    cluster = LocalCluster(n_workers=workers or usable_cpus(), threads_per_worker=1,
-                           processes=True, dashboard_address=None, host="127.0.0.1",
-                           silence_logs=logging.ERROR)
-    return Client(cluster), cluster
+    return _cluster.client(scheduler, workers, timeout, error=SweepError)
 
 
 def check_run_options(workers, timeout, scheduler):
     """Validate the runner's options (before anything starts)."""
-    if workers is not None:
-        positive_int(workers, "workers", maximum=max_threads())
-    timeout = _checks.number("timeout", timeout, 0.0, 86400.0, lo_open=True,
-                             error=SweepError)
-    if scheduler:
-        _check_scheduler(scheduler)
-    return timeout
+    return _cluster.check_run_options(workers, timeout, scheduler, error=SweepError)
 
 
 def run_sweep(spec, params, out, *, scheduler=None, workers=None, resume=False, timeout=10,

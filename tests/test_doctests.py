@@ -16,7 +16,7 @@ import fdafast.workloads
                                     importlib.import_module("fdafast.nn.datasets"),
                                     importlib.import_module("fdafast.nn.load"), fdafast.metrics,
                                     importlib.import_module("fdafast.nn.simulate"),
-                                    fdafast.reram, fdafast.workloads],
+                                    fdafast.reram, fdafast.video, fdafast.workloads],
                          ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
