@@ -90,7 +90,7 @@ static void input_planes(const fda_xbar_desc *d, const int32_t *xr, const int32_
 {
     const int ib = (int)d->input_bits;
     const int64_t nrows = (d->rowpair ? 2 : 1) * (k1 - k0);
-#if defined(__AVX512BW__)
+#if defined(FDA_X86_AVX512)
     if (ib <= 8) {
         uint8_t vals[2][MAX_NW * 64] __attribute__((aligned(64)));
         const int64_t nw = (nrows + 63) / 64;
@@ -155,7 +155,7 @@ static void input_planes(const fda_xbar_desc *d, const int32_t *xr, const int32_
 
 FDA_INLINE U8 popcount8(U8 v)
 {
-#if defined(__AVX512VPOPCNTDQ__)
+#if defined(FDA_X86_AVX512)
     return (U8)_mm512_popcnt_epi64((__m512i)v);
 #else
     U8 r;
@@ -212,7 +212,7 @@ FDA_INLINE void columns8_impl(const fda_xbar_desc *d,
     }
 }
 
-#if defined(__AVX512F__) && defined(__AVX512VPOPCNTDQ__)
+#if defined(FDA_X86_AVX512)
 #define FDA_XBAR_FAST32 1
 /* Sixteen columns [j0, j0+16) in 32-bit lanes: popcounts of 32-row words,
    the ADC as one float32 FMA and truncation (exactness checked by the
@@ -294,7 +294,7 @@ static void columns16(const fda_xbar_desc *d, const uint32_t *in32, const uint32
 }
 #endif
 
-int fda_xbar_has_fast32(void)
+int FDA_FN(fda_xbar_has_fast32)(void)
 {
 #ifdef FDA_XBAR_FAST32
     return 1;
@@ -358,7 +358,7 @@ static void offset_terms(const fda_xbar_desc *d, const int32_t *xr, const int32_
     }
 }
 
-int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
+int FDA_FN(fda_xbar_ideal)(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                    int64_t x_len, const uint64_t *P, int64_t p_len, const uint32_t *P32,
                    int64_t p32_len, const double *rs, const double *cs, const double *bs,
                    double *yre, double *yim, int64_t y_len)
@@ -500,7 +500,7 @@ static void float_codes(double *S, int64_t ncols, double read_sigma, uint64_t se
     }
 }
 
-int fda_xbar_float(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
+int FDA_FN(fda_xbar_float)(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                    int64_t x_len, const double *G, int64_t g_len, double read_sigma,
                    uint64_t seed, const double *rs, const double *cs, const double *bs,
                    double *yre, double *yim, int64_t y_len)
@@ -586,7 +586,7 @@ int fda_xbar_float(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
 
 /* ---- weight bit planes --------------------------------------------------- */
 
-int fda_xbar_pack(const int32_t *wr, const int32_t *wi, int64_t B, int64_t K, int64_t N,
+int FDA_FN(fda_xbar_pack)(const int32_t *wr, const int32_t *wi, int64_t B, int64_t K, int64_t N,
                   int64_t rowpair, int64_t sets, int64_t slices, int64_t cell_bits,
                   int64_t weight_bits, int64_t rows_per_block, int64_t np, int64_t word,
                   void *out, int64_t out_words, int64_t nthreads)
@@ -653,7 +653,7 @@ int fda_xbar_pack(const int32_t *wr, const int32_t *wi, int64_t B, int64_t K, in
 
 /* ---- operands ------------------------------------------------------------ */
 
-int fda_split_int(const double *v, int64_t n, int64_t stride, int64_t limit, int32_t *re,
+int FDA_FN(fda_split_int)(const double *v, int64_t n, int64_t stride, int64_t limit, int32_t *re,
                   int32_t *im, int64_t *bad)
 {
     if (!v || !re || !bad || (stride == 2 && !im)) return FDA_ERR_NULL;
