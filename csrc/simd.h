@@ -19,6 +19,13 @@
 #error "include simd.h through a variant wrapper (csrc/isa/<variant>/*.c)"
 #endif
 
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+#if defined(FDA_ARM_NEON)
+#include <arm_neon.h>
+#endif
+
 #define FDA_INLINE static inline __attribute__((always_inline))
 #define FDA_ALIGN 64
 /* Output spectra larger than this (bytes) are written with streaming stores;
@@ -38,7 +45,6 @@
    buffers as slow partial writes.  Plain stores elsewhere. */
 #if defined(FDA_X86_AVX512)
 #define FDA_STREAMS 1
-#include <immintrin.h>
 #define FDA_STREAM_F32(p, v) _mm512_stream_ps((float *)(p), (__m512)(v))
 #define FDA_STREAM_F64(p, v) _mm512_stream_pd((double *)(p), (__m512d)(v))
 #define FDA_SFENCE() _mm_sfence()
