@@ -424,8 +424,11 @@ int FDA_FN(fda_xbar_pack)(const int32_t *wr, const int32_t *wi, int64_t B, int64
     if (out_words != B * nblocks * cell_bits * nw * ncolsp) return FDA_ERR_GEOMETRY;
     const int64_t lmax = (1 << cell_bits) - 1, off = (int64_t)1 << (weight_bits - 1);
     int failed = 0;
+    /* threads over the batch only: more threads than items just wait */
+    const int nt = (int)(nthreads < B ? nthreads : B);
+    (void)nt;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads((int)nthreads) schedule(static) reduction(| : failed)
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(| : failed)
 #endif
     for (int64_t b = 0; b < B; b++) {
         uint8_t *lev = malloc((size_t)N);

@@ -15,6 +15,11 @@
  *   FDA_VBYTES       bytes per kernel vector (16 SSE2/NEON, 32 AVX2, 64 AVX-512)
  *   FDA_MR, FDA_NV   the complex GEMM micro-kernel: FDA_MR rows x FDA_NV
  *                    vectors of columns, sized to the register file (conv.inc)
+ *   FDA_GEMM_SPLIT   1: the three real products of the 3-multiply form one
+ *                    after another (FDA_MR x FDA_NV accumulators); 0: fused
+ *                    (3 x FDA_MR x FDA_NV accumulators, for 32 registers)
+ *   FDA_KC           the GEMM's block of K (input channels) whose weights
+ *                    stay in L1 while every row passes; 0: all of K
  *   FDA_X86_AVX2, FDA_X86_AVX512, FDA_ARM_NEON
  *                    which intrinsics the kernels may use (our own macros, so
  *                    that nothing depends on the compiler updating __AVX2__)
@@ -74,14 +79,18 @@ FDA_TARGET_BEGIN(FDA_TARGET_AVX512)
 #if FDA_VARIANT == FDA_ISA_BASELINE
 #define FDA_TAG baseline
 #define FDA_VBYTES 16
-#define FDA_MR 3             /* 16 xmm: 9 accumulators, 3 weights, 1 broadcast */
-#define FDA_NV 1
+#define FDA_MR 4             /* 16 xmm, no FMA: 8 accumulators, 2 weights, 1 broadcast, */
+#define FDA_NV 2             /* 1 product */
+#define FDA_GEMM_SPLIT 1
+#define FDA_KC 128
 #elif FDA_VARIANT == FDA_ISA_AVX2
 #define FDA_TAG avx2
 #define FDA_VBYTES 32
 #define FDA_X86_AVX2 1
-#define FDA_MR 3             /* 16 ymm: 9 accumulators, 3 weights, 1 broadcast */
-#define FDA_NV 1
+#define FDA_MR 6             /* 16 ymm: 12 accumulators, 2 weights, 1 broadcast */
+#define FDA_NV 2
+#define FDA_GEMM_SPLIT 1
+#define FDA_KC 128           /* 128 x 2 x 64 bytes of weights: half of L1 */
 #elif FDA_VARIANT == FDA_ISA_AVX512
 #define FDA_TAG avx512
 #define FDA_VBYTES 64
@@ -89,12 +98,16 @@ FDA_TARGET_BEGIN(FDA_TARGET_AVX512)
 #define FDA_X86_AVX512 1
 #define FDA_MR 4             /* 32 zmm: 24 accumulators, 6 weights */
 #define FDA_NV 2
+#define FDA_GEMM_SPLIT 0
+#define FDA_KC 0
 #elif FDA_VARIANT == FDA_ISA_NEON
 #define FDA_TAG neon
 #define FDA_VBYTES 16
 #define FDA_ARM_NEON 1
 #define FDA_MR 4             /* 32 v-registers: 24 accumulators, 6 weights */
 #define FDA_NV 2
+#define FDA_GEMM_SPLIT 0
+#define FDA_KC 128
 #else
 #error "FDA_VARIANT names no known instruction-set variant"
 #endif
