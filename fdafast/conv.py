@@ -20,7 +20,7 @@ import threading
 
 import numpy as np
 
-from . import _native, _tiling
+from . import _dispatch, _native, _tiling
 from ._args import (check_finite, conv_shapes, float_array, int_tuple, padding_arg,
                     threads_arg)
 from .errors import InvalidArgumentError, ShapeError
@@ -234,7 +234,7 @@ class ConvPlan:
                 batch=self.batch or 1, cin=self.cin, cout=self.cout, groups=self.groups,
                 out=_to3(self.out_spatial, 1), stride=_to3(self.stride, 1), kext=self._kext3,
                 itemsize=np.dtype(dtype).itemsize, lanes=_native.lanes(dtype),
-                threads=self.threads, nd=self.nd)
+                threads=self.threads, nd=self.nd, params=_tiling.cost_params(_dispatch.isa()))
         else:
             t3 = _to3(int_tuple(tile, self.nd, "tile", 1), 1)
             _tiling.check_tile(t3, self._kext3, self.nd)
