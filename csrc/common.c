@@ -1,8 +1,7 @@
 /*
- * common.c -- status messages, build facts, dispatch on dtype.
+ * common.c -- status messages and build facts (one copy, no vector code).
  */
 #include "fdafast.h"
-#include "simd.h"
 
 const char *fda_strerror(int status)
 {
@@ -17,6 +16,8 @@ const char *fda_strerror(int status)
     case FDA_ERR_NOMEM: return "out of memory";
     case FDA_ERR_DTYPE: return "unknown dtype code";
     case FDA_ERR_THREADS: return "thread count must be >= 1";
+    case FDA_ERR_ISA: return "instruction-set variant not compiled in or not supported "
+                             "by this CPU";
     default: return "unknown fdafast status code";
     }
 }
@@ -28,42 +29,4 @@ int fda_has_openmp(void)
 #else
     return 0;
 #endif
-}
-
-int fda_lanes(int dtype)
-{
-    if (dtype == FDA_F32) return FDA_VBYTES / (int)sizeof(float);
-    if (dtype == FDA_F64) return FDA_VBYTES / (int)sizeof(double);
-    return -FDA_ERR_DTYPE;
-}
-
-int fda_panel_width_f32(void);
-int fda_panel_width_f64(void);
-
-int fda_panel_width(int dtype)
-{
-    if (dtype == FDA_F32) return fda_panel_width_f32();
-    if (dtype == FDA_F64) return fda_panel_width_f64();
-    return -FDA_ERR_DTYPE;
-}
-
-int fda_check_tile(const int64_t tile[3])
-{
-    int64_t vol = 1;
-    for (int a = 0; a < 3; a++) {
-        if (!fda_is_pow2(tile[a]) || tile[a] > FDA_TMAX) return FDA_ERR_TILE;
-        vol *= tile[a];
-    }
-    if (vol > FDA_TVOL_MAX || tile[2] < 2) return FDA_ERR_TILE;
-    return FDA_OK;
-}
-
-int fda_conv_workspace_f32(const fda_conv_geom *g, int64_t *n_scalars);
-int fda_conv_workspace_f64(const fda_conv_geom *g, int64_t *n_scalars);
-
-int fda_conv_workspace(const fda_conv_geom *g, int dtype, int64_t *n_scalars)
-{
-    if (dtype == FDA_F32) return fda_conv_workspace_f32(g, n_scalars);
-    if (dtype == FDA_F64) return fda_conv_workspace_f64(g, n_scalars);
-    return FDA_ERR_DTYPE;
 }

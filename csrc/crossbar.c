@@ -2,18 +2,20 @@
  * crossbar.c -- bit-sliced crossbar emulation: the ideal-device kernel
  * (fda_xbar_ideal, popcounts over bit planes), the float kernel for device
  * non-idealities (fda_xbar_float), the bit-plane packing (fda_xbar_pack)
- * and the operand split (fda_split_int).
+ * and the operand split (fda_split_int).  Compiled once per instruction-set
+ * variant.
  *
  * With ideal devices a column sum is an integer:
  *   S = sum_rows u_r L_r = sum_{input bit i} sum_{plane p} 2^(i + p) popcount(in_i & lev_p)
  * where in_i is the row mask of bit i of the driven values (two's
  * complement) and lev_p the row mask of bit p of the column's cell levels.
- * Eight columns go through the vector unit together (their level planes are
- * contiguous), the ADC is an exact multiply-shift (fda_xbar_desc), and the
- * codes of a cycle are shifted by their chunk significance and summed in
- * registers before the shift-and-add into the int64 accumulators.  Results
- * are exact integers, identical for any thread count and to the Numba and
- * loop references.
+ * The columns of a block go through the vector unit together (their level
+ * planes are contiguous) with the variant's popcount (xbar_cols.inc), the
+ * ADC is an exact multiply-shift (fda_xbar_desc), and the codes of a cycle
+ * are shifted by their chunk significance and summed in registers before
+ * the shift-and-add into the int64 accumulators.  Results are exact
+ * integers, identical for any variant, any thread count and to the Numba
+ * and loop references.
  */
 #include <math.h>
 #include <stdint.h>
@@ -31,10 +33,6 @@
 #else
 #define FDA_NO_CONTRACT
 #endif
-
-typedef uint64_t U8 __attribute__((vector_size(64)));
-typedef int64_t I8 __attribute__((vector_size(64)));
-typedef uint64_t U8u __attribute__((vector_size(64), aligned(8)));
 
 #define MAX_NW FDA_XBAR_MAX_NW
 #define MAX_BITS FDA_XBAR_MAX_BITS
@@ -93,7 +91,7 @@ static void input_planes(const fda_xbar_desc *d, const int32_t *xr, const int32_
 {
     const int ib = (int)d->input_bits;
     const int64_t nrows = (d->rowpair ? 2 : 1) * (k1 - k0);
-#if defined(__AVX512BW__)
+#if defined(FDA_X86_AVX512)
     if (ib <= 8) {
         uint8_t vals[2][MAX_NW * 64] __attribute__((aligned(64)));
         const int64_t nw = (nrows + 63) / 64;
@@ -156,172 +154,7 @@ static void input_planes(const fda_xbar_desc *d, const int32_t *xr, const int32_
     }
 }
 
-FDA_INLINE U8 popcount8(U8 v)
-{
-#if defined(__AVX512VPOPCNTDQ__)
-    return (U8)_mm512_popcnt_epi64((__m512i)v);
-#else
-    U8 r;
-    for (int l = 0; l < 8; l++) r[l] = (uint64_t)__builtin_popcountll(v[l]);
-    return r;
-#endif
-}
-
-/* One block, eight columns [j0, j0+8) of group g: all cycles and chunks.
-   Inlined with constant planes and nw for the common shapes (fully unrolled
-   popcount loops), with run-time values otherwise. */
-FDA_INLINE void columns8_impl(const fda_xbar_desc *d,
-                              const uint64_t in[2][MAX_BITS][MAX_NW], const uint64_t *P,
-                              int64_t ncols, int64_t j0, int64_t *acc, const int planes,
-                              const int nw, const int ib, const int db)
-{
-    const int64_t g = j0 / d->N, n0 = j0 % d->N;
-    const I8 amax = (I8){0} + d->adc_max;
-    U8 lev[8][MAX_NW];
-#pragma GCC unroll 8
-    for (int p = 0; p < planes; p++)
-#pragma GCC unroll 4
-        for (int w = 0; w < nw; w++)
-            lev[p][w] = *(const U8u *)(P + ((int64_t)p * nw + w) * ncols + j0);
-    const int nmag = (ib - 1 + db - 1) / db;
-    for (int q = 0; q < 2; q++) {
-        I8 tot = (I8){0};
-#pragma GCC unroll 16
-        for (int c = 0; c <= nmag; c++) {
-            /* chunk c: magnitude bits [lo, hi), or (c == nmag) the sign bit */
-            const int sign = c == nmag;
-            const int lo = sign ? ib - 1 : c * db;
-            const int hi = sign ? ib : (lo + db < ib - 1 ? lo + db : ib - 1);
-            U8 s = (U8){0};
-#pragma GCC unroll 8
-            for (int i = lo; i < hi; i++)
-#pragma GCC unroll 8
-                for (int p = 0; p < planes; p++) {
-                    U8 cnt = (U8){0};
-#pragma GCC unroll 4
-                    for (int w = 0; w < nw; w++)
-                        cnt += popcount8(lev[p][w] & in[q][i][w]);
-                    s += cnt << (uint64_t)(i - lo + p);
-                }
-            I8 code = ((I8)s * d->adc_mul + d->adc_add) >> 32;
-            const I8 lt = code < amax;                 /* lane-wise min: -1 where below */
-            code = (code & lt) | (amax & ~lt);
-            if (sign) tot -= code << (int64_t)lo;
-            else tot += code << (int64_t)lo;
-        }
-        I8 *dst = (I8 *)(acc + d->route[q][g] * d->N + n0);
-        if (d->wneg[q][g]) *dst -= tot << d->wshift[q][g];
-        else *dst += tot << d->wshift[q][g];
-    }
-}
-
-#if defined(__AVX512F__) && defined(__AVX512VPOPCNTDQ__)
-#define FDA_XBAR_FAST32 1
-/* Sixteen columns [j0, j0+16) in 32-bit lanes: popcounts of 32-row words,
-   the ADC as one float32 FMA and truncation (exactness checked by the
-   caller for every possible sum), codes summed over the chunks in int32. */
-FDA_INLINE void columns16_impl(const fda_xbar_desc *d, const uint32_t *in32, const uint32_t *P,
-                               int64_t ncols, int64_t j0, int64_t *acc, const int planes,
-                               const int nw, const int ib, const int db)
-{
-    const int64_t g = j0 / d->N, n0 = j0 % d->N;
-    const __m512 a = _mm512_set1_ps(d->adc_a), b = _mm512_set1_ps(d->adc_b);
-    const __m512i amax = _mm512_set1_epi32((int)d->adc_max);
-    __m512i lev[8][2 * MAX_NW];
-#pragma GCC unroll 8
-    for (int p = 0; p < planes; p++)
-#pragma GCC unroll 8
-        for (int w = 0; w < nw; w++)
-            lev[p][w] = _mm512_loadu_si512((const void *)(P + ((int64_t)p * nw + w) * ncols + j0));
-    const int nmag = (ib - 1 + db - 1) / db;
-    for (int q = 0; q < 2; q++) {
-        __m512i tot = _mm512_setzero_si512();
-#pragma GCC unroll 16
-        for (int c = 0; c <= nmag; c++) {
-            const int sign = c == nmag;
-            const int lo = sign ? ib - 1 : c * db;
-            const int hi = sign ? ib : (lo + db < ib - 1 ? lo + db : ib - 1);
-            __m512i s = _mm512_setzero_si512();
-#pragma GCC unroll 8
-            for (int i = lo; i < hi; i++)
-#pragma GCC unroll 8
-                for (int p = 0; p < planes; p++) {
-                    __m512i cnt = _mm512_setzero_si512();
-#pragma GCC unroll 8
-                    for (int w = 0; w < nw; w++) {
-                        const __m512i m = _mm512_set1_epi32(
-                            (int)in32[((int64_t)q * MAX_BITS + i) * 2 * MAX_NW + w]);
-                        cnt = _mm512_add_epi32(cnt, _mm512_popcnt_epi32(
-                            _mm512_and_si512(lev[p][w], m)));
-                    }
-                    s = _mm512_add_epi32(s, _mm512_slli_epi32(cnt, (unsigned)(i - lo + p)));
-                }
-            __m512i code = _mm512_cvttps_epi32(
-                _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), a, b));
-            code = _mm512_min_epi32(code, amax);
-            if (sign) tot = _mm512_sub_epi32(tot, _mm512_slli_epi32(code, (unsigned)lo));
-            else tot = _mm512_add_epi32(tot, _mm512_slli_epi32(code, (unsigned)lo));
-        }
-        int64_t *dst = acc + d->route[q][g] * d->N + n0;
-        const __m512i t_lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(tot));
-        const __m512i t_hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(tot, 1));
-        const __m512i sh = _mm512_set1_epi64(d->wshift[q][g]);
-        __m512i v0 = _mm512_sllv_epi64(t_lo, sh), v1 = _mm512_sllv_epi64(t_hi, sh);
-        __m512i d0 = _mm512_loadu_si512((void *)dst), d1 = _mm512_loadu_si512((void *)(dst + 8));
-        if (d->wneg[q][g]) {
-            d0 = _mm512_sub_epi64(d0, v0);
-            d1 = _mm512_sub_epi64(d1, v1);
-        } else {
-            d0 = _mm512_add_epi64(d0, v0);
-            d1 = _mm512_add_epi64(d1, v1);
-        }
-        _mm512_storeu_si512((void *)dst, d0);
-        _mm512_storeu_si512((void *)(dst + 8), d1);
-    }
-}
-
-static void columns16(const fda_xbar_desc *d, const uint32_t *in32, const uint32_t *P,
-                      int64_t ncols, int64_t j0, int64_t *acc)
-{
-    const int ib = (int)d->input_bits, db = (int)d->dac_bits;
-#define FDA_CASE(PL, NW)                                                    \
-    if (d->planes == PL && d->nw32 == NW && ib == 8 && db == 1) {           \
-        columns16_impl(d, in32, P, ncols, j0, acc, PL, NW, 8, 1);           \
-        return;                                                             \
-    }
-    FDA_CASE(1, 1) FDA_CASE(1, 2) FDA_CASE(1, 4) FDA_CASE(1, 8)
-    FDA_CASE(2, 1) FDA_CASE(2, 2) FDA_CASE(2, 4) FDA_CASE(2, 8)
-    FDA_CASE(4, 1) FDA_CASE(4, 2) FDA_CASE(4, 4) FDA_CASE(4, 8)
-#undef FDA_CASE
-    columns16_impl(d, in32, P, ncols, j0, acc, (int)d->planes, (int)d->nw32, ib, db);
-}
-#endif
-
-int fda_xbar_has_fast32(void)
-{
-#ifdef FDA_XBAR_FAST32
-    return 1;
-#else
-    return 0;
-#endif
-}
-
-static void columns8(const fda_xbar_desc *d, const uint64_t in[2][MAX_BITS][MAX_NW],
-                     const uint64_t *P, int64_t ncols, int64_t j0, int64_t *acc)
-{
-    const int ib = (int)d->input_bits, db = (int)d->dac_bits;
-    /* the common shapes, unrolled: 8-bit inputs, 1-bit DACs */
-#define FDA_CASE(PL, NW)                                                   \
-    if (d->planes == PL && d->nw == NW && ib == 8 && db == 1) {            \
-        columns8_impl(d, in, P, ncols, j0, acc, PL, NW, 8, 1);             \
-        return;                                                            \
-    }
-    FDA_CASE(1, 1) FDA_CASE(1, 2) FDA_CASE(1, 4)
-    FDA_CASE(2, 1) FDA_CASE(2, 2) FDA_CASE(2, 4)
-    FDA_CASE(4, 1) FDA_CASE(4, 2) FDA_CASE(4, 4)
-#undef FDA_CASE
-    columns8_impl(d, in, P, ncols, j0, acc, (int)d->planes, (int)d->nw, ib, db);
-}
+#include "xbar_cols.inc"
 
 /* One input row's outputs: y = (step*C + D) * rs * cs * bs, each product
    and sum rounded on its own (no FMA: this function opts out of the build's
@@ -361,7 +194,7 @@ static void offset_terms(const fda_xbar_desc *d, const int32_t *xr, const int32_
     }
 }
 
-int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
+int FDA_FN(fda_xbar_ideal)(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                    int64_t x_len, const uint64_t *P, int64_t p_len, const uint32_t *P32,
                    int64_t p32_len, const double *rs, const double *cs, const double *bs,
                    double *yre, double *yim, int64_t y_len)
@@ -370,24 +203,15 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
     int st = xbar_check(d, x_len, P ? p_len : d->B * d->nblocks * d->planes * d->nw *
                                                d->ngroups * d->N, y_len);
     if (st) return st;
-    int fast32 = 0;
-#ifdef FDA_XBAR_FAST32
-    if (P32) {
-        if (d->N % 16 || d->nw32 < 1 || 2 * d->nw < d->nw32 ||
-            d->nw32 != ((d->rowpair ? 2 : 1) * d->cpb + 31) / 32 ||
-            p32_len != d->B * d->nblocks * d->planes * d->nw32 * d->ngroups * d->N)
-            return FDA_ERR_GEOMETRY;
-        fast32 = 1;
-    }
-#else
-    (void)P32;
-    (void)p32_len;
-    (void)fast32;
-    if (!P) return FDA_ERR_NULL;
-#endif
-    if (!fast32 && !P) return FDA_ERR_NULL;
+    /* the planes this variant runs: P32 where it prefers them (avx512), else P */
+    const int use32 = P32 && (XB_PREFER32 || !P);
+    if (use32 && (d->N % 16 || d->nw32 < 1 || 2 * d->nw < d->nw32 ||
+                  d->nw32 != ((d->rowpair ? 2 : 1) * d->cpb + 31) / 32 ||
+                  p32_len != d->B * d->nblocks * d->planes * d->nw32 * d->ngroups * d->N))
+        return FDA_ERR_GEOMETRY;
     const int64_t M = d->M, K = d->K, N = d->N, ncols = d->ngroups * N;
-    const int64_t blk = d->planes * d->nw * ncols;
+    const int64_t blk = d->planes * (use32 ? d->nw32 : d->nw) * ncols;
+    const size_t scratch_bytes = fda_round_up((int64_t)xb_scratch_bytes(d) + 1, FDA_ALIGN);
     int failed = 0;
 #ifdef _OPENMP
 #pragma omp parallel num_threads((int)d->nthreads) reduction(| : failed)
@@ -396,28 +220,21 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
         uint64_t(*in)[MAX_BITS][MAX_NW] = aligned_alloc(
             FDA_ALIGN, fda_round_up(sizeof(uint64_t) * 2 * MAX_BITS * MAX_NW, FDA_ALIGN));
         int64_t *acc = aligned_alloc(FDA_ALIGN, fda_round_up(sizeof(int64_t) * 2 * N, FDA_ALIGN));
-        if (!in || !acc) failed = 1;
+        void *scratch = aligned_alloc(FDA_ALIGN, scratch_bytes);
+        if (!in || !acc || !scratch) failed = 1;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 32)
 #endif
         for (int64_t bm = 0; bm < d->B * M; bm++) {
-            if (!in || !acc) continue;
+            if (!in || !acc || !scratch) continue;
             const int64_t bb = bm / M, m = bm % M;
             memset(acc, 0, sizeof(int64_t) * (size_t)(2 * N));
             for (int64_t b = 0; b < d->nblocks; b++) {
                 const int64_t k0 = b * d->cpb, k1 = k0 + d->cpb < K ? k0 + d->cpb : K;
+                const int64_t off = (bb * d->nblocks + b) * blk;
                 input_planes(d, xr + bm * K, xi + bm * K, k0, k1, in);
-#ifdef FDA_XBAR_FAST32
-                if (fast32) {
-                    const uint32_t *Pb32 = P32 + (bb * d->nblocks + b) * d->planes * d->nw32 * ncols;
-                    for (int64_t j0 = 0; j0 < ncols; j0 += 16)
-                        columns16(d, (const uint32_t *)in, Pb32, ncols, j0, acc);
-                    continue;
-                }
-#endif
-                const uint64_t *Pb = P + (bb * d->nblocks + b) * blk;
-                for (int64_t j0 = 0; j0 < ncols; j0 += 8)
-                    columns8(d, (const uint64_t(*)[MAX_BITS][MAX_NW])in, Pb, ncols, j0, acc);
+                xb_block(d, (const uint64_t(*)[MAX_BITS][MAX_NW])in, use32 ? NULL : P + off,
+                         use32 ? P32 + off : NULL, ncols, acc, scratch);
             }
             int64_t dre, dim;
             offset_terms(d, xr + bm * K, xi + bm * K, &dre, &dim);
@@ -427,6 +244,7 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
         }
         free(in);
         free(acc);
+        free(scratch);
     }
     return failed ? FDA_ERR_NOMEM : FDA_OK;
 }
@@ -503,7 +321,7 @@ static void float_codes(double *S, int64_t ncols, double read_sigma, uint64_t se
     }
 }
 
-int fda_xbar_float(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
+int FDA_FN(fda_xbar_float)(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                    int64_t x_len, const double *G, int64_t g_len, double read_sigma,
                    uint64_t seed, const double *rs, const double *cs, const double *bs,
                    double *yre, double *yim, int64_t y_len)
@@ -589,7 +407,7 @@ int fda_xbar_float(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
 
 /* ---- weight bit planes --------------------------------------------------- */
 
-int fda_xbar_pack(const int32_t *wr, const int32_t *wi, int64_t B, int64_t K, int64_t N,
+int FDA_FN(fda_xbar_pack)(const int32_t *wr, const int32_t *wi, int64_t B, int64_t K, int64_t N,
                   int64_t rowpair, int64_t sets, int64_t slices, int64_t cell_bits,
                   int64_t weight_bits, int64_t rows_per_block, int64_t np, int64_t word,
                   void *out, int64_t out_words, int64_t nthreads)
@@ -608,8 +426,11 @@ int fda_xbar_pack(const int32_t *wr, const int32_t *wi, int64_t B, int64_t K, in
     if (out_words != B * nblocks * cell_bits * nw * ncolsp) return FDA_ERR_GEOMETRY;
     const int64_t lmax = (1 << cell_bits) - 1, off = (int64_t)1 << (weight_bits - 1);
     int failed = 0;
+    /* threads over the batch only: more threads than items just wait */
+    const int nt = (int)(nthreads < B ? nthreads : B);
+    (void)nt;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads((int)nthreads) schedule(static) reduction(| : failed)
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(| : failed)
 #endif
     for (int64_t b = 0; b < B; b++) {
         uint8_t *lev = malloc((size_t)N);
@@ -656,7 +477,7 @@ int fda_xbar_pack(const int32_t *wr, const int32_t *wi, int64_t B, int64_t K, in
 
 /* ---- operands ------------------------------------------------------------ */
 
-int fda_split_int(const double *v, int64_t n, int64_t stride, int64_t limit, int32_t *re,
+int FDA_FN(fda_split_int)(const double *v, int64_t n, int64_t stride, int64_t limit, int32_t *re,
                   int32_t *im, int64_t *bad)
 {
     if (!v || !re || !bad || (stride == 2 && !im)) return FDA_ERR_NULL;

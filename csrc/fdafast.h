@@ -34,6 +34,7 @@
 #define FDA_ERR_NOMEM 5
 #define FDA_ERR_DTYPE 6
 #define FDA_ERR_THREADS 7
+#define FDA_ERR_ISA 8
 
 /* Most stages fda_pipeline takes. */
 #define FDA_MAX_STAGES 16
@@ -64,10 +65,42 @@ const char *fda_strerror(int status);
 /* Whether the library was built with OpenMP (1) or not (0). */
 int fda_has_openmp(void);
 
-/* SIMD lanes per kernel vector for a dtype (16 for f32, 8 for f64). */
+/*
+ * Instruction-set variants.  The kernels are compiled once per variant into
+ * the same library; every fda_ kernel below runs the selected one.  Until
+ * fda_isa_select is called the best variant this CPU and OS support is
+ * selected (CPUID and XGETBV on x86-64, AT_HWCAP on Linux aarch64).
+ * Selecting is meant to happen once, before kernels run (fdafast does it at
+ * import); a kernel already running finishes in the variant it started in.
+ */
+#define FDA_ISA_BASELINE 0   /* x86-64 SSE2, or plain aarch64 */
+#define FDA_ISA_AVX2 1       /* x86-64-v3: AVX2, FMA, BMI1/2, POPCNT, LZCNT, MOVBE, F16C */
+#define FDA_ISA_AVX512 2     /* x86-64-v4 (AVX-512 F/BW/DQ/VL/CD) and AVX512-VPOPCNTDQ */
+#define FDA_ISA_NEON 3       /* aarch64 Advanced SIMD */
+#define FDA_ISA_COUNT 4
+
+/* Name of a variant ("baseline", "avx2", "avx512", "neon"); "" if unknown. */
+const char *fda_isa_name(int isa);
+/* Whether the variant was compiled into this library (1) or not (0). */
+int fda_isa_compiled(int isa);
+/* Whether this CPU and OS can run the variant (1) or not (0), compiled in
+   or not. */
+int fda_isa_supported(int isa);
+/* Select a variant: FDA_OK, or FDA_ERR_ISA (nothing changes) when it is not
+   compiled in or this CPU and OS cannot run it. */
+int fda_isa_select(int isa);
+/* The selected variant. */
+int fda_isa_current(void);
+/* The compiler flags a compiled variant was built with; "" if not compiled. */
+const char *fda_isa_flags(int isa);
+
+/* SIMD lanes per kernel vector of the selected variant for a dtype
+   (f32: 4 baseline/neon, 8 avx2, 16 avx512; f64 half as many). */
 int fda_lanes(int dtype);
 
-/* Columns per weight panel of the packed weight layout for a dtype. */
+/* Columns per weight panel of the packed weight layout for a dtype (32 for
+   f32, 16 for f64: 128 bytes, the same for every variant, so that packed
+   spectra stay valid whichever variant runs them). */
 int fda_panel_width(int dtype);
 
 /* Number of scalars of workspace fda_conv_* needs for this geometry. */
@@ -140,7 +173,7 @@ typedef struct {
     /* where output (b, m, n) goes: element b*ys[0] + m*ys[1] + n*ys[2] of
        yre and yim, scaled by bs[b] * rs[m] * cs[n] (NULL: 1), in that order */
     int64_t ys[3];
-    /* optional fast path (AVX-512 builds): P32 (B, nblocks, planes, nw32,
+    /* optional fast path (fda_xbar_has_fast32): P32 (B, nblocks, planes, nw32,
        ngroups*N) uint32 bit planes of 32-row words, N a multiple of 16, with
        code = min(trunc(fma_f32(S, adc_a, adc_b)), adc_max) exact for every
        column sum (checked by the caller), when adc_bits + input_bits <= 30 */
@@ -151,8 +184,8 @@ typedef struct {
 
 /* y = (step*C + D) * rs * cs * bs, with C the exact integer code sums and D
    the offset correction, into the planes yre, yim of y_len elements each;
-   every index is checked against y_len.  P may be NULL when P32 is given
-   and the build has the fast path (fda_xbar_has_fast32). */
+   every index is checked against y_len.  P or P32 may be NULL (not both);
+   with both, the variant takes the one it runs fastest. */
 int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                    int64_t x_len, const uint64_t *P, int64_t p_len, const uint32_t *P32,
                    int64_t p32_len, const double *rs, const double *cs, const double *bs,
@@ -195,7 +228,10 @@ int fda_xbar_pack(const int32_t *wr, const int32_t *wi, int64_t B, int64_t K, in
 int fda_split_int(const double *v, int64_t n, int64_t stride, int64_t limit, int32_t *re,
                   int32_t *im, int64_t *bad);
 
-/* Whether this build has the 32-bit fast path of fda_xbar_ideal. */
+/* Whether the selected variant has the 32-bit fast path of fda_xbar_ideal
+   (P32 planes and the float32 ADC: avx512).  Every variant accepts both P
+   and P32; the others run P fastest (vector popcounts, the exact
+   multiply-shift ADC in 32x32->64-bit products). */
 int fda_xbar_has_fast32(void);
 /*
  * Makespan (cycles) of nitems identical items through nstages pipeline

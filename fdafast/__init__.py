@@ -11,6 +11,7 @@ The first layer is a tiled FFT convolution engine with the semantics of
 
 See :class:`fdafast.ConvPlan` to plan a layer once and run it many times.
 """
+from ._dispatch import show_config
 from . import arch, cost, crossbar, data, dataflow, fft, nn, video, workloads
 from .arch import Accelerator, presets
 from .conv import ConvPlan, conv1d, conv2d, conv3d
@@ -30,5 +31,5 @@ __all__ = [
     "dataflow", "cost", "estimate", "compare", "evaluate", "nn", "Network", "simulate",
     "simulate_video", "from_torch", "from_onnx",
     "FdafastError", "InvalidArgumentError", "ShapeError", "DTypeError", "NonFiniteError",
-    "TileError", "NativeError", "__version__",
+    "TileError", "NativeError", "show_config", "__version__",
 ]

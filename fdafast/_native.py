@@ -31,8 +31,39 @@ def has_openmp():
     return bool(lib.fda_has_openmp())
 
 
+# -- instruction-set variants (fdafast._dispatch chooses; see csrc/isa.h) ------
+ISA_NAMES = tuple(ffi.string(lib.fda_isa_name(i)).decode() for i in range(lib.FDA_ISA_COUNT))
+
+
+def isa_compiled():
+    """Names of the instruction-set variants compiled into the C layer, lowest first."""
+    return tuple(n for i, n in enumerate(ISA_NAMES) if lib.fda_isa_compiled(i))
+
+
+def isa_supported():
+    """Names of the variants this CPU and OS can run (compiled in or not)."""
+    return tuple(n for i, n in enumerate(ISA_NAMES) if lib.fda_isa_supported(i))
+
+
+def isa_select(name):
+    """Make variant ``name`` run every kernel; NativeError when it is not compiled
+    in or this CPU cannot run it."""
+    _check(lib.fda_isa_select(ISA_NAMES.index(name)))
+
+
+def isa_current():
+    """Name of the variant that runs the kernels."""
+    return ISA_NAMES[lib.fda_isa_current()]
+
+
+def isa_flags(name):
+    """The compiler flags of a compiled variant ("" when it is not compiled in)."""
+    return ffi.string(lib.fda_isa_flags(ISA_NAMES.index(name))).decode()
+
+
 def lanes(dtype):
-    """SIMD lanes per kernel vector for ``dtype`` (16 for float32, 8 for float64)."""
+    """SIMD lanes per kernel vector of the selected variant for ``dtype`` (float32:
+    4 baseline/neon, 8 avx2, 16 avx512; float64 half as many)."""
     return int(lib.fda_lanes(_CTYPES[np.dtype(dtype)][1]))
 
 
@@ -143,7 +174,8 @@ def tile_irfft(re, im, tiles, nthreads):
 
 
 def xbar_has_fast32():
-    """Whether the C crossbar kernel was built with its 32-bit (AVX-512) fast path."""
+    """Whether the selected variant runs the crossbar kernel fastest from 32-bit
+    planes with the float32 ADC (P32: avx512); the others take the 64-bit planes."""
     return bool(lib.fda_xbar_has_fast32())
 
 

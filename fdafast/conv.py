@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from . import _native, _tiling
+from . import _dispatch, _native, _tiling
 from ._args import (CONV_LAYOUTS, check_finite, check_memory, conv_shapes, float_array,
                     int_tuple, nbytes_of, padding_arg, threads_arg)
 from ._tiling import to3
@@ -218,7 +218,7 @@ class ConvPlan:
                 batch=self.batch or 1, cin=self.cin, cout=self.cout, groups=self.groups,
                 out=to3(self.out_spatial, 1), stride=to3(self.stride, 1), kext=kext3,
                 itemsize=np.dtype(dtype).itemsize, lanes=_native.lanes(dtype),
-                threads=self.threads, nd=self.nd)
+                threads=self.threads, nd=self.nd, params=_tiling.cost_params(_dispatch.isa()))
         else:
             t3 = to3(int_tuple(tile, self.nd, "tile", 1), 1)
             _tiling.check_tile(t3, kext3, self.nd)

@@ -344,7 +344,9 @@ class PreparedWeights:
 
     def layout(self, kernel, step, threads):
         """What ``kernel`` reads of these weights at ADC ``step`` (built once and kept)."""
-        key = (kernel, step if kernel is Kernel.C_IDEAL or kernel is Kernel.C_FLOAT else None)
+        # the C ideal kernel's planes depend on the instruction-set variant (32-bit on avx512)
+        key = (kernel, step if kernel is Kernel.C_IDEAL or kernel is Kernel.C_FLOAT else None,
+               _dispatch.isa() if kernel is Kernel.C_IDEAL else None)
         if key not in self._layouts:
             cfg = self.config
             if kernel is Kernel.C_IDEAL:

@@ -57,17 +57,66 @@ def no_probe(build, monkeypatch):
 
 
 def test_default_flags(build, no_probe):
+    """Portable by default: the build machine's CPU decides nothing."""
     cflags, ldflags = build.compile_flags({}, openmp_ok=True)
-    assert "-march=native" in cflags
+    assert not any(f.startswith(("-march", "-mtune", "-mavx", "-msse")) for f in cflags)
     assert "-O3" in cflags
     assert "-fopenmp" in cflags and "-fopenmp" in ldflags
     assert not any(f.startswith("-fsanitize") for f in cflags + ldflags)
 
 
-@pytest.mark.parametrize("value, native", [("1", False), ("yes", False), ("0", True), ("", True)])
-def test_portable_build_drops_march_native(build, no_probe, value, native):
-    cflags, _ = build.compile_flags({"FDAFAST_PORTABLE": value}, openmp_ok=False)
+@pytest.mark.parametrize("value, native", [("1", True), ("yes", True), ("0", False), ("", False)])
+def test_native_build_is_opt_in(build, no_probe, value, native):
+    env = {"FDAFAST_NATIVE": value}
+    cflags, _ = build.compile_flags(env, openmp_ok=False)
     assert ("-march=native" in cflags) is native
+    assert (build.variants(env, "x86_64") == ("native",)) is native
+
+
+@pytest.mark.parametrize("machine, expected", [
+    ("x86_64", ("baseline", "avx2", "avx512")), ("AMD64", ("baseline", "avx2", "avx512")),
+    ("aarch64", ("baseline", "neon")), ("arm64", ("baseline", "neon")),
+    ("riscv64", ("baseline",)),
+])
+def test_variants_per_machine(build, machine, expected):
+    assert build.variants({}, machine) == expected
+
+
+def test_sources_compile_each_kernel_once_per_variant(build):
+    srcs = build.sources(("baseline", "avx2"))
+    assert srcs[:len(build.COMMON)] == [f"csrc/{c}" for c in build.COMMON]
+    assert srcs[len(build.COMMON):] == [f"csrc/isa/{v}/{k}" for v in ("baseline", "avx2")
+                                        for k in build.KERNELS]
+
+
+@pytest.mark.parametrize("variant", ["baseline", "avx2", "avx512", "neon", "native"])
+def test_every_variant_has_its_wrappers(build, variant):
+    """Each wrapper names its variant, then includes isa.h and its kernel file."""
+    for kernel in build.KERNELS:
+        text = (ROOT / "csrc" / "isa" / variant / kernel).read_text()
+        tag = "FDA_NATIVE_ISA" if variant == "native" else f"FDA_ISA_{variant.upper()}"
+        assert f"#define FDA_VARIANT {tag}" in text
+        assert text.index('#include "../../isa.h"') < text.index(f'#include "../../{kernel}"')
+
+
+def test_sources_cover_every_c_file(build):
+    """Nothing in csrc/ is left out of the build (kernel files via the wrappers)."""
+    top = sorted(p.name for p in (ROOT / "csrc").glob("*.c"))
+    assert top == sorted(build.COMMON + build.KERNELS)
+    for machine, chosen in build.VARIANTS.items():
+        for src in build.sources(chosen):
+            assert (ROOT / src).is_file(), src
+
+
+def test_define_macros_name_the_variants_and_flags(build):
+    cflags = ["-std=gnu11", "-Wall", "-O3", "-fopenmp"]
+    macros = dict(build.define_macros(("baseline", "avx2"), cflags))
+    assert macros["FDA_HAVE_BASELINE"] == "1" and macros["FDA_HAVE_AVX2"] == "1"
+    assert "FDA_HAVE_AVX512" not in macros and "FDA_NATIVE" not in macros
+    assert macros["FDA_CFLAGS"] == '"-std=gnu11 -O3 -fopenmp"'
+    native = dict(build.define_macros(("native",), cflags + ["-march=native"]))
+    assert native["FDA_NATIVE"] == "1" and not any(k.startswith("FDA_HAVE") for k in native)
+    assert "-march=native" not in native["FDA_CFLAGS"]   # dispatch.c adds it itself
 
 
 def test_sanitizer_build(build, no_probe):
@@ -105,13 +154,13 @@ def test_openmp_probe_used_when_not_overridden(build, monkeypatch):
 
 
 def test_compile_flags_reads_os_environ_by_default(build, no_probe, monkeypatch):
-    monkeypatch.setenv("FDAFAST_PORTABLE", "1")
+    monkeypatch.setenv("FDAFAST_NATIVE", "1")
     cflags, _ = build.compile_flags(openmp_ok=False)
-    assert "-march=native" not in cflags
+    assert "-march=native" in cflags
 
 
 def test_ffibuilder_is_configured(build):
-    """A module-level cffi builder over every C source in csrc/."""
+    """A module-level cffi builder over the common files and every kernel variant."""
     import cffi
     assert isinstance(build.ffibuilder, cffi.FFI)
-    assert sorted(build.SOURCES) == sorted(p.name for p in (ROOT / "csrc").glob("*.c"))
+    assert build.VARIANTS_BUILT == build.variants()

@@ -1,0 +1,4 @@
+/* crossbar.c compiled for the avx2 variant; see ../../isa.h. */
+#define FDA_VARIANT FDA_ISA_AVX2
+#include "../../isa.h"
+#include "../../crossbar.c"

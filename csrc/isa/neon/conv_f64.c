@@ -1,0 +1,4 @@
+/* conv_f64.c compiled for the neon variant; see ../../isa.h. */
+#define FDA_VARIANT FDA_ISA_NEON
+#include "../../isa.h"
+#include "../../conv_f64.c"
