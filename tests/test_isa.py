@@ -193,17 +193,16 @@ def test_crossbar_ideal_equals_reference(isa, case, rng):
 
 
 @pytest.mark.parametrize("pe", ["rowpair", "colpair"])
-def test_crossbar_exact_emulation_is_the_product(isa, pe, monkeypatch):
+def test_crossbar_exact_emulation_is_the_product(isa, pe):
     """With an ADC that cannot round, the C kernel's emulation gives x @ w exactly
     (the step-1 ADC: adc_mul = 2^32, the high-word product of the 32-bit form)."""
-    from fdafast import crossbar as xb
     rng = np.random.default_rng(5)
     cfg = CrossbarConfig(rows=128, cols=128, cell_bits=2, weight_bits=8, input_bits=8,
                          dac_bits=1, adc_bits=12, pe=pe)
     assert cfg.exact
     x, w = operand(rng, (13, 100), 8), operand(rng, (100, 19), 8)
-    monkeypatch.setattr(xb.CrossbarConfig, "exact", property(lambda self: False))
-    y, _ = cmatmul(x, w, cfg, threads=2)
+    with _dispatch.forced("c"):                  # the kernel, not the exact shortcut
+        y, _ = cmatmul(x, w, cfg, threads=2)
     np.testing.assert_array_equal(y, x @ w)
 
 
@@ -230,14 +229,15 @@ def test_crossbar_results_identical_across_variants(rng):
 def test_crossbar_planes_identical_across_variants(word):
     """fda_xbar_pack gives the same words on every variant."""
     from fdafast import crossbar as xb
-    from fdafast._kernels.crossbar import level_planes
+    from fdafast._xbar import level_planes
     rng = np.random.default_rng(9)
     cfg = CrossbarConfig(rows=100, cols=128, cell_bits=2, weight_bits=8, input_bits=8,
                          dac_bits=1, adc_bits=6, pe="colpair")
     w = operand(rng, (150, 21), 8)
     weights = xb.PreparedWeights(w.real[None].astype(np.int32), w.imag[None].astype(np.int32),
                                  cfg, 0)
-    planes = each_variant(lambda: level_planes(weights, 32, word))
+    planes = each_variant(lambda: level_planes(cfg, weights.wr, weights.wi,
+                                               weights.rows_per_block, 32, 2, word))
     for v, p in planes.items():
         np.testing.assert_array_equal(p, planes[RUNNABLE[0]], err_msg=v)
 
@@ -245,8 +245,9 @@ def test_crossbar_planes_identical_across_variants(word):
 def test_crossbar_32_bit_planes_run_on_every_variant(isa):
     """The fast32 layout (P32 and the float32 ADC, prepared for avx512) gives the
     same integers on every variant (scalar where there is no fast32 path)."""
+    import dataclasses
+    from fdafast import _xbar
     from fdafast import crossbar as xb
-    from fdafast._kernels import crossbar as kc
     rng = np.random.default_rng(2)
     cfg = CrossbarConfig(rows=128, cols=128, cell_bits=2, weight_bits=8, input_bits=8,
                          dac_bits=1, adc_bits=6)
@@ -254,14 +255,16 @@ def test_crossbar_32_bit_planes_run_on_every_variant(isa):
     weights = xb.PreparedWeights(w.real[None].astype(np.int32), w.imag[None].astype(np.int32),
                                  cfg, 0)
     step = cfg.step_for(None)
-    lut = kc.adc_lut(cfg.s_max, step, cfg.adc_max)
-    fast = kc.adc_fma32(lut, step, cfg.adc_max)
+    fast = _xbar.adc_fma32(cfg.adc_table(step), step, cfg.adc_max)
     assert fast is not None
-    _, desc, _, _ = kc.native_setup(weights, step)
-    P32 = kc.level_planes(weights, 16, word=32)
-    desc32 = dict(desc, N=16, adc_a=fast[0], adc_b=fast[1], nw32=P32.shape[3])
+    _, desc, _, _ = _xbar.ideal_setup(cfg, weights.wr, weights.wi, weights.route, weights.mult,
+                                      weights.rows_per_block, step,
+                                      _dispatch.ideal_adc(cfg, step), 2)
+    P32 = _xbar.level_planes(cfg, weights.wr, weights.wi, weights.rows_per_block, 16, 2,
+                             word=32)
+    desc32 = dataclasses.replace(desc, N=16, adc_a=fast[0], adc_b=fast[1], nw32=P32.shape[3])
     xr, xi = x.real[None].astype(np.int32), x.imag[None].astype(np.int32)
-    y32 = kc.native_run(("ideal", desc32, None, P32), xr, xi, 2)
+    y32 = _xbar.run(("ideal", desc32, None, P32), xr, xi, 2)
     np.testing.assert_array_equal(y32[0], cmatmul_reference(x, w, cfg)[0])
 
 
