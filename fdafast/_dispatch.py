@@ -48,7 +48,7 @@ import platform
 from . import _native, _xbar
 from ._args import default_threads
 from .crossbar_config import PE
-from .errors import InvalidArgumentError
+from .errors import FdafastError, InvalidArgumentError
 
 __all__ = ["isa", "isa_variants", "isa_supported", "set_isa", "use_isa", "show_config",
            "Kernel", "crossbar_kernel", "exact_rows_apply", "forced", "LUT_MAX"]
@@ -89,8 +89,13 @@ def choose(ceiling=None):
     """
     compiled, supported = isa_variants(), isa_supported()
     runnable = [v for v in compiled if v in supported]
+    if not runnable:        # a FDAFAST_NATIVE=1 build copied to an older machine
+        raise FdafastError(
+            f"this build of fdafast holds only the {', '.join(compiled)} kernels, which this "
+            f"CPU cannot run (it supports {', '.join(supported)}); reinstall without "
+            f"FDAFAST_NATIVE=1")
     if not ceiling:
-        return runnable[-1] if runnable else compiled[0]
+        return runnable[-1]
     name = ceiling.strip().lower()
     if name not in _AT_OR_BELOW:
         raise InvalidArgumentError(
