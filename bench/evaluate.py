@@ -9,7 +9,9 @@ For each model, on ``--videos`` short H.264 videos (320x240, 24 frames, made
 here with PyAV; one 3x16x112x112 clip each, resized to a short side of 128
 and centre-cropped as torchvision's preset does) and the fda preset's
 crossbars (ADC ranges calibrated on the first clip; ``--mode quant``: exact
-crossbars, for machines too slow or busy for the emulation), prints:
+crossbars, ``--mode float``: the float path alone (the bare call is then
+``net.run`` in 'fft' mode), for machines too slow, busy or small for the
+emulation), prints:
 
 1. a bare :func:`fdafast.simulate` call on one clip in this process, one
    thread, after a warm-up call (plans and calibration made): the work an
@@ -69,9 +71,12 @@ def bare(model, path, mode):
     t0 = time.perf_counter()
     _, clip = data.load_clips(item, s)
     decode = time.perf_counter() - t0
-    fdafast.simulate(net, clip, mode=mode, threads=1)              # plans, calibration
+    # what a task computes per clip: the float reference and the mode ('float': it alone)
+    call = (lambda: net.run(clip, mode="fft", threads=1)) if mode == "float" else \
+        (lambda: fdafast.simulate(net, clip, mode=mode, threads=1))
+    call()                                                         # plans, calibration
     t0 = time.perf_counter()
-    fdafast.simulate(net, clip, mode=mode, threads=1)
+    call()
     return time.perf_counter() - t0, decode
 
 
@@ -114,8 +119,9 @@ def main(argv=None):
     ap.add_argument("--videos", type=int, default=4, help="videos (one clip each; at least "
                     "twice the most workers)")
     ap.add_argument("--workers", default="1,2")
-    ap.add_argument("--mode", default="reram", choices=("reram", "quant"),
-                    help="'quant' (exact crossbars) where the emulation takes too long")
+    ap.add_argument("--mode", default="reram", choices=("reram", "quant", "float"),
+                    help="'quant' (exact crossbars) or 'float' (distribution and decoding "
+                    "alone) where the emulation takes too long or too much memory")
     args = ap.parse_args(argv)
     counts = [int(w) for w in args.workers.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
