@@ -32,7 +32,9 @@
    smaller ones stay in the cache for the inverse FFTs that read them. */
 #define FDA_STREAM_MIN_BYTES (8.0 * 1024 * 1024)
 /* How far ahead the GEMM prefetches its weight stream (into L2). */
+#ifndef FDA_PREFETCH_BYTES
 #define FDA_PREFETCH_BYTES 131072
+#endif
 /* Largest FFT length along one axis, and largest tile volume. */
 #define FDA_TMAX 64
 #define FDA_TVOL_MAX 32768
