@@ -13,8 +13,8 @@ crossbars, ``--mode float``: the float path alone (the bare call is then
 ``net.run`` in 'fft' mode), for machines too slow, busy or small for the
 emulation), prints:
 
-1. a bare :func:`fdafast.simulate` call on one clip in this process, one
-   thread, after a warm-up call (plans and calibration made), and the runs
+1. a bare :func:`fdafast.simulate` call on one clip in a fresh process with
+   a Dask worker's thread settings, one thread, after a warm-up call (plans and calibration made), and the runs
    an evaluation task makes per clip (the float reference and the mode,
    plans kept: ``simulate`` also captures every layer, and drops and
    rebuilds the float plans), without decoding or distribution; and the
@@ -33,7 +33,11 @@ The machine's other load makes these numbers noisy; run on an idle machine
 with at least 2 cores for the ratio to mean anything.
 """
 import argparse
+import json
+import os
 import pathlib
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -64,31 +68,43 @@ def make_videos(folder, n, seed=0):
 
 
 def bare(model, path, mode):
-    """Seconds per clip without decoding or distribution, in this process, one thread,
-    warm (plans and calibration made): (a fdafast.simulate call, the runs a task makes
-    per clip: the float reference and the mode, plans kept), and seconds to decode it."""
-    import fdafast
-    from fdafast import data, video
-    net = fdafast.nn.zoo.get(model)
-    s = video.Sampling.for_network(net.input_shape)
-    item = data.Item(path.name, None, str(path))
+    """Seconds per clip without decoding or distribution, in a fresh process with the
+    thread settings of a Dask worker (OMP/OpenBLAS/MKL threads 1), one thread, warm
+    (plans and calibration made): (a fdafast.simulate call, the runs a task makes per
+    clip: the float reference and the mode, plans kept), and seconds to decode it."""
+    env = {**os.environ, "PYTHONPATH": str(pathlib.Path(__file__).resolve().parents[1])}
+    env.update({k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                 "MKL_NUM_THREADS")})     # as distributed sets its workers'
+    out = subprocess.run([sys.executable, "-c", _BARE, model, str(path), mode], env=env,
+                         capture_output=True, text=True, check=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return r["simulate"], r["runs"], r["decode"]
+
+
+_BARE = r"""
+import json, sys, time
+import fdafast
+from fdafast import data, video
+model, path, mode = sys.argv[1:4]
+net = fdafast.nn.zoo.get(model)
+s = video.Sampling.for_network(net.input_shape)
+t0 = time.perf_counter()
+_, clip = data.load_clips(data.Item("v", None, path), s)
+decode = time.perf_counter() - t0
+runs = [lambda: net.run(clip, mode="fft", threads=1)]
+if mode != "float":
+    runs.append(lambda: net.run(clip, mode=mode, threads=1))
+calls = {"runs": lambda: [r() for r in runs]}
+if mode != "float":
+    calls["simulate"] = lambda: fdafast.simulate(net, clip, mode=mode, threads=1)
+out = {"decode": decode, "simulate": float("nan")}
+for name, call in calls.items():
+    call()                                                         # plans, calibration
     t0 = time.perf_counter()
-    _, clip = data.load_clips(item, s)
-    decode = time.perf_counter() - t0
-    runs = [lambda: net.run(clip, mode="fft", threads=1)]
-    if mode != "float":
-        runs.append(lambda: net.run(clip, mode=mode, threads=1))
-    simulate = lambda: fdafast.simulate(net, clip, mode=mode, threads=1)  # noqa: E731
-    times = []
-    for call in (lambda: [r() for r in runs], simulate if mode != "float" else None):
-        if call is None:
-            times.append(float("nan"))
-            continue
-        call()                                                     # plans, calibration
-        t0 = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t0)
-    return times[1], times[0], decode
+    call()
+    out[name] = time.perf_counter() - t0
+print(json.dumps(out))
+"""
 
 
 def _memory():
