@@ -13,17 +13,19 @@ crossbars, ``--mode float``: the float path alone (the bare call is then
 ``net.run`` in 'fft' mode), for machines too slow, busy or small for the
 emulation), prints:
 
-1. a bare :func:`fdafast.simulate` call on one clip in this process, one
-   thread, after a warm-up call (plans and calibration made): the work an
-   evaluation does per clip (the float reference and the emulation), without
-   decoding or distribution; and the decoding and transforms of one clip;
+1. a bare :func:`fdafast.simulate` call on one clip in a fresh process with
+   a Dask worker's thread settings, one thread, after a warm-up call (plans and calibration made), and the runs
+   an evaluation task makes per clip (the float reference and the mode,
+   plans kept: ``simulate`` also captures every layer, and drops and
+   rebuilds the float plans), without decoding or distribution; and the
+   decoding and transforms of one clip;
 2. for 1 and 2 local workers (a LocalCluster of single-threaded processes,
    one thread per run): the wall time of the whole evaluation (cluster
    start, network loading and calibration on each worker included), the
    steady clips/s (between the first and the last finished clip), the ratio
    of 2 workers' steady throughput to 1's (target >= 1.7), and the overhead
-   of distribution and decoding per clip against the bare call (1 worker's
-   steady seconds per clip over the bare call's, minus 1; target <= 5 %);
+   of distribution and decoding per clip against the bare runs (1 worker's
+   steady seconds per clip over the task's bare runs, minus 1; target <= 5 %);
 3. each worker's resident memory after the run and its peak (VmHWM): the
    network, the prepared crossbar weights and one batch.
 
@@ -31,7 +33,11 @@ The machine's other load makes these numbers noisy; run on an idle machine
 with at least 2 cores for the ratio to mean anything.
 """
 import argparse
+import json
+import os
 import pathlib
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -62,22 +68,43 @@ def make_videos(folder, n, seed=0):
 
 
 def bare(model, path, mode):
-    """(seconds of a warm fdafast.simulate call on one clip, seconds to decode it)."""
-    import fdafast
-    from fdafast import data, video
-    net = fdafast.nn.zoo.get(model)
-    s = video.Sampling.for_network(net.input_shape)
-    item = data.Item(path.name, None, str(path))
-    t0 = time.perf_counter()
-    _, clip = data.load_clips(item, s)
-    decode = time.perf_counter() - t0
-    # what a task computes per clip: the float reference and the mode ('float': it alone)
-    call = (lambda: net.run(clip, mode="fft", threads=1)) if mode == "float" else \
-        (lambda: fdafast.simulate(net, clip, mode=mode, threads=1))
+    """Seconds per clip without decoding or distribution, in a fresh process with the
+    thread settings of a Dask worker (OMP/OpenBLAS/MKL threads 1), one thread, warm
+    (plans and calibration made): (a fdafast.simulate call, the runs a task makes per
+    clip: the float reference and the mode, plans kept), and seconds to decode it."""
+    env = {**os.environ, "PYTHONPATH": str(pathlib.Path(__file__).resolve().parents[1])}
+    env.update({k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                 "MKL_NUM_THREADS")})     # as distributed sets its workers'
+    out = subprocess.run([sys.executable, "-c", _BARE, model, str(path), mode], env=env,
+                         capture_output=True, text=True, check=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return r["simulate"], r["runs"], r["decode"]
+
+
+_BARE = r"""
+import json, sys, time
+import fdafast
+from fdafast import data, video
+model, path, mode = sys.argv[1:4]
+net = fdafast.nn.zoo.get(model)
+s = video.Sampling.for_network(net.input_shape)
+t0 = time.perf_counter()
+_, clip = data.load_clips(data.Item("v", None, path), s)
+decode = time.perf_counter() - t0
+runs = [lambda: net.run(clip, mode="fft", threads=1)]
+if mode != "float":
+    runs.append(lambda: net.run(clip, mode=mode, threads=1))
+calls = {"runs": lambda: [r() for r in runs]}
+if mode != "float":
+    calls["simulate"] = lambda: fdafast.simulate(net, clip, mode=mode, threads=1)
+out = {"decode": decode, "simulate": float("nan")}
+for name, call in calls.items():
     call()                                                         # plans, calibration
     t0 = time.perf_counter()
     call()
-    return time.perf_counter() - t0, decode
+    out[name] = time.perf_counter() - t0
+print(json.dumps(out))
+"""
 
 
 def _memory():
@@ -108,6 +135,8 @@ def on_dask(model, folder, workers, mode):
         client.close()
         cluster.close()
     # steady: the clips finished after each worker's first (set-up) clip, over the time since
+    # (the progress callback's first call, at 0 clips, is the start: not a result)
+    stamps = [s for s in stamps if s[0] > 0]
     (d0, t_first), (d1, t_last) = stamps[min(workers, len(stamps)) - 1], stamps[-1]
     rate = (d1 - d0) / (t_last - t_first) if d1 > d0 else float("nan")
     return wall, rate, 1 / rate, mem
@@ -128,10 +157,10 @@ def main(argv=None):
         folder = pathlib.Path(tmp)
         paths = make_videos(folder, args.videos)
         for model in args.models.split(","):
-            t_bare, t_decode = bare(model, paths[0], args.mode)
+            t_sim, t_bare, t_decode = bare(model, paths[0], args.mode)
             print(f"\n{model}, {args.mode} mode, fda preset, {args.videos} videos of one clip")
-            print(f"  bare simulate on one clip: {t_bare:.2f} s; decoding and transforms: "
-                  f"{t_decode * 1e3:.1f} ms")
+            print(f"  bare, one clip: the task's runs {t_bare:.2f} s, a simulate call "
+                  f"{t_sim:.2f} s; decoding and transforms: {t_decode * 1e3:.1f} ms")
             print(f"  {'workers':>7} {'wall s':>8} {'clips/s':>9} {'s/clip':>8} {'vs 1':>6} "
                   f"{'overhead':>9} {'RSS GB per worker':>18} {'peak GB':>10}")
             first = None
