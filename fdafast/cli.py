@@ -386,6 +386,12 @@ def cmd_models(args):
     return 0
 
 
+def cmd_info(args):
+    from ._dispatch import show_config
+    show_config()
+    return 0
+
+
 def cmd_presets(args):
     from rich.table import Table
     from .arch import Accelerator, presets
@@ -532,6 +538,9 @@ def parser():
     sub.add_parser("models", help="list the zoo").set_defaults(func=cmd_models)
     sub.add_parser("presets", help="list the accelerator presets").set_defaults(
         func=cmd_presets)
+    p = sub.add_parser("info", help="the instruction-set variant, threads, OpenMP and "
+                       "compile flags in use (fdafast.show_config)")
+    p.set_defaults(func=cmd_info)
     p = sub.add_parser("preset", help="preset show NAME: print a preset's TOML")
     psub = p.add_subparsers(dest="preset_command", required=True)
     q = psub.add_parser("show")

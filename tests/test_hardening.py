@@ -228,3 +228,9 @@ def test_a_bug_keeps_its_traceback_and_says_so(monkeypatch, capsys):
     assert cli_mod.main(["presets"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "internal error" in err
+
+
+def test_info_shows_the_configuration():
+    r = cli("info")
+    assert r.returncode == 0, r.stderr
+    assert f"instruction set:  {fdafast._dispatch.isa()}" in r.stdout and "OpenMP" in r.stdout
