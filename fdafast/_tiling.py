@@ -95,17 +95,17 @@ class CostParams:
 #: The constants of each instruction-set variant of the C kernels
 #: (:mod:`fdafast._dispatch`): avx512's were measured on the 2-core AVX-512
 #: development machine, avx2's on a 2-core AMD EPYC (Zen 3) virtual machine
-#: (the GEMM at ~23 GFMA/s per core, weight spectra streaming at 5-8 GB/s);
+#: (the GEMM at ~23 GFMA/s per core, weight spectra streaming at 4-9 GB/s);
 #: baseline's scale avx2's by the vector width (SSE2, no FMA) and neon's
 #: are taken as avx2's (no timing under qemu).
 COST_PARAMS = {
     "avx512": CostParams(),
     "avx2": CostParams(mac_flops_per_s=60e9, fft_flops_per_s=20e9, move_s_per_elem=0.3e-9,
-                       bytes_per_s=8e9, cached_bytes_per_s=40e9),
+                       bytes_per_s=6.5e9, cached_bytes_per_s=40e9),
     "baseline": CostParams(mac_flops_per_s=15e9, fft_flops_per_s=8e9, move_s_per_elem=0.4e-9,
-                           bytes_per_s=8e9, cached_bytes_per_s=40e9),
+                           bytes_per_s=6.5e9, cached_bytes_per_s=40e9),
     "neon": CostParams(mac_flops_per_s=60e9, fft_flops_per_s=20e9, move_s_per_elem=0.3e-9,
-                       bytes_per_s=8e9, cached_bytes_per_s=40e9),
+                       bytes_per_s=6.5e9, cached_bytes_per_s=40e9),
 }
 
 

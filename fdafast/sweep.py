@@ -260,10 +260,6 @@ class SweepResult:
     failed: int           #: points that raised (their rows have status 'error')
 
 
-def _check_scheduler(scheduler):
-    _cluster.check_scheduler(scheduler, error=SweepError)
-
-
 def _client(scheduler, workers, timeout):
     return _cluster.client(scheduler, workers, timeout, error=SweepError)
 

@@ -330,6 +330,29 @@ def test_plan_keeps_working_across_a_variant_switch(assert_close, rng):
             assert_close(plan(x, threads=2), ref, what=v)
 
 
+def test_tile_costs_per_variant():
+    """Every variant has its tile-cost constants; unknown names get avx512's."""
+    from fdafast import _tiling
+    assert set(_tiling.COST_PARAMS) == set(_native.ISA_NAMES)
+    assert _tiling.cost_params("avx512") == _tiling.CostParams()
+    assert _tiling.cost_params("nonesuch") == _tiling.CostParams()
+    slow, fast = _tiling.cost_params("baseline"), _tiling.cost_params("avx2")
+    assert slow.mac_flops_per_s < fast.mac_flops_per_s
+
+
+def test_plan_tile_uses_the_running_variants_costs(rng):
+    from fdafast import _tiling
+    w = rng.standard_normal((512, 512, 3, 3, 3)).astype(np.float32)
+    for v in RUNNABLE:
+        with _dispatch.use_isa(v):
+            plan = fdafast.ConvPlan(w, (1, 512, 4, 14, 14), padding=1, threads=2)
+            expected = _tiling.choose_tile(
+                batch=1, cin=512, cout=512, groups=1, out=(4, 14, 14), stride=(1, 1, 1),
+                kext=(3, 3, 3), itemsize=4, lanes=_native.lanes(np.float32), threads=2,
+                params=_tiling.cost_params(v))
+            assert plan.tile == expected
+
+
 def test_schedule(isa):
     service, servers, capacity = [3, 5, 2], [1, 2, 1], [0, 1, 4]
     span, starts = _native.pipeline(17, service, servers, capacity, starts=True)
