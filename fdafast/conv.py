@@ -62,18 +62,17 @@ def plan_spectra(w, tile, dilation, groups, dtype, width, threads=None):
     nb = _tiling.bins(tile)
     out = np.empty((nb, 2 * cig * cout), dtype)
     if cig == 1 and cog == 1:
-        re, im = kernel_spectra(w, tile, dilation, threads)
-        out[:, :cout] = re[:, 0, :].T
-        out[:, cout:] = im[:, 0, :].T
+        re, im = kernel_spectra(w, tile, dilation, threads, bins_first=True)
+        out[:, :cout] = re[:, 0, :]
+        out[:, cout:] = im[:, 0, :]
         return out
     for g in range(groups):
         for j0 in range(0, cog, width):
             pw, col = min(width, cog - j0), g * cog + j0
-            re, im = kernel_spectra(w[col:col + pw], tile, dilation, threads)
+            re, im = kernel_spectra(w[col:col + pw], tile, dilation, threads, bins_first=True)
             blk = out[:, 2 * cig * col:2 * cig * (col + pw)].reshape(nb, cig, 2, pw)
-            # (j, k, b) -> (b, k, j) in two cache-friendly steps
-            blk[:, :, 0, :] = np.ascontiguousarray(re.transpose(1, 2, 0)).transpose(1, 0, 2)
-            blk[:, :, 1, :] = np.ascontiguousarray(im.transpose(1, 2, 0)).transpose(1, 0, 2)
+            blk[:, :, 0, :] = re                      # (b, k, j) already
+            blk[:, :, 1, :] = im
     return out
 
 

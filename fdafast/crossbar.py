@@ -310,6 +310,19 @@ class PreparedWeights:
         self.route, self.mult, self.rows_per_block = _routing(wr.shape[2], config, self.real)
         self._G = None
         self._layouts = {}
+        self._max_abs = None
+
+    @property
+    def max_abs(self):
+        """The largest weight magnitude (computed once)."""
+        if self._max_abs is None:
+            self._max_abs = max(int(np.abs(w.astype(np.int32, copy=False)).max(initial=0))
+                                for w in self._w if w is not None)
+        return self._max_abs
+
+    def matrix(self, b):
+        """int16 (re, im) views of batch item ``b``'s weights (im None if real)."""
+        return tuple(None if w is None else w[b] for w in self._w)
 
     @property
     def wr(self):
@@ -365,21 +378,104 @@ class PreparedWeights:
         return self._layouts[key]
 
 
-def _exact_product(xr, xi, weights):
-    """x @ w of the integer operands, exactly: integers below 2^15 in magnitude make every
-    partial sum of K < 2^22 products an integer below 2^53, so float64 BLAS is exact in
-    any order of summation (FMA or not).  One GEMM per batch item (numpy's stacked
-    matmul is much slower than a loop over BLAS calls)."""
-    if weights.real:
-        x, w, dtype = xr.astype(np.float64), weights.wr.astype(np.float64), np.float64
-    else:
-        x = xr + 1j * xi.astype(np.float64)
-        w = weights.wr + 1j * weights.wi.astype(np.float64)
-        dtype = np.complex128
-    y = np.empty((x.shape[0], x.shape[1], w.shape[2]), dtype)
-    for b in range(x.shape[0]):
-        np.matmul(x[b], w[b], out=y[b])
-    return y
+#: Output elements (bins x rows x columns) of one block of the exact product.
+EXACT_BLOCK = 1 << 19
+#: Bins per block of the exact product: a 64-byte line of the spectra layout
+#: (bins adjacent) is written whole.
+EXACT_BINS = 8
+
+
+def _exact_dtype(xr, xi, weights):
+    """The BLAS dtype whose GEMM is exact for these integer operands: float32 (or
+    complex64) when every partial sum of the products stays below 2^24 in
+    magnitude, float64 (complex128) otherwise.
+
+    A complex GEMM's real part sums ``2K`` products of at most ``max|x| max|w|``
+    (the conventional four-multiplication algorithm, which BLAS ``cgemm``/``zgemm``
+    use); float64 holds every such sum exactly for the operands the emulation
+    takes (integers below 2^15 in magnitude, K below 2^22).
+    """
+    K = xr.shape[2]
+    mx = max((int(np.abs(a).max(initial=0)) for a in (xr, xi) if a is not None), default=0)
+    bound = (1 if weights.real else 2) * K * mx * weights.max_abs
+    if bound < 1 << 24:
+        return np.float32 if weights.real else np.complex64
+    return np.float64 if weights.real else np.complex128
+
+
+def _exact_into(xr, xi, weights, target):
+    """The exact product ``x @ w`` of the integer operands (B, M, K), written by
+    ``target`` (:class:`_Target`) in blocks of :data:`EXACT_BINS` bins and as
+    many rows as :data:`EXACT_BLOCK` allows.
+
+    One GEMM per bin and row block, exact in its dtype (:func:`_exact_dtype`),
+    on operands converted block by block (no product-sized temporaries).
+    """
+    B, M, K = xr.shape
+    N = weights.N
+    dtype = _exact_dtype(xr, xi, weights)
+    nbin = min(B, EXACT_BINS)
+    mb = min(M, max(1, EXACT_BLOCK // (nbin * N)))
+    y = np.empty((nbin, mb, N), dtype)
+    xb, wb = np.empty((mb, K), dtype), np.empty((nbin, K, N), dtype)
+    for b0 in range(0, B, nbin):
+        blk = range(b0, min(B, b0 + nbin))
+        for j, b in enumerate(blk):
+            wr, wi = weights.matrix(b)
+            if weights.real:
+                wb[j] = wr
+            else:
+                wb[j].real, wb[j].imag = wr, wi
+        for m0 in range(0, M, mb):
+            m1 = min(M, m0 + mb)
+            for j, b in enumerate(blk):
+                if weights.real:
+                    xb[:m1 - m0] = xr[b, m0:m1]
+                else:
+                    xb[:m1 - m0].real, xb[:m1 - m0].imag = xr[b, m0:m1], xi[b, m0:m1]
+                np.matmul(xb[:m1 - m0], wb[j], out=y[j, :m1 - m0])
+            target.write(y[:len(blk), :m1 - m0], blk, range(m0, m1))
+
+
+class _Target:
+    """Where products go: float64 planes at element strides (b, m, n), each value
+    scaled by ``rs[m] * cs[n] * bs[b]`` (multiplied in that order)."""
+
+    def __init__(self, out, strides, scales, shape, real):
+        B, M, N = shape
+        self.out, self.strides = out, tuple(int(v) for v in strides)
+        rs, cs, bs = scales
+        ones = np.ones(max(B, M, N))
+        self.rs, self.cs, self.bs = (np.ascontiguousarray(ones[:n] if v is None else v,
+                                                          np.float64)
+                                     for v, n in zip((rs, cs, bs), (M, N, B)))
+        self.real = real
+        last = sum((n - 1) * st for n, st in zip(shape, self.strides))
+        for plane in out[:1 if real else 2]:
+            if last >= plane.size:
+                raise InvalidArgumentError(f"internal: output plane of {plane.size} elements "
+                                           f"is too small for {shape} at strides {strides}")
+
+    @classmethod
+    def new(cls, shape, real):
+        """A target that fills a fresh (B, M, N) float64 or complex128 array, unscaled."""
+        B, M, N = shape
+        y = np.empty(shape, np.float64 if real else np.complex128)
+        flat = y.reshape(-1) if real else y.reshape(-1).view(np.float64)
+        planes, strides = ((flat,), (M * N, N, 1)) if real else \
+            ((flat, flat[1:]), (2 * M * N, 2 * N, 2))
+        target = cls(planes, strides, (None, None, None), shape, real)
+        target.y = y
+        return target
+
+    def write(self, y, b_idx, m_idx):
+        """Write ``y`` (b, m, n) at batch items ``b_idx`` and rows ``m_idx`` (None: all,
+        from 0)."""
+        b_idx = np.arange(y.shape[0]) if b_idx is None else np.asarray(b_idx, np.int64)
+        m_idx = np.arange(y.shape[1]) if m_idx is None else np.asarray(m_idx, np.int64)
+        out_im = self.out[0][:0] if self.real else self.out[1]
+        _nb.scatter_scaled(y, self.out[0], out_im, b_idx, m_idx, *self.strides,
+                           self.rs, self.cs, self.bs)
 
 
 def _numba_product(kernel, xr, xi, weights, step, threads, bins=slice(None)):
@@ -418,7 +514,7 @@ def _kernel_product(kernel, xr, xi, weights, step, threads, bins=slice(None)):
     return _numba_product(kernel, xr, xi, weights, step, threads, bins)
 
 
-def _split_exact(kernel, xr, xi, weights, step, threads):
+def _split_exact(kernel, xr, xi, weights, step, threads, target):
     """The exact product for the rows that provably never round or clip
     (:func:`fdafast._kernels.crossbar.provably_exact`), ``kernel`` for the others."""
     cfg = weights.config
@@ -429,13 +525,12 @@ def _split_exact(kernel, xr, xi, weights, step, threads):
     ok = _nb.provably_exact(np.ascontiguousarray(xr, np.int32),
                             np.ascontiguousarray(xr if xi is None else xi, np.int32), kind,
                             cpb, shifts, masks, cfg.adc_max // cfg.levels)
-    y = _exact_product(xr, xi, weights)
+    _exact_into(xr, xi, weights, target)
     for b in np.flatnonzero(~ok.all(axis=1)):
         rows = np.flatnonzero(~ok[b])
-        y[b, rows] = _kernel_product(kernel, xr[b:b + 1, rows],
-                                     None if xi is None else xi[b:b + 1, rows], weights,
-                                     step, threads, slice(b, b + 1))[0]
-    return y
+        y = _kernel_product(kernel, xr[b:b + 1, rows], None if xi is None else xi[b:b + 1, rows],
+                            weights, step, threads, slice(b, b + 1))
+        target.write(y, [b], rows)
 
 
 def emulate(xr, xi, weights, threads, full_scale=None, force=False, out=None, strides=None,
@@ -453,8 +548,9 @@ def emulate(xr, xi, weights, threads, full_scale=None, force=False, out=None, st
     force : bool
         Emulate every conversion even where the configuration is exact.
     out, strides, scales
-        None: return y (B, M, N) complex128, ``step * C + D``.  Otherwise
-        ``out = (yre, yim)`` float64 planes receive ``y * rs[m] * cs[n] * bs[b]``
+        None: return y (B, M, N) complex128 (float64 for real weights),
+        ``step * C + D``.  Otherwise ``out = (yre, yim)`` float64 planes
+        (one for real weights) receive ``y * rs[m] * cs[n] * bs[b]``
         (``scales = (rs, cs, bs)``, None for 1) at the element ``strides``
         (b, m, n), and nothing is returned.
     """
@@ -462,37 +558,22 @@ def emulate(xr, xi, weights, threads, full_scale=None, force=False, out=None, st
     step = config.step_for(full_scale)
     kernel = _dispatch.crossbar_kernel(config, step, full_scale is None and not force,
                                        real=weights.real)
-    if kernel is Kernel.EXACT:
-        y = _exact_product(xr, xi, weights)
-    elif _dispatch.exact_rows_apply(kernel, config, step):
-        y = _split_exact(kernel, xr, xi, weights, step, threads)
-    elif kernel in (Kernel.C_IDEAL, Kernel.C_FLOAT):    # straight into the output planes
+    if kernel in (Kernel.C_IDEAL, Kernel.C_FLOAT) \
+            and not _dispatch.exact_rows_apply(kernel, config, step):
+        # straight into the output planes (or a fresh array)
         return _xbar.run(weights.layout(kernel, step, threads), xr, xi, threads, out, strides,
                          scales)
+    shape = (xr.shape[0], xr.shape[1], weights.N)
+    target = _Target.new(shape, weights.real) if out is None else \
+        _Target(out, strides, scales, shape, weights.real)
+    set_threads(threads)
+    if kernel is Kernel.EXACT:
+        _exact_into(xr, xi, weights, target)
+    elif _dispatch.exact_rows_apply(kernel, config, step):
+        _split_exact(kernel, xr, xi, weights, step, threads, target)
     else:
-        y = _numba_product(kernel, xr, xi, weights, step, threads)
-    if out is None:
-        return y
-    _scatter(y, out, strides, scales)
-    return None
-
-
-def _scatter(y, out, strides, scales):
-    """Write ``y * rs * cs * bs`` (multiplied in that order) into the planes ``out`` at
-    element ``strides``, like the C kernels do (a real ``y`` has one plane)."""
-    rs, cs, bs = scales
-    for s, shape in ((rs, (1, -1, 1)), (cs, (1, 1, -1)), (bs, (-1, 1, 1))):
-        if s is not None:
-            y = y * s.reshape(shape)
-    last = sum((n - 1) * st for n, st in zip(y.shape, strides))
-    parts = (y,) if y.dtype.kind == "f" else (y.real, y.imag)
-    for plane, part in zip(out, parts):
-        if last >= plane.size:
-            raise InvalidArgumentError(f"internal: output plane of {plane.size} elements "
-                                       f"is too small for {y.shape} at strides {strides}")
-        view = np.lib.stride_tricks.as_strided(
-            plane, y.shape, tuple(st * plane.itemsize for st in strides), writeable=True)
-        view[...] = part
+        target.write(_numba_product(kernel, xr, xi, weights, step, threads), None, None)
+    return getattr(target, "y", None)
 
 
 def column_sum_histogram(xr, xi, wr, wi, config, threads):

@@ -5,6 +5,7 @@ for tests, benchmarks and users who want the tile spectra themselves.  The
 layout is numpy's: ``rfft_tiles(t)`` equals ``numpy.fft.rfftn`` over the last
 three axes, returned as separate real and imaginary planes.
 """
+import functools
 import math
 
 import numpy as np
@@ -102,7 +103,48 @@ def irfft_tiles(re, im, tile_shape, *, threads=None, out=None, normalize=True):
     return out
 
 
-def kernel_spectra(w, tile, dilation, threads=None):
+#: A kernel of ``taps`` nonzero samples is transformed as a GEMM against its DFT
+#: matrix (``4 taps nbins`` flops per kernel, at BLAS speed) while that costs at most
+#: this many times the tile FFT's ``5 vol log2(vol)`` flops; the FFT beyond.  The
+#: tile FFT of a small kernel mostly transforms zeros, and the GEMM writes the
+#: spectra straight into the layout a caller asks for.
+DFT_GEMM_MAX_RATIO = 16.0
+
+#: Padded kernels the tile FFT path transforms at once (no layer-sized temporaries).
+FFT_BLOCK_BYTES = 32 << 20
+
+
+@functools.lru_cache(maxsize=64)
+def _dft_matrix(kshape, tile, dilation):
+    """(re, im) float64 (taps, nbins): ``conj(DFT) / prod(tile)`` of each kernel tap.
+
+    Tap ``p`` (row-major over ``kshape``, at ``p * dilation`` in the tile) and
+    bin ``b`` (``numpy.fft.rfftn`` order) meet at the phase
+    ``2 pi sum_a (b_a p_a mod T_a) / T_a``, reduced exactly in integers to
+    ``2 pi k / L`` with ``L = max(tile)`` (the tile sizes are powers of two).
+    Kept read-only and cached: a network reuses a handful of them.
+    """
+    L = max(tile)
+    phase = np.zeros((math.prod(kshape), _tiling.bins(tile)), np.int64)
+    axes_b = np.meshgrid(np.arange(tile[0]), np.arange(tile[1]), np.arange(tile[2] // 2 + 1),
+                         indexing="ij")
+    axes_p = np.meshgrid(*(np.arange(k) * d for k, d in zip(kshape, dilation)), indexing="ij")
+    for t, b, p in zip(tile, axes_b, axes_p):
+        phase += (np.outer(p.reshape(-1), b.reshape(-1)) % t) * (L // t)
+    angle = (2 * np.pi / L) * (phase % L)
+    vol = math.prod(tile)
+    re, im = np.cos(angle) / vol, np.sin(angle) / vol
+    re.flags.writeable = im.flags.writeable = False
+    return re, im
+
+
+def _use_dft(kshape, tile):
+    vol = math.prod(tile)
+    fft_flops = 5.0 * vol * max(1.0, math.log2(vol))
+    return 4.0 * math.prod(kshape) * _tiling.bins(tile) <= DFT_GEMM_MAX_RATIO * fft_flops
+
+
+def kernel_spectra(w, tile, dilation, threads=None, bins_first=False):
     """Half spectra of dilated kernels: ``conj(rfftn(w_dilated, tile)) / prod(tile)``.
 
     Parameters
@@ -110,21 +152,42 @@ def kernel_spectra(w, tile, dilation, threads=None):
     w : ndarray, shape (C0, C1, k0, k1, k2)
     tile, dilation : tuples of 3 ints
     threads : int, optional
+    bins_first : bool
+        Return the bins as the first axis, (nbins, C1, C0): the layout of the
+        per-bin products (inputs x ``C1`` times ``C1`` x ``C0``).
 
     Returns
     -------
-    re, im : float64 ndarrays, shape (C0, C1, nbins)
-        Bins in ``numpy.fft.rfftn`` order over the last three axes, computed
-        with the C tile FFT in float64.
+    re, im : float64 ndarrays, shape (C0, C1, nbins), or (nbins, C1, C0)
+        Bins in ``numpy.fft.rfftn`` order over the last three axes.  Small
+        kernels (see :data:`DFT_GEMM_MAX_RATIO`) are transformed by a float64
+        GEMM against their DFT matrix, larger ones by the C tile FFT in float64;
+        both agree with ``numpy.fft.rfftn`` to float64 rounding.
     """
-    kext = [_tiling.dilated_extent(k, d) for d, k in zip(dilation, w.shape[2:])]
-    nb, vol = _tiling.bins(tile), math.prod(tile)
-    blk = np.zeros(w.shape[:2] + tuple(tile), np.float64)
-    blk[:, :, :kext[0]:dilation[0], :kext[1]:dilation[1], :kext[2]:dilation[2]] = w
-    re = np.empty(w.shape[:2] + (nb,))
-    im = np.empty(w.shape[:2] + (nb,))
-    _native.tile_rfft(blk.reshape(-1, *tile), re.reshape(-1, nb), im.reshape(-1, nb),
-                      threads_arg(threads))
+    tile, dilation, kshape = tuple(tile), tuple(dilation), tuple(w.shape[2:])
+    c0, c1, nb = w.shape[0], w.shape[1], _tiling.bins(tile)
+    if _use_dft(kshape, tile):
+        dre, dim = _dft_matrix(kshape, tile, dilation)
+        taps = dre.shape[0]
+        if bins_first:       # (nbins, taps) @ (taps, C1 * C0), taps ordered (k, c1, c0)
+            wt = np.ascontiguousarray(np.moveaxis(w.reshape(c0, c1, taps), 2, 0)
+                                      .transpose(0, 2, 1), np.float64).reshape(taps, c1 * c0)
+            return ((dre.T @ wt).reshape(nb, c1, c0), (dim.T @ wt).reshape(nb, c1, c0))
+        wf = np.asarray(w, np.float64).reshape(c0 * c1, taps)
+        return (wf @ dre).reshape(c0, c1, nb), (wf @ dim).reshape(c0, c1, nb)
+    kext = [_tiling.dilated_extent(k, d) for d, k in zip(dilation, kshape)]
+    vol = math.prod(tile)
+    re, im = np.empty((c0, c1, nb)), np.empty((c0, c1, nb))
+    step = max(1, FFT_BLOCK_BYTES // (c1 * vol * 8))     # bounds the padded kernels
+    for o0 in range(0, c0, step):
+        o1 = min(c0, o0 + step)
+        blk = np.zeros((o1 - o0, c1) + tile, np.float64)
+        blk[:, :, :kext[0]:dilation[0], :kext[1]:dilation[1], :kext[2]:dilation[2]] = w[o0:o1]
+        _native.tile_rfft(blk.reshape(-1, *tile), re[o0:o1].reshape(-1, nb),
+                          im[o0:o1].reshape(-1, nb), threads_arg(threads))
     re /= vol
     im /= -vol
+    if bins_first:
+        return (np.ascontiguousarray(re.transpose(2, 1, 0)),
+                np.ascontiguousarray(im.transpose(2, 1, 0)))
     return re, im

@@ -191,9 +191,9 @@ def output_from_spectra(g, yre, yim, n, nt, bias, threads, ws):
 
 # -- quantization -------------------------------------------------------------------
 def weight_scales(re, im, mode, bits):
-    """Scales of the weight spectra planes (Cout, Cin_g, nbins), shaped to broadcast
-    against the (nbins, Cin_g, Cout) products: (1, 1, Cout), (nbins, 1, 1) or (1, 1, 1)."""
-    axes = {"channel": (1, 2), "bin": (0, 1), "layer": None}[mode]
+    """Scales of the weight spectra planes (nbins, Cin_g, Cout), shaped to broadcast
+    against them: (1, 1, Cout), (nbins, 1, 1) or (1, 1, 1)."""
+    axes = {"channel": (0, 1), "bin": (1, 2), "layer": None}[mode]
     peak = None
     for part in (re, im):                       # contiguous reductions, no |.| temporaries
         m = np.maximum(part.max(axis=axes), -part.min(axis=axes))
@@ -203,46 +203,37 @@ def weight_scales(re, im, mode, bits):
             "layer": lambda: s.reshape(1, 1, 1)}[mode]()
 
 
-#: Padded kernels transformed at once when a ReRAM plan builds its weight spectra.
-SPECTRA_BLOCK_BYTES = 32 << 20
-
-
 def weight_planes(g, w, threads):
-    """The weight spectra ``conj(FFT(w)) / T^3`` as float64 planes (Cout, Cin_g, nbins),
-    transformed in blocks of output channels (no layer-sized padded temporaries)."""
-    cout, cig = w.shape[:2]
-    re, im = np.empty((cout, cig, g.nbins)), np.empty((cout, cig, g.nbins))
-    step = max(1, SPECTRA_BLOCK_BYTES // (cig * math.prod(g.tile3) * 8))
-    for o0 in range(0, cout, step):
-        o1 = min(cout, o0 + step)
-        re[o0:o1], im[o0:o1] = fft.kernel_spectra(w[o0:o1], g.tile3, g.dilation3, threads)
-    return re, im
+    """The weight spectra ``conj(FFT(w)) / T^3`` as float64 planes (nbins, Cin_g, Cout),
+    the layout of the per-bin products (:func:`fdafast.fft.kernel_spectra`)."""
+    return fft.kernel_spectra(w, g.tile3, g.dilation3, threads, bins_first=True)
+
+
+#: Float64 elements quantized at once (bounds the temporaries).
+QUANTIZE_BLOCK = 1 << 20
 
 
 def _quantize_block(re, im, co, bs, s_w, bits):
     """int16 (re, im) of shape (bins, Cin_g, outputs) for output slice ``co`` and bin
-    slice ``bs`` of the planes, each value rounded after division by its scale.
-
-    Works on blocks of input channels small enough to stay in cache, so that the
-    change of layout (outputs, Cin_g, bins) -> (bins, Cin_g, outputs) is cheap.
-    """
-    if s_w.shape[2] > 1:
-        sc = s_w[0, 0, co][:, None, None]                   # per output channel
-    elif s_w.shape[0] > 1:
-        sc = s_w[bs, 0, 0][None, None, :]                   # per bin
-    else:
-        sc = s_w.reshape(())
+    slice ``bs`` of the planes, each value rounded after division by its scale."""
     top = (1 << (bits - 1)) - 1
-    n, k, b = re[co, :, bs].shape
-    step = max(1, (1 << 15) // max(1, n * b))
+    b, k, n = re[bs, :, co].shape
     out = [np.empty((b, k, n), np.int16), np.empty((b, k, n), np.int16)]
-    for k0 in range(0, k, step):
-        k1 = min(k, k0 + step)
+    step = max(1, QUANTIZE_BLOCK // max(1, k * n))
+    for b0 in range(0, b, step):
+        b1 = min(b, b0 + step)
+        rows = slice(bs.start + b0, bs.start + b1)
+        if s_w.shape[2] > 1:
+            sc = s_w[:, :, co]                              # per output channel
+        elif s_w.shape[0] > 1:
+            sc = s_w[rows]                                  # per bin
+        else:
+            sc = s_w.reshape(())
         for part, dst in zip((re, im), out):
-            r = part[co, k0:k1, bs] / sc                    # (outputs, block, bins)
+            r = part[rows, :, co] / sc
             np.rint(r, out=r)
             np.clip(r, -top, top, out=r)
-            dst[:, k0:k1, :] = r.transpose(2, 1, 0)
+            dst[b0:b1] = r
     return out
 
 

@@ -27,7 +27,7 @@ from .. import _rng
 from . import JIT, JIT_PARALLEL
 
 __all__ = ["emulate_float", "emulate_packed", "column_sum_histogram", "pack_columns",
-           "provably_exact"]
+           "provably_exact", "scatter_scaled"]
 
 _uniform = _rng.uniform_core          # register_jitable: callable from the kernels
 
@@ -211,6 +211,32 @@ def provably_exact(xr, xi, kind, cpb, shifts, masks, limit):
                 break
         out[bb, m] = ok
     return out
+
+
+@numba.njit(**JIT)
+def scatter_scaled(y, out_re, out_im, b_idx, m_idx, s0, s1, s2, rs, cs, bs):
+    """``out[b_idx[b]*s0 + m_idx[m]*s1 + n*s2] = y[b, m, n] * rs[m'] * cs[n] * bs[b']``.
+
+    ``y`` (B, M, N) real or complex; real parts go to ``out_re``, imaginary
+    ones to ``out_im`` (unused for a real ``y``); ``m'``/``b'`` are the global
+    indices ``m_idx[m]``/``b_idx[b]``.  The factors are applied in that order,
+    in float64, like the C kernels' writer.  Rows run in parallel; the bins
+    are the innermost loop, so that neighbouring bins (adjacent in the
+    spectra layout, ``s0 = 1``) are written together.
+    """
+    B, M, N = y.shape
+    for m in range(M):
+        gm = m_idx[m]
+        r = rs[gm]
+        for n in range(N):
+            base = gm * s1 + n * s2
+            c = cs[n]
+            for b in range(B):
+                gb = b_idx[b]
+                v = y[b, m, n]
+                out_re[gb * s0 + base] = np.float64(v.real) * r * c * bs[gb]
+                if out_im.size:
+                    out_im[gb * s0 + base] = np.float64(v.imag) * r * c * bs[gb]
 
 
 def pack_columns(G, bits):

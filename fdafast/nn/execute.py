@@ -155,10 +155,12 @@ class Executor:
         key = (st, node.name, "linear")
         if key not in self.plans:
             cfg = st.engine.config
-            w = np.asarray(node.params["weight"], np.float64).T            # (K, N)
-            s_w = quant.scale(np.abs(w).max(axis=0), cfg.weight_bits)[None, :]
-            wq, _ = quant.quantize(w, s_w, cfg.weight_bits)
-            self.plans[key] = [s_w, PreparedWeights(wq[None], None, cfg, st.engine.seed), None]
+            w = np.asarray(node.params["weight"])                          # (N, K)
+            peak = np.maximum(w.max(axis=1), -w.min(axis=1)).astype(np.float64)
+            s_w = quant.scale(peak, cfg.weight_bits)
+            wq, _ = quant.quantize(w, s_w[:, None], cfg.weight_bits, np.int16)
+            self.plans[key] = [s_w[None, :], PreparedWeights(wq.T[None], None, cfg,
+                                                             st.engine.seed), None]
         return self.plans[key]
 
 
