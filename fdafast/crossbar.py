@@ -316,7 +316,7 @@ class PreparedWeights:
     def max_abs(self):
         """The largest weight magnitude (computed once)."""
         if self._max_abs is None:
-            self._max_abs = max(int(np.abs(w.astype(np.int32, copy=False)).max(initial=0))
+            self._max_abs = max(max(int(w.max(initial=0)), -int(w.min(initial=0)))
                                 for w in self._w if w is not None)
         return self._max_abs
 
@@ -396,7 +396,8 @@ def _exact_dtype(xr, xi, weights):
     takes (integers below 2^15 in magnitude, K below 2^22).
     """
     K = xr.shape[2]
-    mx = max((int(np.abs(a).max(initial=0)) for a in (xr, xi) if a is not None), default=0)
+    mx = max((max(int(a.max(initial=0)), -int(a.min(initial=0))) for a in (xr, xi)
+              if a is not None), default=0)
     bound = (1 if weights.real else 2) * K * mx * weights.max_abs
     if bound < 1 << 24:
         return np.float32 if weights.real else np.complex64

@@ -191,3 +191,44 @@ def kernel_spectra(w, tile, dilation, threads=None, bins_first=False):
         return (np.ascontiguousarray(re.transpose(2, 1, 0)),
                 np.ascontiguousarray(im.transpose(2, 1, 0)))
     return re, im
+
+
+#: Bytes of one block of :func:`kernel_spectra_blocks` (both planes): cache-sized.
+SPECTRA_BLOCK_BYTES = 2 << 20
+
+
+def kernel_spectra_blocks(w, tile, dilation, out_block, threads=None,
+                          block_bytes=SPECTRA_BLOCK_BYTES):
+    """The spectra of :func:`kernel_spectra` (``bins_first=True``) block by block.
+
+    Yields ``(o0, o1, k0, k1, re, im)``: the float64 spectra (nbins, k1 - k0,
+    o1 - o0) of kernels ``w[o0:o1, k0:k1]``, for blocks of at most ``out_block``
+    kernels along C0 (starting at multiples of it) and as many along C1 as
+    keep a block near ``block_bytes``.  The values are those a whole-layer
+    call gives up to float64 rounding, and the same from call to call.  Lets
+    a caller quantize or re-lay the spectra from cache, without layer-sized
+    float64 planes.
+    """
+    tile, dilation, kshape = tuple(tile), tuple(dilation), tuple(w.shape[2:])
+    c0, c1, nb = w.shape[0], w.shape[1], _tiling.bins(tile)
+    dft = _use_dft(kshape, tile)
+    if dft:
+        dre, dim = _dft_matrix(kshape, tile, dilation)
+        dre_t, dim_t = np.ascontiguousarray(dre.T), np.ascontiguousarray(dim.T)
+        taps = dre.shape[0]
+        wt = np.ascontiguousarray(np.moveaxis(w.reshape(c0, c1, taps), 2, 0), np.float64)
+    for o0 in range(0, c0, out_block):
+        o1 = min(c0, o0 + out_block)
+        kb = max(1, block_bytes // (16 * nb * (o1 - o0)))
+        if dft:      # (taps, C0 block, C1) -> columns ordered (k, o)
+            wo = np.ascontiguousarray(wt[:, o0:o1, :].transpose(0, 2, 1))
+        for k0 in range(0, c1, kb):
+            k1 = min(c1, k0 + kb)
+            if dft:
+                cols = wo[:, k0:k1, :].reshape(taps, -1)
+                shape = (nb, k1 - k0, o1 - o0)
+                yield o0, o1, k0, k1, (dre_t @ cols).reshape(shape), \
+                    (dim_t @ cols).reshape(shape)
+            else:
+                yield (o0, o1, k0, k1) + kernel_spectra(w[o0:o1, k0:k1], tile, dilation,
+                                                        threads, bins_first=True)

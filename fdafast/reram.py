@@ -190,51 +190,61 @@ def output_from_spectra(g, yre, yim, n, nt, bias, threads, ws):
 
 
 # -- quantization -------------------------------------------------------------------
-def weight_scales(re, im, mode, bits):
-    """Scales of the weight spectra planes (nbins, Cin_g, Cout), shaped to broadcast
-    against them: (1, 1, Cout), (nbins, 1, 1) or (1, 1, 1)."""
-    axes = {"channel": (0, 1), "bin": (1, 2), "layer": None}[mode]
-    peak = None
-    for part in (re, im):                       # contiguous reductions, no |.| temporaries
-        m = np.maximum(part.max(axis=axes), -part.min(axis=axes))
-        peak = m if peak is None else np.maximum(peak, m)
+#: Output channels per block of the weight spectra while they are quantized.
+QUANTIZE_OUT_BLOCK = 64
+
+
+def quantized_weights(g, w, mode, bits, threads):
+    """The weight spectra ``conj(FFT(w)) / T^3`` quantized to ``bits``-bit integers.
+
+    Returns ``(s_w, planes)``: the scales, shaped to broadcast against the
+    (nbins, Cin_g, Cout) products as (1, 1, Cout), (nbins, 1, 1) or (1, 1, 1)
+    for ``mode`` 'channel', 'bin' or 'layer' (the largest magnitude of the real
+    and imaginary parts of each group maps to the top integer), and per group
+    the int16 (re, im) of shape (nbins, Cin_g, Cout_g).
+
+    Two passes over cache-sized blocks of the spectra
+    (:func:`fdafast.fft.kernel_spectra_blocks`), the first for the peaks, the
+    second, computing the same values again, to round them: the float64
+    spectra of a layer are never held whole.
+    """
+    cout, cig = w.shape[:2]
+    groups = g.groups
+    cog = cout // groups
+    peak = np.zeros({"channel": cout, "bin": g.nbins, "layer": 1}[mode])
+
+    def blocks(grp):
+        return fft.kernel_spectra_blocks(w[grp * cog:(grp + 1) * cog], g.tile3, g.dilation3,
+                                         QUANTIZE_OUT_BLOCK, threads)
+
+    for grp in range(groups):
+        for o0, o1, _, _, re, im in blocks(grp):
+            for part in (re, im):                 # contiguous reductions, no |.| temporaries
+                if mode == "channel":
+                    sl = slice(grp * cog + o0, grp * cog + o1)
+                    peak[sl] = np.maximum(peak[sl], np.maximum(part.max(axis=(0, 1)),
+                                                               -part.min(axis=(0, 1))))
+                elif mode == "bin":
+                    peak[:] = np.maximum(peak, np.maximum(part.max(axis=(1, 2)),
+                                                          -part.min(axis=(1, 2))))
+                else:
+                    peak[0] = max(peak[0], part.max(), -part.min())
     s = quant.scale(peak, bits)
-    return {"channel": lambda: s[None, None, :], "bin": lambda: s[:, None, None],
-            "layer": lambda: s.reshape(1, 1, 1)}[mode]()
-
-
-def weight_planes(g, w, threads):
-    """The weight spectra ``conj(FFT(w)) / T^3`` as float64 planes (nbins, Cin_g, Cout),
-    the layout of the per-bin products (:func:`fdafast.fft.kernel_spectra`)."""
-    return fft.kernel_spectra(w, g.tile3, g.dilation3, threads, bins_first=True)
-
-
-#: Float64 elements quantized at once (bounds the temporaries).
-QUANTIZE_BLOCK = 1 << 20
-
-
-def _quantize_block(re, im, co, bs, s_w, bits):
-    """int16 (re, im) of shape (bins, Cin_g, outputs) for output slice ``co`` and bin
-    slice ``bs`` of the planes, each value rounded after division by its scale."""
+    s_w = {"channel": lambda: s[None, None, :], "bin": lambda: s[:, None, None],
+           "layer": lambda: s.reshape(1, 1, 1)}[mode]()
     top = (1 << (bits - 1)) - 1
-    b, k, n = re[bs, :, co].shape
-    out = [np.empty((b, k, n), np.int16), np.empty((b, k, n), np.int16)]
-    step = max(1, QUANTIZE_BLOCK // max(1, k * n))
-    for b0 in range(0, b, step):
-        b1 = min(b, b0 + step)
-        rows = slice(bs.start + b0, bs.start + b1)
-        if s_w.shape[2] > 1:
-            sc = s_w[:, :, co]                              # per output channel
-        elif s_w.shape[0] > 1:
-            sc = s_w[rows]                                  # per bin
-        else:
-            sc = s_w.reshape(())
-        for part, dst in zip((re, im), out):
-            r = part[rows, :, co] / sc
-            np.rint(r, out=r)
-            np.clip(r, -top, top, out=r)
-            dst[b0:b1] = r
-    return out
+    planes = []
+    for grp in range(groups):
+        wr, wi = (np.empty((g.nbins, cig, cog), np.int16) for _ in range(2))
+        for o0, o1, k0, k1, re, im in blocks(grp):
+            sc = s_w[:, :, grp * cog + o0:grp * cog + o1] if mode == "channel" else s_w
+            for part, dst in ((re, wr), (im, wi)):
+                r = part / sc
+                np.rint(r, out=r)
+                np.clip(r, -top, top, out=r)
+                dst[:, k0:k1, o0:o1] = r
+        planes.append((wr, wi))
+    return s_w, planes
 
 
 def input_scales(X, mode, bits, calibrated):
@@ -318,14 +328,14 @@ class ReRAMLayer(Prepared):
         """
         if self._weights is None:
             cfg = self.engine.config
-            re, im = weight_planes(self.geometry, self.weight, self.threads)
-            s_w = weight_scales(re, im, self.engine.weight_scale, cfg.weight_bits)
+            s_w, planes = quantized_weights(self.geometry, self.weight, self.engine.weight_scale,
+                                            cfg.weight_bits, self.threads)
+            cog = self.geometry.cout // self.geometry.groups
             out = []
             for _, co, bs, i in self._batches():
                 seed = (int(self.engine.seed) + 0x9E3779B97F4A7C15 * i) & (2 ** 64 - 1)
-                # quantized batch by batch: no whole-layer integer temporaries
-                wr, wi = _quantize_block(re, im, co, bs, s_w, cfg.weight_bits)
-                out.append(PreparedWeights(wr, wi, cfg, seed))
+                wr, wi = planes[co.start // cog]
+                out.append(PreparedWeights(wr[bs], wi[bs], cfg, seed))
             self._weights = (s_w, out)
         return self._weights
 
