@@ -27,7 +27,7 @@ from ._args import (CONV_LAYOUTS, check_finite, check_memory, conv_shapes, float
 from ._tiling import to3
 from .engine import PHASES, Engine, Prepared, Workspace
 from .errors import InvalidArgumentError, ShapeError
-from .fft import kernel_spectra, kernel_spectra_blocks
+from .fft import kernel_spectra, kernel_spectra_map
 
 __all__ = ["ConvPlan", "FloatFFT", "conv1d", "conv2d", "conv3d", "plan_spectra"]
 
@@ -67,13 +67,13 @@ def plan_spectra(w, tile, dilation, groups, dtype, width, threads=None):
         out[:, cout:] = im[:, 0, :]
         return out
     for g in range(groups):
-        wg = w[g * cog:(g + 1) * cog]
-        for j0, j1, k0, k1, re, im in kernel_spectra_blocks(wg, tile, dilation, width, threads):
-            col = g * cog + j0                        # a panel of j1 - j0 columns
+        def place(j0, j1, k0, k1, re, im, col0=g * cog):
+            col = col0 + j0                           # a panel of j1 - j0 columns
             blk = out[:, 2 * cig * col + 2 * k0 * (j1 - j0):2 * cig * col + 2 * k1 * (j1 - j0)]
             blk = blk.reshape(nb, k1 - k0, 2, j1 - j0)
             blk[:, :, 0, :] = re                      # (b, k, j) already
             blk[:, :, 1, :] = im
+        kernel_spectra_map(w[g * cog:(g + 1) * cog], tile, dilation, width, place, threads)
     return out
 
 

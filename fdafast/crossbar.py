@@ -39,12 +39,13 @@ numbers of the device models, is written out in the docstrings of
 :class:`CrossbarConfig` and :func:`cmatmul`, and followed literally by the
 loop reference in ``tests/naive_crossbar.py``.
 """
+import concurrent.futures
 import dataclasses
 import secrets
 
 import numpy as np
 
-from . import _dispatch, _native, _rng, _xbar
+from . import _blas, _dispatch, _native, _rng, _xbar
 from ._args import threads_arg
 from ._dispatch import Kernel
 from ._kernels import set_threads
@@ -404,38 +405,54 @@ def _exact_dtype(xr, xi, weights):
     return np.float64 if weights.real else np.complex128
 
 
-def _exact_into(xr, xi, weights, target):
+def _exact_into(xr, xi, weights, target, threads=1):
     """The exact product ``x @ w`` of the integer operands (B, M, K), written by
     ``target`` (:class:`_Target`) in blocks of :data:`EXACT_BINS` bins and as
     many rows as :data:`EXACT_BLOCK` allows.
 
     One GEMM per bin and row block, exact in its dtype (:func:`_exact_dtype`),
-    on operands converted block by block (no product-sized temporaries).
+    on operands converted block by block (no product-sized temporaries).  The
+    blocks of bins are shared out among ``threads`` threads, each with its own
+    buffers and a single-threaded BLAS (:mod:`fdafast._blas`); they write
+    disjoint parts of the target, and every value is computed alike whatever
+    the thread count.
     """
     B, M, K = xr.shape
     N = weights.N
     dtype = _exact_dtype(xr, xi, weights)
     nbin = min(B, EXACT_BINS)
     mb = min(M, max(1, EXACT_BLOCK // (nbin * N)))
-    y = np.empty((nbin, mb, N), dtype)
-    xb, wb = np.empty((mb, K), dtype), np.empty((nbin, K, N), dtype)
-    for b0 in range(0, B, nbin):
-        blk = range(b0, min(B, b0 + nbin))
-        for j, b in enumerate(blk):
-            wr, wi = weights.matrix(b)
-            if weights.real:
-                wb[j] = wr
-            else:
-                wb[j].real, wb[j].imag = wr, wi
-        for m0 in range(0, M, mb):
-            m1 = min(M, m0 + mb)
+    starts = list(range(0, B, nbin))
+
+    def work(share):
+        y = np.empty((nbin, mb, N), dtype)
+        xb, wb = np.empty((mb, K), dtype), np.empty((nbin, K, N), dtype)
+        for b0 in share:
+            blk = range(b0, min(B, b0 + nbin))
             for j, b in enumerate(blk):
+                wr, wi = weights.matrix(b)
                 if weights.real:
-                    xb[:m1 - m0] = xr[b, m0:m1]
+                    wb[j] = wr
                 else:
-                    xb[:m1 - m0].real, xb[:m1 - m0].imag = xr[b, m0:m1], xi[b, m0:m1]
-                np.matmul(xb[:m1 - m0], wb[j], out=y[j, :m1 - m0])
-            target.write(y[:len(blk), :m1 - m0], blk, range(m0, m1))
+                    wb[j].real, wb[j].imag = wr, wi
+            for m0 in range(0, M, mb):
+                m1 = min(M, m0 + mb)
+                for j, b in enumerate(blk):
+                    if weights.real:
+                        xb[:m1 - m0] = xr[b, m0:m1]
+                    else:
+                        xb[:m1 - m0].real, xb[:m1 - m0].imag = xr[b, m0:m1], xi[b, m0:m1]
+                    np.matmul(xb[:m1 - m0], wb[j], out=y[j, :m1 - m0])
+                target.write(y[:len(blk), :m1 - m0], blk, range(m0, m1))
+
+    nt = max(1, min(int(threads), len(starts)))
+    with _blas.single_threaded():
+        if nt == 1:
+            work(starts)
+        else:
+            with concurrent.futures.ThreadPoolExecutor(nt) as pool:
+                for f in [pool.submit(work, starts[t::nt]) for t in range(nt)]:
+                    f.result()
 
 
 class _Target:
@@ -526,7 +543,7 @@ def _split_exact(kernel, xr, xi, weights, step, threads, target):
     ok = _nb.provably_exact(np.ascontiguousarray(xr, np.int32),
                             np.ascontiguousarray(xr if xi is None else xi, np.int32), kind,
                             cpb, shifts, masks, cfg.adc_max // cfg.levels)
-    _exact_into(xr, xi, weights, target)
+    _exact_into(xr, xi, weights, target, threads)
     for b in np.flatnonzero(~ok.all(axis=1)):
         rows = np.flatnonzero(~ok[b])
         y = _kernel_product(kernel, xr[b:b + 1, rows], None if xi is None else xi[b:b + 1, rows],
@@ -569,7 +586,7 @@ def emulate(xr, xi, weights, threads, full_scale=None, force=False, out=None, st
         _Target(out, strides, scales, shape, weights.real)
     set_threads(threads)
     if kernel is Kernel.EXACT:
-        _exact_into(xr, xi, weights, target)
+        _exact_into(xr, xi, weights, target, threads)
     elif _dispatch.exact_rows_apply(kernel, config, step):
         _split_exact(kernel, xr, xi, weights, step, threads, target)
     else:

@@ -5,12 +5,13 @@ for tests, benchmarks and users who want the tile spectra themselves.  The
 layout is numpy's: ``rfft_tiles(t)`` equals ``numpy.fft.rfftn`` over the last
 three axes, returned as separate real and imaginary planes.
 """
+import concurrent.futures
 import functools
 import math
 
 import numpy as np
 
-from . import _native, _tiling
+from . import _blas, _native, _tiling
 from ._args import float_array, threads_arg
 from .errors import ShapeError
 
@@ -197,16 +198,19 @@ def kernel_spectra(w, tile, dilation, threads=None, bins_first=False):
 SPECTRA_BLOCK_BYTES = 2 << 20
 
 
-def kernel_spectra_blocks(w, tile, dilation, out_block, threads=None,
-                          block_bytes=SPECTRA_BLOCK_BYTES):
-    """The spectra of :func:`kernel_spectra` (``bins_first=True``) block by block.
+def kernel_spectra_map(w, tile, dilation, out_block, fn, threads=1,
+                       block_bytes=SPECTRA_BLOCK_BYTES):
+    """Call ``fn(o0, o1, k0, k1, re, im)`` with the spectra of :func:`kernel_spectra`
+    (``bins_first=True``) block by block, on ``threads`` threads.
 
-    Yields ``(o0, o1, k0, k1, re, im)``: the float64 spectra (nbins, k1 - k0,
-    o1 - o0) of kernels ``w[o0:o1, k0:k1]``, for blocks of at most ``out_block``
-    kernels along C0 (starting at multiples of it) and as many along C1 as
-    keep a block near ``block_bytes``.  The values are those a whole-layer
-    call gives up to float64 rounding, and the same from call to call.  Lets
-    a caller quantize or re-lay the spectra from cache, without layer-sized
+    ``re``, ``im`` are the float64 spectra (nbins, k1 - k0, o1 - o0) of kernels
+    ``w[o0:o1, k0:k1]``, for blocks of at most ``out_block`` kernels along C0
+    (starting at multiples of it) and as many along C1 as keep a block near
+    ``block_bytes``.  The values are those a whole-layer call gives up to
+    float64 rounding, and the same whatever ``threads`` (BLAS runs one thread
+    per call, :mod:`fdafast._blas`).  ``fn`` runs concurrently on different
+    blocks: it must only write where its block alone writes, or lock.  Lets a
+    caller quantize or re-lay the spectra from cache, without layer-sized
     float64 planes.
     """
     tile, dilation, kshape = tuple(tile), tuple(dilation), tuple(w.shape[2:])
@@ -216,19 +220,29 @@ def kernel_spectra_blocks(w, tile, dilation, out_block, threads=None,
         dre, dim = _dft_matrix(kshape, tile, dilation)
         dre_t, dim_t = np.ascontiguousarray(dre.T), np.ascontiguousarray(dim.T)
         taps = dre.shape[0]
-        wt = np.ascontiguousarray(np.moveaxis(w.reshape(c0, c1, taps), 2, 0), np.float64)
+        wt = np.moveaxis(np.asarray(w).reshape(c0, c1, taps), 2, 0)     # (taps, C0, C1) view
+    blocks = []
     for o0 in range(0, c0, out_block):
         o1 = min(c0, o0 + out_block)
         kb = max(1, block_bytes // (16 * nb * (o1 - o0)))
-        if dft:      # (taps, C0 block, C1) -> columns ordered (k, o)
-            wo = np.ascontiguousarray(wt[:, o0:o1, :].transpose(0, 2, 1))
-        for k0 in range(0, c1, kb):
-            k1 = min(c1, k0 + kb)
-            if dft:
-                cols = wo[:, k0:k1, :].reshape(taps, -1)
+        blocks += [(o0, o1, k0, min(c1, k0 + kb)) for k0 in range(0, c1, kb)]
+
+    def work(share):
+        for o0, o1, k0, k1 in share:
+            if dft:             # columns ordered (k, o)
+                cols = np.ascontiguousarray(wt[:, o0:o1, k0:k1].transpose(0, 2, 1),
+                                            np.float64).reshape(taps, -1)
                 shape = (nb, k1 - k0, o1 - o0)
-                yield o0, o1, k0, k1, (dre_t @ cols).reshape(shape), \
-                    (dim_t @ cols).reshape(shape)
+                fn(o0, o1, k0, k1, (dre_t @ cols).reshape(shape), (dim_t @ cols).reshape(shape))
             else:
-                yield (o0, o1, k0, k1) + kernel_spectra(w[o0:o1, k0:k1], tile, dilation,
-                                                        threads, bins_first=True)
+                fn(o0, o1, k0, k1, *kernel_spectra(w[o0:o1, k0:k1], tile, dilation, 1,
+                                                   bins_first=True))
+
+    nt = max(1, min(int(threads_arg(threads)), len(blocks)))
+    with _blas.single_threaded():
+        if nt == 1:
+            work(blocks)
+        else:
+            with concurrent.futures.ThreadPoolExecutor(nt) as pool:
+                for f in [pool.submit(work, blocks[t::nt]) for t in range(nt)]:
+                    f.result()

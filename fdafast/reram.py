@@ -31,6 +31,7 @@ crossbar is emulated, the digital FFT/IFFT units are taken as exact.
 import dataclasses
 import functools
 import math
+import threading
 import time
 
 import numpy as np
@@ -204,7 +205,7 @@ def quantized_weights(g, w, mode, bits, threads):
     the int16 (re, im) of shape (nbins, Cin_g, Cout_g).
 
     Two passes over cache-sized blocks of the spectra
-    (:func:`fdafast.fft.kernel_spectra_blocks`), the first for the peaks, the
+    (:func:`fdafast.fft.kernel_spectra_map`), the first for the peaks, the
     second, computing the same values again, to round them: the float64
     spectra of a layer are never held whole.
     """
@@ -213,22 +214,26 @@ def quantized_weights(g, w, mode, bits, threads):
     cog = cout // groups
     peak = np.zeros({"channel": cout, "bin": g.nbins, "layer": 1}[mode])
 
-    def blocks(grp):
-        return fft.kernel_spectra_blocks(w[grp * cog:(grp + 1) * cog], g.tile3, g.dilation3,
-                                         QUANTIZE_OUT_BLOCK, threads)
+    lock = threading.Lock()
 
-    for grp in range(groups):
-        for o0, o1, _, _, re, im in blocks(grp):
+    def peaks(grp):
+        def fn(o0, o1, k0, k1, re, im):
             for part in (re, im):                 # contiguous reductions, no |.| temporaries
                 if mode == "channel":
+                    m = np.maximum(part.max(axis=(0, 1)), -part.min(axis=(0, 1)))
                     sl = slice(grp * cog + o0, grp * cog + o1)
-                    peak[sl] = np.maximum(peak[sl], np.maximum(part.max(axis=(0, 1)),
-                                                               -part.min(axis=(0, 1))))
                 elif mode == "bin":
-                    peak[:] = np.maximum(peak, np.maximum(part.max(axis=(1, 2)),
-                                                          -part.min(axis=(1, 2))))
+                    m, sl = np.maximum(part.max(axis=(1, 2)), -part.min(axis=(1, 2))), slice(None)
                 else:
-                    peak[0] = max(peak[0], part.max(), -part.min())
+                    m, sl = max(part.max(), -part.min()), slice(0, 1)
+                with lock:                        # max: the same in any order
+                    peak[sl] = np.maximum(peak[sl], m)
+        return fn
+
+    spectra = functools.partial(fft.kernel_spectra_map, tile=g.tile3, dilation=g.dilation3,
+                                out_block=QUANTIZE_OUT_BLOCK, threads=threads)
+    for grp in range(groups):
+        spectra(w[grp * cog:(grp + 1) * cog], fn=peaks(grp))
     s = quant.scale(peak, bits)
     s_w = {"channel": lambda: s[None, None, :], "bin": lambda: s[:, None, None],
            "layer": lambda: s.reshape(1, 1, 1)}[mode]()
@@ -236,13 +241,15 @@ def quantized_weights(g, w, mode, bits, threads):
     planes = []
     for grp in range(groups):
         wr, wi = (np.empty((g.nbins, cig, cog), np.int16) for _ in range(2))
-        for o0, o1, k0, k1, re, im in blocks(grp):
+
+        def rounded(o0, o1, k0, k1, re, im, wr=wr, wi=wi, grp=grp):
             sc = s_w[:, :, grp * cog + o0:grp * cog + o1] if mode == "channel" else s_w
             for part, dst in ((re, wr), (im, wi)):
                 r = part / sc
                 np.rint(r, out=r)
                 np.clip(r, -top, top, out=r)
                 dst[:, k0:k1, o0:o1] = r
+        spectra(w[grp * cog:(grp + 1) * cog], fn=rounded)
         planes.append((wr, wi))
     return s_w, planes
 

@@ -57,17 +57,21 @@ def test_both_transform_paths_are_taken():
 
 
 @pytest.mark.parametrize("kshape,tile,dilation", [KERNELS[0], KERNELS[2], KERNELS[6]])
-@pytest.mark.parametrize("out_block,block_bytes", [(4, 1 << 12), (7, 1 << 16), (64, 1 << 30)])
-def test_spectra_blocks_cover_the_layer_once(kshape, tile, dilation, out_block, block_bytes):
+@pytest.mark.parametrize("out_block,block_bytes,threads", [(4, 1 << 12, 1), (7, 1 << 16, 3),
+                                                           (64, 1 << 30, 2)])
+def test_spectra_blocks_cover_the_layer_once(kshape, tile, dilation, out_block, block_bytes,
+                                             threads):
     w = np.random.default_rng(2).standard_normal((13, 11) + kshape)
     re, im = fft.kernel_spectra(w, tile, dilation, bins_first=True)
     seen = np.zeros((11, 13), np.int64)
-    for o0, o1, k0, k1, bre, bim in fft.kernel_spectra_blocks(w, tile, dilation, out_block,
-                                                              block_bytes=block_bytes):
+
+    def check(o0, o1, k0, k1, bre, bim):
         assert o0 % out_block == 0 and o1 - o0 <= out_block
         seen[k0:k1, o0:o1] += 1
         np.testing.assert_allclose(bre, re[:, k0:k1, o0:o1], rtol=0, atol=1e-14)
         np.testing.assert_allclose(bim, im[:, k0:k1, o0:o1], rtol=0, atol=1e-14)
+    fft.kernel_spectra_map(w, tile, dilation, out_block, check, threads,
+                           block_bytes=block_bytes)
     assert np.all(seen == 1)
 
 
@@ -123,7 +127,7 @@ def test_quantized_weights_equal_whole_layer_quantization(mode, groups, monkeypa
     geom = plan.geometry
     monkeypatch.setattr(reram, "QUANTIZE_OUT_BLOCK", 5)        # blocks cut every layout
     monkeypatch.setattr(fft, "SPECTRA_BLOCK_BYTES", 4096)
-    s_w, planes = reram.quantized_weights(geom, w, mode, 8, 1)
+    s_w, planes = reram.quantized_weights(geom, w, mode, 8, 3)
     re, im = rfftn_spectra(w, geom.tile3, geom.dilation3)           # (Cout, Cin_g, nbins)
     re, im = re.transpose(2, 1, 0), im.transpose(2, 1, 0)            # (nbins, Cin_g, Cout)
     axes = {"channel": (0, 1), "bin": (1, 2), "layer": None}[mode]
@@ -196,10 +200,12 @@ def test_exact_product_is_exact_at_the_float32_bound(real, bits, K):
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(B=st.integers(1, 19), M=st.integers(1, 40), K=st.integers(1, 30), N=st.integers(1, 20),
        real=st.booleans(), scaled=st.booleans(), seed=st.integers(0, 2 ** 16),
-       block=st.sampled_from([1, 7, 64, 1 << 19]))
-def test_exact_writer_places_and_scales_every_value(B, M, K, N, real, scaled, seed, block):
+       block=st.sampled_from([1, 7, 64, 1 << 19]), threads=st.integers(1, 3))
+def test_exact_writer_places_and_scales_every_value(B, M, K, N, real, scaled, seed, block,
+                                                    threads):
     """Into planes of the spectra layout (m, n, b) at strides (1, N*B', B'), with
-    per-row, per-column and per-bin factors, blocks of any size."""
+    per-row, per-column and per-bin factors, blocks of any size, on any number of
+    threads."""
     rng = np.random.default_rng(seed)
     w, wr, wi = prepared(rng, B, K, N, 8, real)
     xr = rng.integers(-127, 128, (B, M, K)).astype(np.int32)
@@ -210,7 +216,8 @@ def test_exact_writer_places_and_scales_every_value(B, M, K, N, real, scaled, se
     old = cb.EXACT_BLOCK
     cb.EXACT_BLOCK = block
     try:
-        cb._exact_into(xr, xi, w, cb._Target(planes, (1, N * nb, nb), scales, (B, M, N), real))
+        cb._exact_into(xr, xi, w, cb._Target(planes, (1, N * nb, nb), scales, (B, M, N), real),
+                       threads)
     finally:
         cb.EXACT_BLOCK = old
     ref = int_product(xr, xi, wr, wi)
@@ -235,6 +242,24 @@ def test_scatter_kernel_writes_given_rows_and_bins_only():
             np.testing.assert_array_equal(R[m_idx[m], :, b_idx[b]], y[b, m].real)
             np.testing.assert_array_equal(I[m_idx[m], :, b_idx[b]], 1.0)
     assert np.count_nonzero(I) == 2 * 3 * 4
+
+
+def test_blas_limit_is_shared_and_restored():
+    from threadpoolctl import threadpool_info
+    from fdafast import _blas
+
+    def numpys():          # numpy's own BLAS (scipy or torch may have loaded others since)
+        return [i["num_threads"] for i in threadpool_info()
+                if i["user_api"] == "blas" and "numpy" in i["filepath"]]
+
+    before = numpys()
+    if not before:
+        pytest.skip("threadpoolctl finds no BLAS of numpy's to limit")
+    with _blas.single_threaded():
+        with _blas.single_threaded():
+            assert set(numpys()) == {1}
+        assert set(numpys()) == {1}
+    assert numpys() == before
 
 
 def test_target_refuses_planes_too_small():
