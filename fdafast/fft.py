@@ -198,15 +198,14 @@ def kernel_spectra(w, tile, dilation, threads=None, bins_first=False):
 SPECTRA_BLOCK_BYTES = 2 << 20
 
 
-def kernel_spectra_map(w, tile, dilation, out_block, fn, threads=1,
-                       block_bytes=SPECTRA_BLOCK_BYTES):
+def kernel_spectra_map(w, tile, dilation, out_block, fn, threads=1, block_bytes=None):
     """Call ``fn(o0, o1, k0, k1, re, im)`` with the spectra of :func:`kernel_spectra`
     (``bins_first=True``) block by block, on ``threads`` threads.
 
     ``re``, ``im`` are the float64 spectra (nbins, k1 - k0, o1 - o0) of kernels
     ``w[o0:o1, k0:k1]``, for blocks of at most ``out_block`` kernels along C0
     (starting at multiples of it) and as many along C1 as keep a block near
-    ``block_bytes``.  The values are those a whole-layer call gives up to
+    ``block_bytes`` (default :data:`SPECTRA_BLOCK_BYTES`).  The values are those a whole-layer call gives up to
     float64 rounding, and the same whatever ``threads`` (BLAS runs one thread
     per call, :mod:`fdafast._blas`).  ``fn`` runs concurrently on different
     blocks: it must only write where its block alone writes, or lock.  Lets a
@@ -215,6 +214,7 @@ def kernel_spectra_map(w, tile, dilation, out_block, fn, threads=1,
     """
     tile, dilation, kshape = tuple(tile), tuple(dilation), tuple(w.shape[2:])
     c0, c1, nb = w.shape[0], w.shape[1], _tiling.bins(tile)
+    block_bytes = SPECTRA_BLOCK_BYTES if block_bytes is None else block_bytes
     dft = _use_dft(kshape, tile)
     if dft:
         dre, dim = _dft_matrix(kshape, tile, dilation)
