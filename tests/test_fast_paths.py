@@ -265,3 +265,19 @@ def test_blas_limit_is_shared_and_restored():
 def test_target_refuses_planes_too_small():
     with pytest.raises(Exception, match="too small"):
         cb._Target((np.zeros(10), np.zeros(10)), (1, 4, 2), (None, None, None), (2, 3, 4), False)
+
+
+@pytest.mark.parametrize("bits", [1, 2, 3, 5, 8, 13])
+@pytest.mark.parametrize("shape", [(3, 5, 7), (2, 1, 64), (1, 3, 1), (4, 9, 130)])
+def test_pack_columns_equals_shifted_fields(bits, shape):
+    rng = np.random.default_rng(bits)
+    G = rng.integers(0, 1 << bits, shape)
+    F = 64 // bits
+    got = nbk.pack_columns(G.astype(np.float64), bits)
+    assert got.shape == shape[:-1] + (-(-shape[-1] // F),) and got.dtype == np.uint64
+    for idx in np.ndindex(*shape):
+        *lead, j = idx
+        word = int(got[tuple(lead) + (j // F,)])
+        assert (word >> (bits * (j % F))) & ((1 << bits) - 1) == G[idx]
+    np.testing.assert_array_equal(nbk.pack_columns(G.astype(np.uint8) if bits <= 8 else G, bits),
+                                  got)

@@ -240,11 +240,23 @@ def scatter_scaled(y, out_re, out_im, b_idx, m_idx, s0, s1, s2, rs, cs, bs):
 
 
 def pack_columns(G, bits):
-    """Integer levels (..., R, ncols) packed as ``bits``-wide fields of uint64 words."""
+    """Integer levels (..., R, ncols) packed as ``bits``-wide fields of uint64 words:
+    column j is field j % F of word j // F (F = 64 // bits), zero-padded."""
     F = 64 // bits
     ncols = G.shape[-1]
     nwords = -(-ncols // F)
-    pad = np.zeros(G.shape[:-1] + (nwords * F,), np.uint64)
-    pad[..., :ncols] = G
-    shifts = np.arange(F, dtype=np.uint64) * np.uint64(bits)
-    return np.bitwise_or.reduce(pad.reshape(G.shape[:-1] + (nwords, F)) << shifts, axis=-1)
+    flat = np.ascontiguousarray(G).reshape(-1, ncols)
+    out = np.empty((flat.shape[0], nwords), np.uint64)
+    _pack_rows(flat, bits, F, out)
+    return out.reshape(G.shape[:-1] + (nwords,))
+
+
+@numba.njit(**JIT_PARALLEL)
+def _pack_rows(flat, bits, F, out):
+    rows, ncols = flat.shape
+    for r in numba.prange(rows):
+        for w in range(out.shape[1]):
+            word = np.uint64(0)
+            for f in range(min(F, ncols - w * F)):
+                word |= np.uint64(flat[r, w * F + f]) << np.uint64(f * bits)
+            out[r, w] = word
