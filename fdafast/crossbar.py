@@ -381,6 +381,8 @@ class PreparedWeights:
 
 #: Output elements (bins x rows x columns) of one block of the exact product.
 EXACT_BLOCK = 1 << 19
+#: Bytes of the converted weights (bins x K x columns) of one block of it.
+EXACT_WEIGHT_BYTES = 4 << 20
 #: Bins per block of the exact product: a 64-byte line of the spectra layout
 #: (bins adjacent) is written whole.
 EXACT_BINS = 8
@@ -407,12 +409,13 @@ def _exact_dtype(xr, xi, weights):
 
 def _exact_into(xr, xi, weights, target, threads=1):
     """The exact product ``x @ w`` of the integer operands (B, M, K), written by
-    ``target`` (:class:`_Target`) in blocks of :data:`EXACT_BINS` bins and as
-    many rows as :data:`EXACT_BLOCK` allows.
+    ``target`` (:class:`_Target`) in blocks of :data:`EXACT_BINS` bins, as many
+    columns as :data:`EXACT_WEIGHT_BYTES` and as many rows as
+    :data:`EXACT_BLOCK` allow.
 
-    One GEMM per bin and row block, exact in its dtype (:func:`_exact_dtype`),
-    on operands converted block by block (no product-sized temporaries).  The
-    blocks of bins are shared out among ``threads`` threads, each with its own
+    One GEMM per bin, column block and row block, exact in its dtype
+    (:func:`_exact_dtype`), on operands converted block by block (no
+    product-sized temporaries).  The blocks of bins and columns are shared out among ``threads`` threads, each with its own
     buffers and a single-threaded BLAS (:mod:`fdafast._blas`); they write
     disjoint parts of the target, and every value is computed alike whatever
     the thread count.
@@ -421,29 +424,32 @@ def _exact_into(xr, xi, weights, target, threads=1):
     N = weights.N
     dtype = _exact_dtype(xr, xi, weights)
     nbin = min(B, EXACT_BINS)
-    mb = min(M, max(1, EXACT_BLOCK // (nbin * N)))
-    starts = list(range(0, B, nbin))
+    nc = min(N, max(8, EXACT_WEIGHT_BYTES // (nbin * K * np.dtype(dtype).itemsize)))
+    mb = min(M, max(1, EXACT_BLOCK // (nbin * nc)))
+    starts = [(b0, n0) for b0 in range(0, B, nbin) for n0 in range(0, N, nc)]
 
     def work(share):
-        y = np.empty((nbin, mb, N), dtype)
-        xb, wb = np.empty((mb, K), dtype), np.empty((nbin, K, N), dtype)
-        for b0 in share:
-            blk = range(b0, min(B, b0 + nbin))
+        y = np.empty((nbin, mb, nc), dtype)
+        xb, wb = np.empty((mb, K), dtype), np.empty((nbin, K, nc), dtype)
+        for b0, n0 in share:
+            blk, n1 = range(b0, min(B, b0 + nbin)), min(N, n0 + nc)
+            w_ = wb[:, :, :n1 - n0]
             for j, b in enumerate(blk):
                 wr, wi = weights.matrix(b)
                 if weights.real:
-                    wb[j] = wr
+                    w_[j] = wr[:, n0:n1]
                 else:
-                    wb[j].real, wb[j].imag = wr, wi
+                    w_[j].real, w_[j].imag = wr[:, n0:n1], wi[:, n0:n1]
             for m0 in range(0, M, mb):
                 m1 = min(M, m0 + mb)
+                y_ = y[:len(blk), :m1 - m0, :n1 - n0]
                 for j, b in enumerate(blk):
                     if weights.real:
                         xb[:m1 - m0] = xr[b, m0:m1]
                     else:
                         xb[:m1 - m0].real, xb[:m1 - m0].imag = xr[b, m0:m1], xi[b, m0:m1]
-                    np.matmul(xb[:m1 - m0], wb[j], out=y[j, :m1 - m0])
-                target.write(y[:len(blk), :m1 - m0], blk, range(m0, m1))
+                    np.matmul(xb[:m1 - m0], w_[j], out=y_[j])
+                target.write(y_, blk, range(m0, m1), n0)
 
     nt = max(1, min(int(threads), len(starts)))
     with _blas.single_threaded():
@@ -486,13 +492,13 @@ class _Target:
         target.y = y
         return target
 
-    def write(self, y, b_idx, m_idx):
-        """Write ``y`` (b, m, n) at batch items ``b_idx`` and rows ``m_idx`` (None: all,
-        from 0)."""
+    def write(self, y, b_idx, m_idx, n0=0):
+        """Write ``y`` (b, m, n) at batch items ``b_idx``, rows ``m_idx`` (None: all,
+        from 0) and the columns from ``n0`` on."""
         b_idx = np.arange(y.shape[0]) if b_idx is None else np.asarray(b_idx, np.int64)
         m_idx = np.arange(y.shape[1]) if m_idx is None else np.asarray(m_idx, np.int64)
         out_im = self.out[0][:0] if self.real else self.out[1]
-        _nb.scatter_scaled(y, self.out[0], out_im, b_idx, m_idx, *self.strides,
+        _nb.scatter_scaled(y, self.out[0], out_im, b_idx, m_idx, int(n0), *self.strides,
                            self.rs, self.cs, self.bs)
 
 

@@ -197,12 +197,13 @@ def test_exact_product_is_exact_at_the_float32_bound(real, bits, K):
         np.testing.assert_array_equal(y, target.y)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
-@given(B=st.integers(1, 19), M=st.integers(1, 40), K=st.integers(1, 30), N=st.integers(1, 20),
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(B=st.integers(1, 19), M=st.integers(1, 40), K=st.integers(1, 30), N=st.integers(1, 40),
        real=st.booleans(), scaled=st.booleans(), seed=st.integers(0, 2 ** 16),
-       block=st.sampled_from([1, 7, 64, 1 << 19]), threads=st.integers(1, 3))
+       block=st.sampled_from([1, 7, 64, 1 << 19]), wbytes=st.sampled_from([1, 3000, 4 << 20]),
+       threads=st.integers(1, 3))
 def test_exact_writer_places_and_scales_every_value(B, M, K, N, real, scaled, seed, block,
-                                                    threads):
+                                                    wbytes, threads):
     """Into planes of the spectra layout (m, n, b) at strides (1, N*B', B'), with
     per-row, per-column and per-bin factors, blocks of any size, on any number of
     threads."""
@@ -213,13 +214,13 @@ def test_exact_writer_places_and_scales_every_value(B, M, K, N, real, scaled, se
     nb = B + 2                                   # the planes hold more bins than written
     planes = [np.full(M * N * nb, np.nan) for _ in range(1 if real else 2)]
     scales = tuple(rng.random(n) + 0.5 if scaled else None for n in (M, N, B))
-    old = cb.EXACT_BLOCK
-    cb.EXACT_BLOCK = block
+    old = cb.EXACT_BLOCK, cb.EXACT_WEIGHT_BYTES
+    cb.EXACT_BLOCK, cb.EXACT_WEIGHT_BYTES = block, wbytes
     try:
         cb._exact_into(xr, xi, w, cb._Target(planes, (1, N * nb, nb), scales, (B, M, N), real),
                        threads)
     finally:
-        cb.EXACT_BLOCK = old
+        cb.EXACT_BLOCK, cb.EXACT_WEIGHT_BYTES = old
     ref = int_product(xr, xi, wr, wi)
     ref = (ref,) if real else ref
     rs, cs, bs = (np.ones(n) if s is None else s for s, n in zip(scales, (M, N, B)))
@@ -235,7 +236,7 @@ def test_scatter_kernel_writes_given_rows_and_bins_only():
     re, im = np.zeros(5 * 6 * 4), np.zeros(5 * 6 * 4)
     b_idx, m_idx = np.array([4, 1]), np.array([0, 5, 2])
     one = np.ones(8)
-    nbk.scatter_scaled(y, re, im, b_idx, m_idx, 1, 4 * 5, 5, one, one, one)
+    nbk.scatter_scaled(y, re, im, b_idx, m_idx, 0, 1, 4 * 5, 5, one, one, one)
     R, I = re.reshape(6, 4, 5), im.reshape(6, 4, 5)
     for b in range(2):
         for m in range(3):

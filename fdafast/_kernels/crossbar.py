@@ -214,23 +214,24 @@ def provably_exact(xr, xi, kind, cpb, shifts, masks, limit):
 
 
 @numba.njit(**JIT)
-def scatter_scaled(y, out_re, out_im, b_idx, m_idx, s0, s1, s2, rs, cs, bs):
-    """``out[b_idx[b]*s0 + m_idx[m]*s1 + n*s2] = y[b, m, n] * rs[m'] * cs[n] * bs[b']``.
+def scatter_scaled(y, out_re, out_im, b_idx, m_idx, n0, s0, s1, s2, rs, cs, bs):
+    """``out[b_idx[b]*s0 + m_idx[m]*s1 + (n0+n)*s2] = y[b, m, n] * rs[m'] * cs[n0+n] * bs[b']``.
 
     ``y`` (B, M, N) real or complex; real parts go to ``out_re``, imaginary
     ones to ``out_im`` (unused for a real ``y``); ``m'``/``b'`` are the global
-    indices ``m_idx[m]``/``b_idx[b]``.  The factors are applied in that order,
-    in float64, like the C kernels' writer.  Rows run in parallel; the bins
-    are the innermost loop, so that neighbouring bins (adjacent in the
-    spectra layout, ``s0 = 1``) are written together.
+    indices ``m_idx[m]``/``b_idx[b]`` and ``n0`` the first column.  The factors
+    are applied in that order, in float64, like the C kernels' writer.  The
+    bins are the innermost loop, so that neighbouring bins (adjacent in the
+    spectra layout, ``s0 = 1``) are written together.  Serial: callers run
+    it on their own threads (it releases the GIL).
     """
     B, M, N = y.shape
     for m in range(M):
         gm = m_idx[m]
         r = rs[gm]
         for n in range(N):
-            base = gm * s1 + n * s2
-            c = cs[n]
+            base = gm * s1 + (n0 + n) * s2
+            c = cs[n0 + n]
             for b in range(B):
                 gb = b_idx[b]
                 v = y[b, m, n]
