@@ -421,13 +421,18 @@ class ReRAMLayer(Prepared):
                                              cfg.input_bits)
         if cfg.adc_full_scale == "calibrate":
             _, weights = self.prepared_weights()
-            s_x = input_scales(X, engine.input_scale, cfg.input_bits, out.get("input_scale"))
+            # only the sampled rows (the same for every batch) are quantized; a per-row
+            # ('tile') scale needs only them, the others all of X
+            m = calibration_sample(1, X.shape[1], 1)[1]
+            Xs = Split(X.real[:, m], X.imag[:, m])
+            s_x = input_scales(Xs if engine.input_scale == "tile" else X, engine.input_scale,
+                               cfg.input_bits, out.get("input_scale"))
             hist = np.zeros(cfg.s_max + 1, np.int64)
-            xr, xi = quant.quantize(X, s_x, cfg.input_bits)
+            xr, xi = quant.quantize(Xs, s_x, cfg.input_bits)
             for ci, _, bs, i in self._batches():
                 w = weights[i]
-                b, m, n = calibration_sample(bs.stop - bs.start, xr.shape[1], w.N)
-                hist += column_sum_histogram(xr[bs, :, ci][b][:, m], xi[bs, :, ci][b][:, m],
+                b, _, n = calibration_sample(bs.stop - bs.start, X.shape[1], w.N)
+                hist += column_sum_histogram(xr[bs, :, ci][b], xi[bs, :, ci][b],
                                              *w.sample(b, n), cfg, threads)
             out["adc_full_scale"] = quant.percentile_level(hist, engine.percentile, cfg.s_max)
         self.calibration = out

@@ -282,3 +282,29 @@ def test_pack_columns_equals_shifted_fields(bits, shape):
         assert (word >> (bits * (j % F))) & ((1 << bits) - 1) == G[idx]
     np.testing.assert_array_equal(nbk.pack_columns(G.astype(np.uint8) if bits <= 8 else G, bits),
                                   got)
+
+
+@pytest.mark.parametrize("input_scale", ["tile", "layer", "calibrated"])
+def test_calibration_from_sampled_rows_equals_the_whole_batch(input_scale):
+    """Calibration quantizes only the rows it samples: the ADC range equals the one
+    from quantizing every row first."""
+    rng = np.random.default_rng(6)
+    w = rng.standard_normal((40, 6, 3, 3, 3))
+    x = rng.standard_normal((2, 6, 6, 20, 20))
+    engine = ReRAM(config=CrossbarConfig(adc_full_scale="calibrate"), input_scale=input_scale,
+                   bins_per_batch=50)
+    plan = fdafast.ConvPlan(w, x.shape, padding=1, tile=(4, 8, 8), engine=engine)
+    got = plan.calibrate(x)
+    g, cfg = plan.geometry, engine.config
+    X, _ = reram.input_spectra(g, x.reshape((2, 6) + g.in3), 1, fdafast.engine.Workspace())
+    s_x = reram.input_scales(X, input_scale, cfg.input_bits, got.get("input_scale"))
+    xr, xi = quant.quantize(X, s_x, cfg.input_bits)
+    s_w, planes = reram.quantized_weights(g, w, engine.weight_scale, cfg.weight_bits, 1)
+    hist = np.zeros(cfg.s_max + 1, np.int64)
+    for b0 in range(0, g.nbins, 50):
+        bs = slice(b0, min(g.nbins, b0 + 50))
+        b, m, n = reram.calibration_sample(bs.stop - bs.start, xr.shape[1], 40)
+        wr, wi = (p[bs][b][:, :, n].astype(np.int32) for p in planes[0])
+        hist += cb.column_sum_histogram(xr[bs][b][:, m], xi[bs][b][:, m], wr, wi, cfg, 1)
+    assert got["adc_full_scale"] == quant.percentile_level(hist, engine.percentile, cfg.s_max)
+    assert 1 < got["adc_full_scale"] < cfg.s_max              # a level the sums decide
