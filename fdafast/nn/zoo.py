@@ -24,11 +24,13 @@ name               input                architecture
 ``tiny3d``         3 x 8 x 32 x 32      a small 3D CNN (examples, tests)
 =================  ===================  ===========================================
 """
+import concurrent.futures
 import math
 import zlib
 
 import numpy as np
 
+from .._args import default_threads
 from .graph import GraphError, Network, Node
 
 __all__ = ["c3d", "r3d_18", "mc3_18", "r2plus1d_18", "alexnet", "vgg16", "resnet18",
@@ -44,17 +46,24 @@ class Builder:
 
     def __init__(self, name, input_shape, seed=0):
         self.name, self.seed = name, seed
+        self._pending = []
         self.nodes = [Node("input", "input", attrs={"shape": tuple(input_shape)})]
         self.last = "input"
         self.nd = len(input_shape) - 1
 
     def _param(self, name, shape, fan_in=None):
+        """A parameter's array; He-initialised ones are filled by :meth:`build`."""
         if fan_in is None:
             return np.zeros(shape, np.float32)
-        rng = np.random.default_rng([self.seed, zlib.crc32(name.encode())])
-        w = rng.standard_normal(shape, dtype=np.float32)
-        w *= np.float32(math.sqrt(2.0 / fan_in))
+        w = np.empty(shape, np.float32)
+        self._pending.append((name, w, fan_in))
         return w
+
+    def _fill(self, item):
+        name, w, fan_in = item
+        rng = np.random.default_rng([self.seed, zlib.crc32(name.encode())])
+        rng.standard_normal(out=w, dtype=np.float32)
+        w *= np.float32(math.sqrt(2.0 / fan_in))
 
     def add_node(self, name, op, inputs=None, attrs=None, params=None):
         inputs = (self.last,) if inputs is None else tuple(inputs)
@@ -111,6 +120,11 @@ class Builder:
         return self.add_node(name, "add", [a, b])
 
     def build(self):
+        """The network, its He-initialised parameters drawn on up to two threads (numpy's
+        generators release the GIL; each parameter has its own, seeded by its name)."""
+        with concurrent.futures.ThreadPoolExecutor(min(2, default_threads())) as pool:
+            list(pool.map(self._fill, self._pending))
+        self._pending = []
         return Network(self.nodes, name=self.name)
 
 
