@@ -14,12 +14,16 @@ reference so that machine noise hits all alike (``bench.conv``'s
    1-bit DACs, 6-bit ADC) against a numpy complex64 matmul: the time as a
    multiple of numpy's (target: <= 10x); results checked bit-identical
    across variants;
-2. C3D conv2a..conv5b (batch 1, float32), a ConvPlan per variant (its tile
+2. ``fdafast.crossbar.matmul``, the real product, on M=3136, K=128, N=128
+   with the same settings (one row per channel: one 128-row block) against
+   a numpy float32 matmul (target: <= 10x); results checked bit-identical
+   across variants;
+3. C3D conv2a..conv5b (batch 1, float32), a ConvPlan per variant (its tile
    chosen with that variant's constants) against torch's conv3d: torch /
    fdafast (target: geometric mean >= 1.5x, no layer below 1x).
 
 Options: ``--threads`` (default 2), ``--repeat`` (default 5, 2 with
-``--quick``), ``--only SUBSTRING`` (``cmatmul`` or a layer name).  The exit
+``--quick``), ``--only SUBSTRING`` (``cmatmul``, ``matmul`` or a layer name).  The exit
 status is 0 whatever the results (it reports, it does not gate).
 """
 import argparse
@@ -30,7 +34,7 @@ import numpy as np
 
 import fdafast
 from fdafast import CrossbarConfig, _dispatch
-from fdafast.crossbar import cmatmul
+from fdafast.crossbar import cmatmul, matmul
 
 from .conv import geomean, interleaved_medians, print_machine, print_table, setup_threads, torch
 from .crossbar import BENCH_CONFIG, SEED
@@ -67,6 +71,24 @@ def bench_cmatmul(rng, threads, repeat, variants):
     body = [[v, "", f"{t * 1e3:.1f}", f"{t / t_np:.1f}x"] for v, t in zip(variants, times)]
     body.append(["numpy complex64", "", f"{t_np * 1e3:.2f}", "1.0x"])
     print_table(f"cmatmul {M}x{K} @ {K}x{N}, {threads} threads "
+                f"(results {'identical' if same else 'DIFFER'} across variants; target <= 10x)",
+                ["variant", "", "ms", "x numpy"], body)
+
+
+def bench_matmul(rng, threads, repeat, variants):
+    M, K, N = 3136, 128, 128
+    cfg = CrossbarConfig(**BENCH_CONFIG)
+    x = rng.integers(-127, 128, (M, K)).astype(np.float64)
+    w = rng.integers(-127, 128, (K, N)).astype(np.float64)
+    a, b = x.astype(np.float32), w.astype(np.float32)
+    fns = [in_variant(v, lambda: matmul(x, w, cfg, threads=threads)[0]) for v in variants]
+    ys = [f() for f in fns]
+    same = all(np.array_equal(y, ys[0]) for y in ys)
+    times = interleaved_medians(fns + [lambda: a @ b], repeat)
+    t_np = times[-1]
+    body = [[v, "", f"{t * 1e3:.1f}", f"{t / t_np:.1f}x"] for v, t in zip(variants, times)]
+    body.append(["numpy float32", "", f"{t_np * 1e3:.2f}", "1.0x"])
+    print_table(f"matmul (real) {M}x{K} @ {K}x{N}, {threads} threads "
                 f"(results {'identical' if same else 'DIFFER'} across variants; target <= 10x)",
                 ["variant", "", "ms", "x numpy"], body)
 
@@ -126,9 +148,11 @@ def main(argv=None):
     fdafast.show_config()
     variants = runnable()
     rng = np.random.default_rng(SEED)
-    if not args.only or args.only in "cmatmul":
+    if not args.only or (args.only in "cmatmul" and args.only != "matmul"):
         bench_cmatmul(rng, args.threads, repeat, variants)
-    if torch is not None and (not args.only or args.only != "cmatmul"):
+    if not args.only or args.only == "matmul":
+        bench_matmul(rng, args.threads, repeat, variants)
+    if torch is not None and (not args.only or args.only not in ("cmatmul", "matmul")):
         bench_layers(rng, args.threads, repeat, variants, args.only)
     print(f"\n({time.perf_counter() - t0:.0f} s)")
     return 0

@@ -37,10 +37,14 @@
 #define MAX_NW FDA_XBAR_MAX_NW
 #define MAX_BITS FDA_XBAR_MAX_BITS
 
-/* The routing tables and the output indexing every kernel relies on. */
+/* Cycles per input chunk: two for a complex product, one for a real one. */
+static inline int xb_cycles(const fda_xbar_desc *d) { return d->real ? 1 : 2; }
+
+/* The routing tables (of the cycles that run) and the output indexing every
+   kernel relies on. */
 static int check_routes(const fda_xbar_desc *d)
 {
-    for (int q = 0; q < 2; q++)
+    for (int q = 0; q < xb_cycles(d); q++)
         for (int64_t g = 0; g < d->ngroups; g++)
             if (d->route[q][g] < 0 || d->route[q][g] > 1 || d->wshift[q][g] < 0 ||
                 d->wshift[q][g] > 40)
@@ -68,7 +72,7 @@ static int xbar_check(const fda_xbar_desc *d, int64_t x_len, int64_t p_len, int6
         d->ngroups > FDA_XBAR_MAX_GROUPS || d->input_bits < 2 ||
         d->input_bits > MAX_BITS || d->dac_bits < 1 || d->dac_bits >= d->input_bits ||
         d->adc_max < 0 || d->N % 8 || d->n_out < 1 || d->n_out > d->N || d->offset < 0 ||
-        !(d->step >= 1.0))
+        !(d->step >= 1.0) || (d->real != 0 && d->real != 1) || (d->real && d->rowpair))
         return FDA_ERR_GEOMETRY;
     if (d->nthreads < 1) return FDA_ERR_THREADS;
     const int64_t rows_pb = (d->rowpair ? 2 : 1) * d->cpb;
@@ -83,21 +87,23 @@ static int xbar_check(const fda_xbar_desc *d, int64_t x_len, int64_t p_len, int6
 
 /* Row masks of the input bit planes of one input row and block:
    in[q][i][w], bit r%64 of word r/64 set when bit i of row r's value is
-   (two's complement).  With AVX-512BW and inputs of at most 8 bits, the
-   rows' low bytes go through vpmovb2m: the sign bit of 64 bytes at once,
-   then bytes doubled (shifted left) for the next bit. */
+   (two's complement); cycle 0 only for a real product (xi not read).  With
+   AVX-512BW (AVX2) and inputs of at most 8 bits, the rows' low bytes go
+   through vpmovb2m (vpmovmskb): the sign bits of 64 (32) bytes at once, then
+   bytes doubled (shifted left) for the next bit. */
 static void input_planes(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                          int64_t k0, int64_t k1, uint64_t in[2][MAX_BITS][MAX_NW])
 {
-    const int ib = (int)d->input_bits;
+    const int ib = (int)d->input_bits, nq = xb_cycles(d);
     const int64_t nrows = (d->rowpair ? 2 : 1) * (k1 - k0);
-#if defined(FDA_X86_AVX512)
+#if defined(FDA_X86_AVX2)
     if (ib <= 8) {
         uint8_t vals[2][MAX_NW * 64] __attribute__((aligned(64)));
         const int64_t nw = (nrows + 63) / 64;
-        memset(vals[0], 0, (size_t)(64 * nw));
-        memset(vals[1], 0, (size_t)(64 * nw));
-        for (int64_t k = k0; k < k1; k++) {
+        for (int q = 0; q < nq; q++) memset(vals[q], 0, (size_t)(64 * nw));
+        if (d->real)
+            for (int64_t k = k0; k < k1; k++) vals[0][k - k0] = (uint8_t)xr[k];
+        for (int64_t k = k0; k < k1 && !d->real; k++) {
             const int32_t re = xr[k], im = xi[k];
             if (d->rowpair) {
                 const int64_t r = 2 * (k - k0);
@@ -107,26 +113,47 @@ static void input_planes(const fda_xbar_desc *d, const int32_t *xr, const int32_
                 vals[0][k - k0] = (uint8_t)re, vals[1][k - k0] = (uint8_t)im;
             }
         }
-        for (int q = 0; q < 2; q++)
+        for (int q = 0; q < nq; q++)
             for (int64_t w = 0; w < d->nw; w++) {
                 if (w >= nw) {
                     for (int i = 0; i < ib; i++) in[q][i][w] = 0;
                     continue;
                 }
+#if defined(FDA_X86_AVX512)
                 __m512i v = _mm512_load_si512((const void *)(vals[q] + 64 * w));
                 for (int i = 7; i >= 0; i--) {
                     if (i < ib) in[q][i][w] = (uint64_t)_mm512_movepi8_mask(v);
                     v = _mm512_add_epi8(v, v);
                 }
+#else
+                __m256i v0 = _mm256_load_si256((const __m256i *)(vals[q] + 64 * w)),
+                        v1 = _mm256_load_si256((const __m256i *)(vals[q] + 64 * w + 32));
+                for (int i = 7; i >= 0; i--) {
+                    if (i < ib)
+                        in[q][i][w] = (uint64_t)(uint32_t)_mm256_movemask_epi8(v0) |
+                                      (uint64_t)(uint32_t)_mm256_movemask_epi8(v1) << 32;
+                    v0 = _mm256_add_epi8(v0, v0);
+                    v1 = _mm256_add_epi8(v1, v1);
+                }
+#endif
             }
         return;
     }
 #endif
     const uint64_t tc = (1ull << ib) - 1;
-    for (int q = 0; q < 2; q++)
+    for (int q = 0; q < nq; q++)
         for (int i = 0; i < ib; i++)
             for (int64_t w = 0; w < d->nw; w++) in[q][i][w] = 0;
     (void)nrows;
+    if (d->real) {
+        for (int64_t k = k0; k < k1; k++) {
+            const uint64_t t = (uint64_t)(int64_t)xr[k] & tc;
+            const int64_t r = k - k0, w = r >> 6;
+            const uint64_t bit = 1ull << (r & 63);
+            for (int i = 0; i < ib; i++) in[0][i][w] |= ((t >> i) & 1) ? bit : 0;
+        }
+        return;
+    }
     for (int64_t k = k0; k < k1; k++) {
         const int64_t re = xr[k], im = xi[k];
         /* physical rows and their driven values in cycles 0 and 1 */
@@ -167,6 +194,15 @@ static void write_row(const fda_xbar_desc *d, const int64_t *acc, int64_t N, int
     FDA_NO_CONTRACT
     const double step = d->step, fre = (double)dre, fim = (double)dim;
     const int64_t sn = d->ys[2];
+    if (d->real) {                 /* one output plane */
+        (void)N, (void)fim, (void)yim;
+        for (int64_t n = 0; n < n_out; n++) {
+            const double sc = cs ? cs[n] : 1.0;
+            const double vr = step * (double)acc[n] + fre;
+            yre[base + n * sn] = vr * sbm * sc * sb;
+        }
+        return;
+    }
     for (int64_t n = 0; n < n_out; n++) {
         const double sc = cs ? cs[n] : 1.0;
         const double vr = step * (double)acc[n] + fre, vi = step * (double)acc[N + n] + fim;
@@ -180,11 +216,16 @@ static void offset_terms(const fda_xbar_desc *d, const int32_t *xr, const int32_
                          int64_t *dre, int64_t *dim)
 {
     int64_t sr = 0, si = 0;
+    const int64_t off = d->offset;
+    if (d->real) {
+        for (int64_t k = 0; k < d->K; k++) sr += xr[k];
+        *dre = -off * sr, *dim = 0;
+        return;
+    }
     for (int64_t k = 0; k < d->K; k++) {
         sr += xr[k];
         si += xi[k];
     }
-    const int64_t off = d->offset;
     if (d->rowpair) {
         *dre = -off * (sr - si);
         *dim = -off * (si + sr);
@@ -199,7 +240,8 @@ int FDA_FN(fda_xbar_ideal)(const fda_xbar_desc *d, const int32_t *xr, const int3
                    int64_t p32_len, const double *rs, const double *cs, const double *bs,
                    double *yre, double *yim, int64_t y_len)
 {
-    if (!d || !xr || !xi || (!P && !P32) || !yre || !yim) return FDA_ERR_NULL;
+    if (!d || !xr || (!xi && !d->real) || (!P && !P32) || !yre || (!yim && !d->real))
+        return FDA_ERR_NULL;
     int st = xbar_check(d, x_len, P ? p_len : d->B * d->nblocks * d->planes * d->nw *
                                                d->ngroups * d->N, y_len);
     if (st) return st;
@@ -232,12 +274,12 @@ int FDA_FN(fda_xbar_ideal)(const fda_xbar_desc *d, const int32_t *xr, const int3
             for (int64_t b = 0; b < d->nblocks; b++) {
                 const int64_t k0 = b * d->cpb, k1 = k0 + d->cpb < K ? k0 + d->cpb : K;
                 const int64_t off = (bb * d->nblocks + b) * blk;
-                input_planes(d, xr + bm * K, xi + bm * K, k0, k1, in);
+                input_planes(d, xr + bm * K, d->real ? NULL : xi + bm * K, k0, k1, in);
                 xb_block(d, (const uint64_t(*)[MAX_BITS][MAX_NW])in, use32 ? NULL : P + off,
                          use32 ? P32 + off : NULL, ncols, acc, scratch);
             }
             int64_t dre, dim;
-            offset_terms(d, xr + bm * K, xi + bm * K, &dre, &dim);
+            offset_terms(d, xr + bm * K, d->real ? NULL : xi + bm * K, &dre, &dim);
             const double sbm = rs ? rs[m] : 1.0, sb = bs ? bs[bb] : 1.0;
             write_row(d, acc, N, d->n_out, dre, dim, sbm, sb, cs, yre, yim,
                       bb * d->ys[0] + m * d->ys[1]);
@@ -276,7 +318,8 @@ static double rng_normal(uint64_t seed, uint64_t stream, uint64_t index)
     return acc - 6.0;
 }
 
-/* Driven integer of physical row r (of a block starting at channel k0) in cycle q. */
+/* Driven integer of physical row r (of a block starting at channel k0) in cycle q
+   (real products: q == 0, rowpair 0, row r = channel k0 + r). */
 static inline int64_t row_value(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                                 int64_t k0, int64_t r, int q)
 {
@@ -326,7 +369,8 @@ int FDA_FN(fda_xbar_float)(const fda_xbar_desc *d, const int32_t *xr, const int3
                    uint64_t seed, const double *rs, const double *cs, const double *bs,
                    double *yre, double *yim, int64_t y_len)
 {
-    if (!d || !xr || !xi || !G || !yre || !yim) return FDA_ERR_NULL;
+    if (!d || !xr || (!xi && !d->real) || !G || !yre || (!yim && !d->real))
+        return FDA_ERR_NULL;
     const int64_t M = d->M, K = d->K, N = d->N, ncols = d->ngroups * N;
     const int64_t rows_pb = (d->rowpair ? 2 : 1) * d->cpb;
     const int64_t R = (d->rowpair ? 2 : 1) * K;
@@ -334,14 +378,15 @@ int FDA_FN(fda_xbar_float)(const fda_xbar_desc *d, const int32_t *xr, const int3
     if (d->B < 1 || M < 1 || K < 1 || N < 1 || d->cpb < 1 || d->ngroups < 1 ||
         d->ngroups > FDA_XBAR_MAX_GROUPS || d->input_bits < 2 || d->input_bits > MAX_BITS ||
         d->dac_bits < 1 || d->dac_bits >= d->input_bits || d->adc_max < 0 ||
-        d->n_out != N || !(d->step >= 1.0) || !(read_sigma >= 0.0) || d->offset < 0)
+        d->n_out != N || !(d->step >= 1.0) || !(read_sigma >= 0.0) || d->offset < 0 ||
+        (d->real != 0 && d->real != 1) || (d->real && d->rowpair))
         return FDA_ERR_GEOMETRY;
     if (d->nthreads < 1) return FDA_ERR_THREADS;
     if (x_len != d->B * M * K || g_len != d->B * R * ncols) return FDA_ERR_GEOMETRY;
     int st = check_output(d, y_len);
     if (st || (st = check_routes(d))) return st;
     const int ib = (int)d->input_bits, db = (int)d->dac_bits;
-    const int nmag = (ib - 1 + db - 1) / db, chunks = nmag + 1;
+    const int nmag = (ib - 1 + db - 1) / db, chunks = nmag + 1, nq = xb_cycles(d);
     const uint64_t tc = (1ull << ib) - 1;
     int failed = 0;
 #ifdef _OPENMP
@@ -359,13 +404,13 @@ int FDA_FN(fda_xbar_float)(const fda_xbar_desc *d, const int32_t *xr, const int3
         for (int64_t bm = 0; bm < d->B * M; bm++) {
             if (!S || !code || !acc || !u) continue;
             const int64_t bb = bm / M, m = bm % M;
-            const int32_t *a_r = xr + bm * K, *a_i = xi + bm * K;
+            const int32_t *a_r = xr + bm * K, *a_i = d->real ? NULL : xi + bm * K;
             memset(acc, 0, sizeof(int64_t) * (size_t)(2 * N));
             for (int64_t b = 0; b < nblocks; b++) {
                 const int64_t k0 = b * d->cpb, k1 = k0 + d->cpb < K ? k0 + d->cpb : K;
                 const int64_t nrows = (d->rowpair ? 2 : 1) * (k1 - k0);
                 const double *Gb = G + (bb * R + (d->rowpair ? 2 : 1) * k0) * ncols;
-                for (int q = 0; q < 2; q++)
+                for (int q = 0; q < nq; q++)
                     for (int c = 0; c < chunks; c++) {
                         const int sign = c == nmag;
                         const int lo = sign ? ib - 1 : c * db;
@@ -376,7 +421,7 @@ int FDA_FN(fda_xbar_float)(const fda_xbar_desc *d, const int32_t *xr, const int3
                                              >> lo & mask);
                         float_column_sums(Gb, ncols, u, nrows, S);
                         const uint64_t conv0 =
-                            (uint64_t)((((bm * nblocks + b) * 2 + q) * chunks + c) * ncols);
+                            (uint64_t)((((bm * nblocks + b) * nq + q) * chunks + c) * ncols);
                         float_codes(S, ncols, read_sigma, seed, conv0, d->step, d->adc_max,
                                     code);
                         for (int64_t g = 0; g < d->ngroups; g++) {
@@ -405,6 +450,10 @@ int FDA_FN(fda_xbar_float)(const fda_xbar_desc *d, const int32_t *xr, const int3
     return failed ? FDA_ERR_NOMEM : FDA_OK;
 }
 
+/* ---- ideal devices through tables of level subset sums ------------------ */
+
+#include "xbar_table.inc"
+
 /* ---- weight bit planes --------------------------------------------------- */
 
 int FDA_FN(fda_xbar_pack)(const int32_t *wr, const int32_t *wi, int64_t B, int64_t K, int64_t N,
@@ -412,16 +461,18 @@ int FDA_FN(fda_xbar_pack)(const int32_t *wr, const int32_t *wi, int64_t B, int64
                   int64_t weight_bits, int64_t rows_per_block, int64_t np, int64_t word,
                   void *out, int64_t out_words, int64_t nthreads)
 {
-    if (!wr || !wi || !out) return FDA_ERR_NULL;
+    if (!wr || !out) return FDA_ERR_NULL;
+    const int real = !wi;           /* real weights: one part, row k, groups (set, slice) */
     if (B < 1 || K < 1 || N < 1 || (sets != 1 && sets != 2) || slices < 1 || cell_bits < 1 ||
         cell_bits > 8 || weight_bits < 2 || weight_bits > 16 || rows_per_block < 1 ||
-        np < N || (word != 32 && word != 64))
+        np < N || (word != 8 && word != 32 && word != 64) || (real && rowpair))
         return FDA_ERR_GEOMETRY;
     if (nthreads < 1) return FDA_ERR_THREADS;
     const int64_t R = (rowpair ? 2 : 1) * K;
     const int64_t nblocks = (R + rows_per_block - 1) / rows_per_block;
     const int64_t nw = (rows_per_block + word - 1) / word;
-    const int64_t ngroups = (rowpair ? 1 : 2) * sets * slices;
+    const int64_t ngroups = (rowpair || real ? 1 : 2) * sets * slices;
+    const int nparts = real ? 1 : 2;
     const int64_t ncolsp = ngroups * np;
     if (out_words != B * nblocks * cell_bits * nw * ncolsp) return FDA_ERR_GEOMETRY;
     const int64_t lmax = (1 << cell_bits) - 1, off = (int64_t)1 << (weight_bits - 1);
@@ -439,7 +490,7 @@ int FDA_FN(fda_xbar_pack)(const int32_t *wr, const int32_t *wi, int64_t B, int64
             continue;
         }
         for (int64_t k = 0; k < K; k++)
-            for (int part = 0; part < 2; part++) {
+            for (int part = 0; part < nparts; part++) {
                 const int32_t *w = (part ? wi : wr) + (b * K + k) * N;
                 const int64_t r = rowpair ? 2 * k + part : k;
                 const int64_t blk = r / rows_per_block, local = r % rows_per_block;
@@ -461,6 +512,10 @@ int FDA_FN(fda_xbar_pack)(const int32_t *wr, const int32_t *wi, int64_t B, int64
                                 uint64_t *o = (uint64_t *)out + base;
                                 for (int64_t n = 0; n < N; n++)
                                     o[n] |= (uint64_t)((lev[n] >> p) & 1) << bit;
+                            } else if (word == 8) {
+                                uint8_t *o = (uint8_t *)out + base;
+                                for (int64_t n = 0; n < N; n++)
+                                    o[n] |= (uint8_t)(((lev[n] >> p) & 1) << bit);
                             } else {
                                 uint32_t *o = (uint32_t *)out + base;
                                 for (int64_t n = 0; n < N; n++)
@@ -484,17 +539,33 @@ int FDA_FN(fda_split_int)(const double *v, int64_t n, int64_t stride, int64_t li
     if (n < 0 || (stride != 1 && stride != 2) || limit < 0 || limit > INT32_MAX)
         return FDA_ERR_GEOMETRY;
     const double lim = (double)limit;
-    /* one branch-free pass; the rare offender is located afterwards */
+    /* one branch-free pass (vectorized: a loop per stride); the rare offender
+       is located afterwards */
     int ok = 1;
-    for (int64_t i = 0; i < n * stride; i++) {
-        const double x = v[i];
-        const double c = x < -lim ? -lim : (x > lim ? lim : x);   /* NaN stays NaN */
-        const int32_t q = (int32_t)(c == c ? c : 0.0);
-        ok &= (x >= -lim) & (x <= lim) & ((double)q == x);
-        if (stride == 2 && (i & 1)) im[i >> 1] = q;
-        else if (stride == 2) re[i >> 1] = q;
-        else re[i] = q;
+#define FDA_SPLIT_ONE(x, q)                                                                \
+    do {                                                                                   \
+        const double l_ = (x) > -lim ? (x) : -lim;   /* NaN: -lim (and ok = 0) */        \
+        q = (int32_t)(l_ < lim ? l_ : lim);                                                \
+        ok &= ((x) >= -lim) & ((x) <= lim) & ((double)q == (x));                           \
+    } while (0)
+    if (stride == 1) {
+        for (int64_t i = 0; i < n; i++) {
+            const double x = v[i];
+            int32_t q;
+            FDA_SPLIT_ONE(x, q);
+            re[i] = q;
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            const double x0 = v[2 * i], x1 = v[2 * i + 1];
+            int32_t q0, q1;
+            FDA_SPLIT_ONE(x0, q0);
+            FDA_SPLIT_ONE(x1, q1);
+            re[i] = q0;
+            im[i] = q1;
+        }
     }
+#undef FDA_SPLIT_ONE
     if (ok) return FDA_OK;
     for (int64_t i = 0; i < n * stride; i++) {
         const double x = v[i];

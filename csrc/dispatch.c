@@ -259,6 +259,14 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                            y_len);
 }
 
+int fda_xbar_table(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
+                   int64_t x_len, const uint8_t *P8, int64_t p8_len, const double *rs,
+                   const double *cs, const double *bs, double *yre, double *yim,
+                   int64_t y_len)
+{
+    return kern()->xbar_table(d, xr, xi, x_len, P8, p8_len, rs, cs, bs, yre, yim, y_len);
+}
+
 int fda_xbar_float(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                    int64_t x_len, const double *G, int64_t g_len, double read_sigma,
                    uint64_t seed, const double *rs, const double *cs, const double *bs,

@@ -26,6 +26,7 @@ typedef struct {
     __typeof__(fda_tile_rfft_f64) *tile_rfft_f64;
     __typeof__(fda_tile_irfft_f64) *tile_irfft_f64;
     __typeof__(fda_xbar_ideal) *xbar_ideal;
+    __typeof__(fda_xbar_table) *xbar_table;
     __typeof__(fda_xbar_float) *xbar_float;
     __typeof__(fda_xbar_pack) *xbar_pack;
     __typeof__(fda_split_int) *split_int;
@@ -43,6 +44,7 @@ typedef struct {
     __typeof__(fda_tile_rfft_f64) fda_tile_rfft_f64_##tag;                   \
     __typeof__(fda_tile_irfft_f64) fda_tile_irfft_f64_##tag;                 \
     __typeof__(fda_xbar_ideal) fda_xbar_ideal_##tag;                         \
+    __typeof__(fda_xbar_table) fda_xbar_table_##tag;                         \
     __typeof__(fda_xbar_float) fda_xbar_float_##tag;                         \
     __typeof__(fda_xbar_pack) fda_xbar_pack_##tag;                           \
     __typeof__(fda_split_int) fda_split_int_##tag;                           \
@@ -54,7 +56,8 @@ typedef struct {
      fda_conv_workspace_f32_##tag, fda_conv_workspace_f64_##tag,             \
      fda_tile_rfft_f32_##tag, fda_tile_irfft_f32_##tag,                      \
      fda_tile_rfft_f64_##tag, fda_tile_irfft_f64_##tag,                      \
-     fda_xbar_ideal_##tag, fda_xbar_float_##tag, fda_xbar_pack_##tag,        \
+     fda_xbar_ideal_##tag, fda_xbar_table_##tag, fda_xbar_float_##tag,       \
+     fda_xbar_pack_##tag,                                                    \
      fda_split_int_##tag, fda_xbar_has_fast32_##tag}
 
 #endif /* FDAFAST_DISPATCH_H */

@@ -153,6 +153,13 @@ int fda_tile_irfft_f64(const int64_t tile[3], int64_t count, const double *re,
  * (column j = g*N + n); group g feeds output route[q][g] with weight
  * (-1)^wneg[q][g] 2^wshift[q][g] in cycle q.  The ADC is the exact
  * multiply-shift code = min((S*adc_mul + adc_add) >> 32, adc_max).
+ *
+ * Real products (real = 1, fdafast.crossbar.matmul): one cycle (q = 0 only)
+ * per input chunk, input channel k drives row k of its block with xr (the
+ * colpair row layout: rowpair must be 0, cpb is the block's rows), columns
+ * (set, slice) in ngroups = sets*slices groups, one output plane yre; xi and
+ * yim are not read or written and may be NULL, route[1], wshift[1] and
+ * wneg[1] are ignored, and the offset correction is D = -offset * sum_k xr.
  */
 /* Limits of the crossbar kernels (fdafast/_native.py reads them from here). */
 #define FDA_XBAR_MAX_GROUPS 128   /* column groups (set, slice[, part]) per weight */
@@ -161,6 +168,7 @@ int fda_tile_irfft_f64(const int64_t tile[3], int64_t count, const double *re,
 typedef struct {
     int64_t B, M, K, N;       /* batch, input rows, channels, outputs */
     int64_t rowpair;          /* 1: rowpair PE, 0: colpair */
+    int64_t real;             /* 1: real product (one cycle, see above), 0: complex */
     int64_t cpb;              /* channels per row block */
     int64_t nblocks, planes, nw, ngroups;
     int64_t input_bits, dac_bits;
@@ -183,21 +191,39 @@ typedef struct {
 } fda_xbar_desc;
 
 /* y = (step*C + D) * rs * cs * bs, with C the exact integer code sums and D
-   the offset correction, into the planes yre, yim of y_len elements each;
-   every index is checked against y_len.  P or P32 may be NULL (not both);
-   with both, the variant takes the one it runs fastest. */
+   the offset correction, into the planes yre, yim of y_len elements each
+   (yre only for a real product); every index is checked against y_len.
+   P or P32 may be NULL (not both); with both, the variant takes the one it
+   runs fastest. */
 int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                    int64_t x_len, const uint64_t *P, int64_t p_len, const uint32_t *P32,
                    int64_t p32_len, const double *rs, const double *cs, const double *bs,
                    double *yre, double *yim, int64_t y_len);
 
 /*
+ * The same products as fda_xbar_ideal through tables of level subset sums
+ * (csrc/xbar_table.inc): weights as byte planes P8 (B, nblocks, planes, nw8,
+ * ngroups*N) uint8 (fda_xbar_pack with word 8; nw8 = ceil(rows per block /
+ * 8)), N a multiple of 32, planes <= 4, every column sum below 2^16,
+ * adc_max 2^input_bits < 2^31, and the float32 ADC of the descriptor, code =
+ * min(trunc(fma_f32(S, adc_a, adc_b)), adc_max), exact for every column sum
+ * (checked by the caller, as for P32).  Gives fda_xbar_ideal's results bit
+ * for bit on every variant.
+ */
+int fda_xbar_table(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
+                   int64_t x_len, const uint8_t *P8, int64_t p8_len, const double *rs,
+                   const double *cs, const double *bs, double *yre, double *yim,
+                   int64_t y_len);
+
+/*
  * Device non-idealities: conductances G (B, R, ngroups*N) float64 in
- * physical row order (rows_per_block per block; R = 2K rowpair, K colpair),
- * column sums added row by row in that order (multiply, then add: no FMA),
- * read noise read_sigma * normal(seed, 3, id) per conversion (fdafast._rng),
+ * physical row order (rows_per_block per block; R = 2K rowpair, K colpair
+ * and real), column sums added row by row in that order (multiply, then
+ * add: no FMA), read noise read_sigma * normal(seed, 3, id) per conversion
+ * (fdafast._rng; id = ((((b*M + m)*nblocks + block)*Q + q)*chunks + chunk)*
+ * ngroups*N + column, Q = 2 cycles complex, 1 real),
  * code = clamp(floor(S/step + 1/2), 0, adc_max).  Uses d's B, M, K, N
- * (= n_out, unpadded), rowpair, cpb, ngroups, input_bits, dac_bits, route,
+ * (= n_out, unpadded), rowpair, real, cpb, ngroups, input_bits, dac_bits, route,
  * wshift, wneg, adc_max, offset, step, ys, nthreads; C's output as in
  * fda_xbar_ideal.
  */
@@ -209,9 +235,11 @@ int fda_xbar_float(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
 /*
  * Bit planes of the cell levels of integer weights wr, wi (B, K, N) for
  * fda_xbar_ideal: out (B, nblocks, cell_bits, nw, ngroups*np) words of
- * `word` (32 or 64) bits, zeroed by the caller; see
+ * `word` (8, 32 or 64) bits, zeroed by the caller; see
  * fdafast/_xbar.py (level_planes) for the layout.  sets is 2
- * (differential) or 1 (offset), slices the cells per magnitude.
+ * (differential) or 1 (offset), slices the cells per magnitude.  wi NULL:
+ * real weights (fda_xbar_desc.real), row k, groups (set, slice), ngroups =
+ * sets*slices; rowpair must then be 0.
  */
 int fda_xbar_pack(const int32_t *wr, const int32_t *wi, int64_t B, int64_t K, int64_t N,
                   int64_t rowpair, int64_t sets, int64_t slices, int64_t cell_bits,

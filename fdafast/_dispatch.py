@@ -27,9 +27,10 @@ and a column count, one of
 
 * ``EXACT``: ideal devices and an ADC that can neither clip nor round: the
   emulation equals ``x @ w``, computed exactly in float64 BLAS;
-* ``C_IDEAL``: the C popcount kernel over bit planes (ideal devices, when the
-  ADC table has an exact integer multiply-shift and the kernel's limits
-  hold);
+* ``C_IDEAL``: the C kernels for ideal devices, when the ADC table has an
+  exact integer multiply-shift and the kernels' limits hold: popcounts over
+  bit planes, or (:func:`fdafast._xbar.ideal_setup` chooses) tables of level
+  subset sums where a float32 FMA reproduces the ADC too;
 * ``C_FLOAT``: the C kernel for device non-idealities (float64 conductances);
 * ``NUMBA_PACKED`` / ``NUMBA_FLOAT``: the Numba kernels, for what the C
   kernels do not take (column sums past :data:`LUT_MAX`, more column groups
@@ -223,20 +224,20 @@ def crossbar_kernel(config, step, allow_exact=True, real=False):
 
     ``allow_exact=False`` (a calibrated or explicit ADC range, or forced
     emulation) never takes the exact shortcut.  Real products (``real``, one
-    cycle per input chunk) run on the Numba kernels: the C kernels take
-    complex products, in two cycles.
+    cycle per input chunk, one row per channel, one column set per weight)
+    take the same kernels under the same conditions, with their own column
+    groups (``sets * slices``) and rows per block (``rows``).
     """
     if allow_exact and _forced is None and config.exact:
         return Kernel.EXACT
-    if real:
-        return Kernel.NUMBA_PACKED if config.ideal_devices and config.s_max <= LUT_MAX \
-            else Kernel.NUMBA_FLOAT
-    ngroups = config.sets * config.slices * (1 if config.pe is PE.ROWPAIR else 2)
+    rowpair = config.pe is PE.ROWPAIR and not real
+    ngroups = config.sets * config.slices * (1 if rowpair or real else 2)
     c_ok = (_forced != "numba" and ngroups <= _native.XBAR_MAX_GROUPS
             and config.input_bits <= _native.XBAR_MAX_BITS)
     if config.ideal_devices:
-        nw = -(-(2 * config.channels_per_block if config.pe is PE.ROWPAIR
-                 else config.channels_per_block) // 64)
+        rows = config.rows if real else \
+            (2 if rowpair else 1) * config.channels_per_block
+        nw = -(-rows // 64)
         if c_ok and nw <= _native.XBAR_MAX_NW and ideal_adc(config, step) is not None:
             return Kernel.C_IDEAL
         return Kernel.NUMBA_PACKED if config.s_max <= LUT_MAX else Kernel.NUMBA_FLOAT

@@ -190,7 +190,8 @@ class XbarDesc:
     """The Python twin of ``fda_xbar_desc`` (csrc/fdafast.h documents every field),
     less the per-call fields (B, M, K, ys, nthreads) that :func:`xbar_ideal` and
     :func:`xbar_float` take.  ``route``, ``wshift`` and ``wneg`` are (2, ngroups)
-    integer tables; fields only the ideal kernel reads default to 0."""
+    integer tables (a real product, ``real``, reads row 0 only); fields only the
+    ideal kernel reads default to 0."""
 
     rowpair: bool
     cpb: int
@@ -213,6 +214,7 @@ class XbarDesc:
     adc_a: float = 0.0
     adc_b: float = 0.0
     nw32: int = 0
+    real: bool = False
 
     def __post_init__(self):
         tables = [np.asarray(getattr(self, k)) for k in ("route", "wshift", "wneg")]
@@ -221,6 +223,8 @@ class XbarDesc:
             raise FdafastError(f"internal: {self.ngroups} column groups (at most "
                                f"{XBAR_MAX_GROUPS}) with route tables of shapes "
                                f"{[t.shape for t in tables]}")
+        if self.real and self.rowpair:
+            raise FdafastError("internal: a real product has no rowpair layout")
         if self.nw > XBAR_MAX_NW or self.input_bits > XBAR_MAX_BITS:
             raise FdafastError(f"internal: nw={self.nw} (at most {XBAR_MAX_NW}) or "
                                f"input_bits={self.input_bits} (at most {XBAR_MAX_BITS})")
@@ -234,7 +238,7 @@ def _xbar_struct(desc, B, M, K, strides, nthreads):
     """An ``fda_xbar_desc`` from ``desc`` and the call's sizes."""
     d = ffi.new("fda_xbar_desc *")
     d.B, d.M, d.K, d.nthreads = int(B), int(M), int(K), int(nthreads)
-    d.rowpair = int(bool(desc.rowpair))
+    d.rowpair, d.real = int(bool(desc.rowpair)), int(bool(desc.real))
     for key in _XBAR_SCALARS:
         setattr(d, key, int(getattr(desc, key)))
     d.step, d.adc_a, d.adc_b = float(desc.step), float(desc.adc_a), float(desc.adc_b)
@@ -262,66 +266,93 @@ def _xbar_scales(d, rs, cs, bs):
     return out
 
 
-def _check_xbar_operands(xr, xi, yre, yim, extra):
+def _check_xbar_operands(desc, xr, xi, yre, yim, extra):
+    """Dtypes and contiguity of the operands; a real product (``desc.real``) takes
+    ``xi`` and ``yim`` None, a complex one needs them."""
+    if desc.real != (xi is None) or desc.real != (yim is None):
+        raise FdafastError("internal: xi and yim must be None for a real product and "
+                           "arrays for a complex one")
     for name, a, dt in (("xr", xr, np.int32), ("xi", xi, np.int32), ("yre", yre, np.float64),
                         ("yim", yim, np.float64)) + extra:
-        if a.dtype != dt or not a.flags.c_contiguous:
+        if a is None:
+            continue
+        if not isinstance(a, np.ndarray) or a.dtype != dt or not a.flags.c_contiguous:
             raise FdafastError(f"internal: {name} must be a C-contiguous {np.dtype(dt)} array")
-    if xr.shape != xi.shape or xr.ndim != 3:
+    if xr.ndim != 3 or (xi is not None and xr.shape != xi.shape):
         raise FdafastError(f"internal: xr and xi must be (B, M, K) alike, got {xr.shape} "
-                           f"and {xi.shape}")
+                           f"and {None if xi is None else xi.shape}")
+
+
+def _int32p(a):
+    return ffi.NULL if a is None else ffi.cast("int32_t *", a.ctypes.data)
+
+
+def _doublep(a):
+    return ffi.NULL if a is None else ffi.cast("double *", a.ctypes.data)
+
+
+def _ylen(yre, yim):
+    return yre.size if yim is None else min(yre.size, yim.size)
 
 
 def xbar_ideal(desc, xr, xi, P, P32, yre, yim, strides, nthreads, rs=None, cs=None, bs=None):
     """Run the ideal-device crossbar kernel on inputs (B, M, K).
 
     Outputs go to the float64 planes ``yre``/``yim`` at the element ``strides``
-    (b, m, n); the kernel checks every index against their size.
+    (b, m, n); the kernel checks every index against their size.  A real
+    product (``desc.real``) takes ``xi`` and ``yim`` None.
     """
-    _check_xbar_operands(xr, xi, yre, yim,
+    _check_xbar_operands(desc, xr, xi, yre, yim,
                          (("P", np.empty(0, np.uint64) if P is None else P, np.uint64),))
     if P32 is not None and (P32.dtype != np.uint32 or not P32.flags.c_contiguous):
         raise FdafastError("internal: P32 must be a C-contiguous uint32 array")
     d = _xbar_struct(desc, *xr.shape, strides, nthreads)
     scales = _xbar_scales(d, rs, cs, bs)
-    _check(lib.fda_xbar_ideal(d, ffi.cast("int32_t *", xr.ctypes.data),
-                              ffi.cast("int32_t *", xi.ctypes.data), xr.size,
+    _check(lib.fda_xbar_ideal(d, _int32p(xr), _int32p(xi), xr.size,
                               ffi.NULL if P is None else ffi.cast("uint64_t *", P.ctypes.data),
                               0 if P is None else P.size,
                               ffi.NULL if P32 is None else ffi.cast("uint32_t *", P32.ctypes.data),
                               0 if P32 is None else P32.size, *scales,
-                              ffi.cast("double *", yre.ctypes.data),
-                              ffi.cast("double *", yim.ctypes.data),
-                              min(yre.size, yim.size)))
+                              _doublep(yre), _doublep(yim), _ylen(yre, yim)))
+
+
+def xbar_table(desc, xr, xi, P8, yre, yim, strides, nthreads, rs=None, cs=None, bs=None):
+    """Run the ideal-device crossbar kernel through tables of level subset sums on
+    the byte planes ``P8`` (``desc.adc_a``/``adc_b`` an exact float32 ADC); see
+    :func:`xbar_ideal`."""
+    _check_xbar_operands(desc, xr, xi, yre, yim, (("P8", P8, np.uint8),))
+    d = _xbar_struct(desc, *xr.shape, strides, nthreads)
+    scales = _xbar_scales(d, rs, cs, bs)
+    _check(lib.fda_xbar_table(d, _int32p(xr), _int32p(xi), xr.size,
+                              ffi.cast("uint8_t *", P8.ctypes.data), P8.size, *scales,
+                              _doublep(yre), _doublep(yim), _ylen(yre, yim)))
 
 
 def xbar_float(desc, xr, xi, G, read_sigma, seed, yre, yim, strides, nthreads, rs=None,
                cs=None, bs=None):
     """Run the float (device non-ideality) crossbar kernel; see :func:`xbar_ideal`."""
-    _check_xbar_operands(xr, xi, yre, yim, (("G", G, np.float64),))
+    _check_xbar_operands(desc, xr, xi, yre, yim, (("G", G, np.float64),))
     d = _xbar_struct(desc, *xr.shape, strides, nthreads)
     scales = _xbar_scales(d, rs, cs, bs)
-    _check(lib.fda_xbar_float(d, ffi.cast("int32_t *", xr.ctypes.data),
-                              ffi.cast("int32_t *", xi.ctypes.data), xr.size,
-                              ffi.cast("double *", G.ctypes.data), G.size, float(read_sigma),
-                              int(seed) & (2 ** 64 - 1), *scales,
-                              ffi.cast("double *", yre.ctypes.data),
-                              ffi.cast("double *", yim.ctypes.data),
-                              min(yre.size, yim.size)))
+    _check(lib.fda_xbar_float(d, _int32p(xr), _int32p(xi), xr.size, _doublep(G), G.size,
+                              float(read_sigma), int(seed) & (2 ** 64 - 1), *scales,
+                              _doublep(yre), _doublep(yim), _ylen(yre, yim)))
 
 
 def xbar_pack(wr, wi, rowpair, sets, slices, cell_bits, weight_bits, rows_per_block, np_,
               out, nthreads):
-    """Fill ``out`` (zeroed uint32/uint64 planes) with the weights' level bit planes."""
+    """Fill ``out`` (zeroed uint8/uint32/uint64 planes) with the weights' level bit planes
+    (real weights: ``wi`` None, one part, ``rowpair`` False)."""
     for name, a in (("wr", wr), ("wi", wi)):
+        if a is None and name == "wi":
+            continue
         if a.dtype != np.int32 or not a.flags.c_contiguous or a.ndim != 3:
             raise FdafastError(f"internal: {name} must be a C-contiguous (B, K, N) int32 array")
-    if wr.shape != wi.shape or out.dtype not in (np.uint32, np.uint64) \
-            or not out.flags.c_contiguous:
+    if (wi is not None and wr.shape != wi.shape) or \
+            out.dtype not in (np.uint8, np.uint32, np.uint64) or not out.flags.c_contiguous:
         raise FdafastError("internal: bad weight or plane arrays for xbar_pack")
     B, K, N = wr.shape
-    _check(lib.fda_xbar_pack(ffi.cast("int32_t *", wr.ctypes.data),
-                             ffi.cast("int32_t *", wi.ctypes.data), B, K, N, int(rowpair),
+    _check(lib.fda_xbar_pack(_int32p(wr), _int32p(wi), B, K, N, int(rowpair),
                              sets, slices, cell_bits, weight_bits, rows_per_block, np_,
                              8 * out.dtype.itemsize, ffi.cast("void *", out.ctypes.data),
                              out.size, nthreads))

@@ -257,9 +257,8 @@ def test_crossbar_32_bit_planes_run_on_every_variant(isa):
     step = cfg.step_for(None)
     fast = _xbar.adc_fma32(cfg.adc_table(step), step, cfg.adc_max)
     assert fast is not None
-    _, desc, _, _ = _xbar.ideal_setup(cfg, weights.wr, weights.wi, weights.route, weights.mult,
-                                      weights.rows_per_block, step,
-                                      _dispatch.ideal_adc(cfg, step), 2)
+    desc = _xbar.ideal_setup(cfg, weights.wr, weights.wi, weights.route, weights.mult,
+                             weights.rows_per_block, step, _dispatch.ideal_adc(cfg, step), 2)[1]
     P32 = _xbar.level_planes(cfg, weights.wr, weights.wi, weights.rows_per_block, 16, 2,
                              word=32)
     desc32 = dataclasses.replace(desc, N=16, adc_a=fast[0], adc_b=fast[1], nw32=P32.shape[3])

@@ -5,7 +5,9 @@
  * aarch64, runs it under qemu-user; it links the library's own sources).
  *
  *   crossbar: fda_xbar_pack, fda_xbar_ideal (64- and 32-bit planes, exact and
- *             quantizing ADCs, rowpair and colpair, 1- and 2-bit DACs),
+ *             quantizing ADCs, rowpair, colpair and real products, 1- and
+ *             2-bit DACs), fda_xbar_table (byte planes) against
+ *             fda_xbar_ideal,
  *             fda_xbar_float and fda_split_int: bit for bit; with an ADC
  *             that cannot clip, fda_xbar_ideal equals the integer product;
  *   floats:   fda_tile_rfft/irfft and fda_conv (f32, f64) within tolerance,
@@ -67,23 +69,28 @@ typedef struct {
     int64_t M, K, N, rowpair, cpb, cell_bits, weight_bits, input_bits, dac_bits;
     double step;             /* 1: an ADC that cannot clip (exact) */
     int word;                /* 64, or 32 for the P32 layout */
+    int real;                /* 1: a real product (xi, wi, yim unused: NULL) */
 } xcase;
 
 /* The descriptor of a differential (2-set) layout, as fdafast/crossbar.py fills it. */
 static void xbar_desc(const xcase *c, fda_xbar_desc *d, int64_t *np_out, int64_t *slices_out)
 {
     const int64_t slices = (c->weight_bits - 1 + c->cell_bits - 1) / c->cell_bits;
-    const int64_t sets = 2, ngroups = (c->rowpair ? 1 : 2) * sets * slices;
+    const int64_t sets = 2, ngroups = (c->rowpair || c->real ? 1 : 2) * sets * slices;
     const int64_t rows = (c->rowpair ? 2 : 1) * c->cpb, np = (c->N + 15) / 16 * 16;
     memset(d, 0, sizeof *d);
     d->B = 1, d->M = c->M, d->K = c->K, d->N = np, d->rowpair = c->rowpair, d->cpb = c->cpb;
+    d->real = c->real;
     d->nblocks = (c->K + c->cpb - 1) / c->cpb, d->planes = c->cell_bits, d->nw = (rows + 63) / 64;
     d->nw32 = (rows + 31) / 32, d->ngroups = ngroups;
     d->input_bits = c->input_bits, d->dac_bits = c->dac_bits;
     for (int64_t g = 0; g < ngroups; g++) {
         const int64_t part = g / (sets * slices), set = (g / slices) % sets, s = g % slices;
         d->wshift[0][g] = d->wshift[1][g] = s * c->cell_bits;
-        if (c->rowpair) {
+        if (c->real) {                  /* one cycle; row 1 of the tables is ignored */
+            d->route[0][g] = 0, d->wneg[0][g] = set;
+            d->route[1][g] = -7, d->wshift[1][g] = -7;
+        } else if (c->rowpair) {
             d->route[0][g] = 0, d->route[1][g] = 1;
             d->wneg[0][g] = d->wneg[1][g] = set;
         } else {
@@ -127,11 +134,11 @@ static void crossbar_case(const xcase *c, const char *name)
         select_isa(isa);
         void *P = zalloc((size_t)plen * (size_t)(c->word / 8));
         double *yre = zalloc(8 * M * N), *yim = zalloc(8 * M * N);
-        int st = fda_xbar_pack(wr, wi, 1, K, N, c->rowpair, 2, slices, c->cell_bits,
-                               c->weight_bits, rows, np, c->word, P, plen, 2);
-        st = st ? st : fda_xbar_ideal(&d, xr, xi, M * K, c->word == 64 ? P : NULL, plen,
-                                      c->word == 32 ? P : NULL, plen, NULL, NULL, NULL, yre,
-                                      yim, M * N);
+        int st = fda_xbar_pack(wr, c->real ? NULL : wi, 1, K, N, c->rowpair, 2, slices,
+                               c->cell_bits, c->weight_bits, rows, np, c->word, P, plen, 2);
+        st = st ? st : fda_xbar_ideal(&d, xr, c->real ? NULL : xi, M * K,
+                                      c->word == 64 ? P : NULL, plen, c->word == 32 ? P : NULL,
+                                      plen, NULL, NULL, NULL, yre, c->real ? NULL : yim, M * N);
         char what[160];
         snprintf(what, sizeof what, "crossbar %s: status %d", name, st);
         check(st == FDA_OK, what, fda_isa_name(isa));
@@ -143,11 +150,12 @@ static void crossbar_case(const xcase *c, const char *name)
                     for (int64_t n = 0; n < N; n++) {
                         int64_t sr = 0, si = 0;
                         for (int64_t k = 0; k < K; k++) {
-                            const int64_t a = xr[m * K + k], b = xi[m * K + k];
+                            const int64_t a = xr[m * K + k], b = c->real ? 0 : xi[m * K + k];
                             sr += a * wr[k * N + n] - b * wi[k * N + n];
                             si += a * wi[k * N + n] + b * wr[k * N + n];
                         }
-                        ok &= yre[m * N + n] == (double)sr && yim[m * N + n] == (double)si;
+                        ok &= yre[m * N + n] == (double)sr &&
+                              (c->real || yim[m * N + n] == (double)si);
                     }
                 snprintf(what, sizeof what, "crossbar %s equals the integer product", name);
                 check(ok, what, fda_isa_name(isa));
@@ -164,9 +172,58 @@ static void crossbar_case(const xcase *c, const char *name)
     free(ref_re), free(ref_im), free(ref_p), free(wr), free(wi), free(xr), free(xi);
 }
 
-static void crossbar_float_case(int rowpair)
+/* layout: 1 rowpair, 0 colpair, 2 real */
+/* fda_xbar_table on byte planes against fda_xbar_ideal on 64-bit planes, in
+   every variant, and across variants (steps whose float32 ADC is exact). */
+static void crossbar_table_case(const xcase *c, const char *name)
 {
-    xcase c = {29, 70, 13, rowpair, 24, 2, 6, 6, 1, 2.5, 64};
+    fda_xbar_desc d;
+    int64_t np, slices;
+    xbar_desc(c, &d, &np, &slices);
+    np = (c->N + 31) / 32 * 32;
+    d.N = np;
+    const int64_t M = c->M, K = c->K, N = c->N, ncols = d.ngroups * np;
+    const int64_t wmax = (INT64_C(1) << (c->weight_bits - 1)) - 1;
+    const int64_t xmax = (INT64_C(1) << (c->input_bits - 1)) - 1;
+    int32_t *wr = zalloc(4 * K * N), *wi = zalloc(4 * K * N);
+    int32_t *xr = zalloc(4 * M * K), *xi = zalloc(4 * M * K);
+    for (int64_t i = 0; i < K * N; i++) wr[i] = (int32_t)rnd_int(-wmax, wmax), wi[i] = (int32_t)rnd_int(-wmax, wmax);
+    for (int64_t i = 0; i < M * K; i++) xr[i] = (int32_t)rnd_int(-xmax, xmax), xi[i] = (int32_t)rnd_int(-xmax, xmax);
+    const int64_t rows = (c->rowpair ? 2 : 1) * c->cpb;
+    const int64_t plen = d.nblocks * d.planes * d.nw * ncols;
+    const int64_t p8len = d.nblocks * d.planes * ((rows + 7) / 8) * ncols;
+    const int32_t *xin = c->real ? NULL : xi, *win = c->real ? NULL : wi;
+    double *ref = NULL;
+    for (int isa = 0; isa < FDA_ISA_COUNT; isa++) {
+        if (!fda_isa_compiled(isa) || !fda_isa_supported(isa)) continue;
+        select_isa(isa);
+        uint64_t *P = zalloc(8 * (size_t)plen);
+        uint8_t *P8 = zalloc((size_t)p8len);
+        double *y = zalloc(32 * M * N), *y8 = y + 2 * M * N;
+        int st = fda_xbar_pack(wr, win, 1, K, N, c->rowpair, 2, slices, c->cell_bits,
+                               c->weight_bits, rows, np, 64, P, plen, 2);
+        st = st ? st : fda_xbar_pack(wr, win, 1, K, N, c->rowpair, 2, slices, c->cell_bits,
+                                     c->weight_bits, rows, np, 8, P8, p8len, 2);
+        st = st ? st : fda_xbar_ideal(&d, xr, xin, M * K, P, plen, NULL, 0, NULL, NULL, NULL, y,
+                                      c->real ? NULL : y + M * N, M * N);
+        st = st ? st : fda_xbar_table(&d, xr, xin, M * K, P8, p8len, NULL, NULL, NULL, y8,
+                                      c->real ? NULL : y8 + M * N, M * N);
+        char what[160];
+        snprintf(what, sizeof what, "crossbar table %s equals the popcount kernel", name);
+        check(st == FDA_OK && !memcmp(y, y8, 8 * (size_t)(2 * M * N)) &&
+                  (!ref || !memcmp(y8, ref, 8 * (size_t)(2 * M * N))),
+              what, fda_isa_name(isa));
+        free(P), free(P8);
+        if (!ref) ref = y;
+        else free(y);
+    }
+    free(ref), free(wr), free(wi), free(xr), free(xi);
+}
+
+static void crossbar_float_case(int layout)
+{
+    const int rowpair = layout == 1, real = layout == 2;
+    xcase c = {29, 70, 13, rowpair, 24, 2, 6, 6, 1, 2.5, 64, real};
     fda_xbar_desc d;
     int64_t np, slices;
     xbar_desc(&c, &d, &np, &slices);
@@ -181,10 +238,13 @@ static void crossbar_float_case(int rowpair)
         if (!fda_isa_compiled(isa) || !fda_isa_supported(isa)) continue;
         select_isa(isa);
         double *y = zalloc(16 * c.M * c.N);
-        const int st = fda_xbar_float(&d, xr, xi, c.M * c.K, G, R * ncols, 0.3, 12345, NULL,
-                                      NULL, NULL, y, y + c.M * c.N, c.M * c.N);
+        const int st = fda_xbar_float(&d, xr, real ? NULL : xi, c.M * c.K, G, R * ncols, 0.3,
+                                      12345, NULL, NULL, NULL, y, real ? NULL : y + c.M * c.N,
+                                      c.M * c.N);
         check(st == FDA_OK && (!ref || !memcmp(y, ref, 16 * (size_t)(c.M * c.N))),
-              rowpair ? "crossbar float rowpair bit for bit" : "crossbar float colpair bit for bit",
+              real ? "crossbar float real bit for bit"
+                   : rowpair ? "crossbar float rowpair bit for bit"
+                             : "crossbar float colpair bit for bit",
               fda_isa_name(isa));
         if (!ref) ref = y;
         else free(y);
@@ -423,12 +483,29 @@ int main(void)
         {19, 300, 9, 1, 150, 4, 8, 8, 1, 9.3, 64},     /* 4-bit cells, 5 words a block */
         {11, 90, 33, 0, 90, 2, 7, 8, 3, 1.0, 64},      /* exact, colpair, 3-bit DACs */
         {29, 64, 17, 1, 64, 2, 8, 8, 1, 4.0, 32},      /* 32-bit planes (P32) */
+        {37, 128, 24, 0, 128, 2, 8, 8, 1, 6.1, 64, 1}, /* real: the bench's settings */
+        {23, 150, 13, 0, 64, 2, 8, 8, 1, 1.0, 64, 1},  /* real, exact: the integer product */
+        {19, 100, 9, 0, 70, 3, 7, 7, 2, 2.7, 64, 1},   /* real, 2-bit DACs, partial words */
+        {29, 128, 17, 0, 128, 2, 8, 8, 1, 4.0, 32, 1}, /* real, 32-bit planes */
     };
     const char *xn[] = {"rowpair 8/8/2b", "rowpair exact", "colpair dac2", "rowpair cells4",
-                        "colpair exact dac3", "rowpair P32"};
+                        "colpair exact dac3", "rowpair P32", "real 8/8/2b", "real exact",
+                        "real dac2", "real P32"};
     for (size_t i = 0; i < sizeof xc / sizeof xc[0]; i++) crossbar_case(&xc[i], xn[i]);
+    /* the table kernel: steps with an exact float32 ADC (a = 1/step, b = 1/2) */
+    const xcase tc[] = {
+        {37, 64, 24, 1, 64, 2, 8, 8, 1, 4.0, 8},        /* the bench's settings, rowpair */
+        {23, 100, 45, 0, 40, 1, 6, 7, 2, 2.0, 8},       /* colpair, 2-bit DACs, blocks */
+        {19, 300, 9, 0, 150, 4, 8, 8, 1, 1.0, 8, 1},    /* real, 4-bit cells, exact */
+        {31, 128, 70, 0, 128, 2, 8, 8, 1, 4.0, 8, 1},   /* real, the bench's settings */
+        {9, 20, 33, 0, 3, 3, 7, 6, 3, 2.0, 8, 1},       /* real, 3-row blocks, 3-bit DACs */
+    };
+    const char *tn[] = {"rowpair 8/8/2b", "colpair dac2", "real cells4 exact", "real 8/8/2b",
+                        "real rows3 dac3"};
+    for (size_t i = 0; i < sizeof tc / sizeof tc[0]; i++) crossbar_table_case(&tc[i], tn[i]);
     crossbar_float_case(1);
     crossbar_float_case(0);
+    crossbar_float_case(2);
     split_int_case();
     const int64_t tiles[][3] = {{1, 1, 2}, {1, 4, 8}, {2, 8, 4}, {4, 4, 16}, {1, 2, 64}};
     for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++) tile_fft_case(tiles[i], 19);
