@@ -14,12 +14,13 @@ enter sets it, the last to leave restores the original thread counts.  The
 libraries are found on first use (numpy's BLAS is loaded by then: fdafast
 imports numpy before anything else).
 """
+import concurrent.futures
 import contextlib
 import threading
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["single_threaded"]
+__all__ = ["single_threaded", "share_out"]
 
 _lock = threading.Lock()
 _state = {"controller": None, "limiter": None, "depth": 0}
@@ -42,3 +43,16 @@ def single_threaded():
             if _state["depth"] == 0:
                 _state["limiter"].restore_original_limits()
                 _state["limiter"] = None
+
+
+def share_out(work, items, threads):
+    """``work(share)`` on up to ``threads`` threads, item i going to share i % threads,
+    with one BLAS thread per call (:func:`single_threaded`); exceptions propagate."""
+    nt = max(1, min(int(threads), len(items)))
+    with single_threaded():
+        if nt == 1:
+            work(items)
+            return
+        with concurrent.futures.ThreadPoolExecutor(nt) as pool:
+            for f in [pool.submit(work, items[t::nt]) for t in range(nt)]:
+                f.result()

@@ -39,7 +39,6 @@ numbers of the device models, is written out in the docstrings of
 :class:`CrossbarConfig` and :func:`cmatmul`, and followed literally by the
 loop reference in ``tests/naive_crossbar.py``.
 """
-import concurrent.futures
 import dataclasses
 import secrets
 
@@ -451,14 +450,7 @@ def _exact_into(xr, xi, weights, target, threads=1):
                     np.matmul(xb[:m1 - m0], w_[j], out=y_[j])
                 target.write(y_, blk, range(m0, m1), n0)
 
-    nt = max(1, min(int(threads), len(starts)))
-    with _blas.single_threaded():
-        if nt == 1:
-            work(starts)
-        else:
-            with concurrent.futures.ThreadPoolExecutor(nt) as pool:
-                for f in [pool.submit(work, starts[t::nt]) for t in range(nt)]:
-                    f.result()
+    _blas.share_out(work, starts, int(threads))
 
 
 class _Target:

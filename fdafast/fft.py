@@ -5,7 +5,6 @@ for tests, benchmarks and users who want the tile spectra themselves.  The
 layout is numpy's: ``rfft_tiles(t)`` equals ``numpy.fft.rfftn`` over the last
 three axes, returned as separate real and imaginary planes.
 """
-import concurrent.futures
 import functools
 import math
 
@@ -238,11 +237,4 @@ def kernel_spectra_map(w, tile, dilation, out_block, fn, threads=1, block_bytes=
                 fn(o0, o1, k0, k1, *kernel_spectra(w[o0:o1, k0:k1], tile, dilation, 1,
                                                    bins_first=True))
 
-    nt = max(1, min(int(threads_arg(threads)), len(blocks)))
-    with _blas.single_threaded():
-        if nt == 1:
-            work(blocks)
-        else:
-            with concurrent.futures.ThreadPoolExecutor(nt) as pool:
-                for f in [pool.submit(work, blocks[t::nt]) for t in range(nt)]:
-                    f.result()
+    _blas.share_out(work, blocks, int(threads_arg(threads)))
