@@ -90,6 +90,7 @@ class CostParams:
     cache_bytes: float = 24 * 2 ** 20   #: weight spectra up to this size stay cached across calls
     bin_overhead_s: float = 0.6e-6     #: fixed cost of one bin's GEMM (packing, scheduling)
     max_weight_bytes: float = 2 ** 30   #: weight spectra larger than this are avoided
+    gemm_flops_per_s: float = 100e9     #: numpy's BLAS, real float32 GEMM (float64: half)
 
 
 #: The constants of each instruction-set variant of the C kernels
@@ -101,11 +102,11 @@ class CostParams:
 COST_PARAMS = {
     "avx512": CostParams(),
     "avx2": CostParams(mac_flops_per_s=60e9, fft_flops_per_s=20e9, move_s_per_elem=0.3e-9,
-                       bytes_per_s=6.5e9, cached_bytes_per_s=40e9),
+                       bytes_per_s=6.5e9, cached_bytes_per_s=40e9, gemm_flops_per_s=60e9),
     "baseline": CostParams(mac_flops_per_s=15e9, fft_flops_per_s=8e9, move_s_per_elem=0.4e-9,
-                           bytes_per_s=6.5e9, cached_bytes_per_s=40e9),
+                           bytes_per_s=6.5e9, cached_bytes_per_s=40e9, gemm_flops_per_s=15e9),
     "neon": CostParams(mac_flops_per_s=60e9, fft_flops_per_s=20e9, move_s_per_elem=0.3e-9,
-                       bytes_per_s=6.5e9, cached_bytes_per_s=40e9),
+                       bytes_per_s=6.5e9, cached_bytes_per_s=40e9, gemm_flops_per_s=60e9),
 }
 
 
@@ -156,6 +157,49 @@ def tile_cost(tile, *, batch, cin, cout, groups, out, stride, kext, itemsize, la
     bw_w = params.cached_bytes_per_s if weight_bytes <= params.cache_bytes else params.bytes_per_s
     t_mem = weight_bytes / bw_w + 4.0 * rows * nb * (cin_p + cout_p) * itemsize / params.bytes_per_s
     return max(t_mac, t_mem) + t_fft
+
+
+def direct_cost(*, batch, cin, cout, groups, out, taps, itemsize, threads=1,
+                params=CostParams()):
+    """Estimated seconds of one convolution computed spatially (:mod:`fdafast.direct`).
+
+    ``time = max(t_gemm, t_w) + t_gather`` with ``P`` outputs per image and
+    channel (only the strided ones) and ``K = (cin/groups) taps``:
+
+    * ``t_gemm = 2 N P K cout / (gemm_rate threads)``: the GEMMs, at numpy's
+      BLAS rate (``gemm_flops_per_s`` for float32, half of it for float64);
+    * ``t_w = K cout itemsize / bw``: streaming the weight matrix once (cached
+      as in :func:`tile_cost`);
+    * ``t_gather = N P cin taps move / threads``: gathering the columns.
+
+    BLAS is not one of fdafast's instruction-set variants; the rate of the
+    variant in use stands for the machine's.
+    """
+    positions = batch * math.prod(out)
+    k = (cin // groups) * taps
+    rate = params.gemm_flops_per_s * (4.0 / itemsize)
+    t_gemm = 2.0 * positions * k * cout / (rate * threads)
+    weight_bytes = float(k * cout * itemsize)
+    bw_w = params.cached_bytes_per_s if weight_bytes <= params.cache_bytes else params.bytes_per_s
+    t_gather = positions * cin * taps * params.move_s_per_elem / threads
+    return max(t_gemm, weight_bytes / bw_w) + t_gather
+
+
+def choose_algorithm(*, tile, batch, cin, cout, groups, out, stride, kext, taps, itemsize,
+                     lanes, threads=1, params=CostParams()):
+    """'fft' or 'direct': the float engine with the smaller estimate for ``tile``.
+
+    :func:`tile_cost` of the chosen tile against :func:`direct_cost`; the
+    FFT wins ties.  The spatial product wins where the tiles keep few valid
+    outputs and the weight spectra outweigh the spatial weights, the FFT
+    where the outputs are large enough for its arithmetic savings to count.
+    """
+    fft = tile_cost(tile, batch=batch, cin=cin, cout=cout, groups=groups, out=out,
+                    stride=stride, kext=kext, itemsize=itemsize, lanes=lanes, threads=threads,
+                    params=params)
+    direct = direct_cost(batch=batch, cin=cin, cout=cout, groups=groups, out=out, taps=taps,
+                         itemsize=itemsize, threads=threads, params=params)
+    return "direct" if direct < fft else "fft"
 
 
 def candidate_sizes(kext, span, axis):

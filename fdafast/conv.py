@@ -16,6 +16,11 @@ weight spectra ``conj(FFT(w)) / (T0 T1 T2)``; the inverse real FFT of each
 result holds ``L`` valid outputs per axis, which are cropped, subsampled by
 the stride, biased and written out.  The weight spectra are computed once
 per plan and reused by every call.
+
+Where the FFT saves too little arithmetic for what its weight spectra cost
+(small feature maps at batch 1), a plan with the default engine computes the
+layer spatially instead (:mod:`fdafast.direct`), as the cost model of
+:mod:`fdafast._tiling` decides; ``engine=FloatFFT()`` always uses the FFTs.
 """
 import math
 
@@ -25,11 +30,13 @@ from . import _dispatch, _native, _tiling
 from ._args import (CONV_LAYOUTS, check_finite, check_memory, conv_shapes, float_array,
                     int_tuple, nbytes_of, padding_arg, threads_arg)
 from ._tiling import to3
+from .direct import DEFAULT_COLUMN_BYTES, FloatDirect
 from .engine import PHASES, Engine, Prepared, Workspace
 from .errors import InvalidArgumentError, ShapeError
 from .fft import kernel_spectra, kernel_spectra_map
 
-__all__ = ["ConvPlan", "FloatFFT", "conv1d", "conv2d", "conv3d", "plan_spectra"]
+__all__ = ["ConvPlan", "FloatFFT", "FloatDirect", "conv1d", "conv2d", "conv3d",
+           "plan_spectra"]
 
 #: Default cap on the tile spectra held at once (bytes); larger problems run in chunks.
 DEFAULT_WORKSPACE_BYTES = 256 * 2 ** 20
@@ -96,15 +103,22 @@ class ConvPlan:
     tile : int or tuple, optional
         FFT tile size per spatial axis (powers of two, 2..64; 1 along an
         axis whose kernel extent is 1).  ``None`` picks the tile with the
-        least estimated cost (see :func:`fdafast._tiling.tile_cost`).
+        least estimated cost (see :func:`fdafast._tiling.tile_cost`).  A
+        tile given here makes the default float engine use the FFTs.
     max_workspace_bytes : int, optional
         Cap on the tile spectra held at once; larger problems run in chunks
         of tiles (default 256 MiB).
     threads : int, optional
         Threads the plan is tuned for (the tile choice) and runs with when a
         call does not say (default: ``FDAFAST_NUM_THREADS`` or all usable CPUs).
-    engine : None, FloatFFT or fdafast.ReRAM
-        None (default) or :class:`FloatFFT`: the float engine.
+    engine : None, FloatFFT, FloatDirect or fdafast.ReRAM
+        None (default): the float engine, :class:`FloatFFT`, or
+        :class:`FloatDirect` (im2col and BLAS GEMMs) when ``tile`` is None and
+        the cost model expects the spatial product to be faster
+        (:func:`fdafast._tiling.choose_algorithm`: small outputs at small
+        batches, where the FFT tiles keep few valid outputs and the weight
+        spectra outweigh the spatial weights).  :class:`FloatFFT` or
+        :class:`FloatDirect`: that float engine.
         :class:`fdafast.ReRAM`: the per-bin MACs run through the emulated
         crossbars (float64 output; see :mod:`fdafast.reram`); :meth:`calibrate`
         sets calibrated ranges and :attr:`last_counts` holds the crossbar
@@ -116,7 +130,9 @@ class ConvPlan:
     Attributes
     ----------
     tile : tuple
-        The FFT tile per spatial axis.
+        The FFT tile per spatial axis (unused by :class:`FloatDirect`).
+    engine : fdafast.engine.Engine
+        The engine the plan runs.
     out_spatial : tuple
         The output's spatial shape.
     nd : int
@@ -131,8 +147,9 @@ class ConvPlan:
     :attr:`spectrum_nbytes`) and one workspace buffer that grows to the
     largest batch seen.  A plan serialises concurrent calls with its
     workspace's lock.
-    Strided convolutions are computed on the stride-1 grid and subsampled
-    (up to ``prod(stride)`` times the arithmetic of the strided output).
+    The FFT engines compute strided convolutions on the stride-1 grid and
+    subsample (up to ``prod(stride)`` times the arithmetic of the strided
+    output); :class:`FloatDirect` computes the strided outputs only.
     """
 
     def __init__(self, w, input_shape, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
@@ -146,6 +163,7 @@ class ConvPlan:
         shape = self._input_shape(input_shape, nd)
         batch, cin, cout = conv_shapes((shape[0] or 1,) + shape[1:], w.shape, groups, nd)
         check_finite(w, "weight")
+        chosen = engine
         engine = _engine_arg(engine, max_workspace_bytes)
         if workspace is not None and not isinstance(workspace, Workspace):
             raise InvalidArgumentError(f"workspace must be a fdafast.engine.Workspace, got "
@@ -171,9 +189,11 @@ class ConvPlan:
             dilation3=to3(self.dilation, 1), stride3=to3(self.stride, 1), pad3=to3(lo, 0),
             tile3=to3(self.tile, 1))
         self.dtype = w.dtype
-        check_memory(self.spectrum_nbytes, f"the weight spectra of {self!r}",
-                     "choose a smaller tile= (or split the layer's output channels)")
+        if chosen is None and tile is None and self._spatial_is_cheaper():
+            engine = FloatDirect(min(DEFAULT_COLUMN_BYTES, int(max_workspace_bytes)))
         self.engine = engine
+        check_memory(self.weight_nbytes, f"the weights {self!r} keeps",
+                     "choose a smaller tile= (or split the layer's output channels)")
         self.workspace = Workspace() if workspace is None else workspace
         self.last_counts = None
         self._prepared = engine.prepare(self.geometry, _to3_weight(w).copy(), self.bias,
@@ -224,6 +244,15 @@ class ConvPlan:
             _tiling.check_tile(t3, kext3, self.nd)
         return t3[3 - self.nd:]
 
+    def _spatial_is_cheaper(self):
+        g = self.geometry
+        return _tiling.choose_algorithm(
+            tile=g.tile3, batch=self.batch or 1, cin=self.cin, cout=self.cout,
+            groups=self.groups, out=g.out3, stride=g.stride3, kext=g.kext3,
+            taps=math.prod(self.kernel), itemsize=np.dtype(self.dtype).itemsize,
+            lanes=_native.lanes(self.dtype), threads=self.threads,
+            params=_tiling.cost_params(_dispatch.isa())) == "direct"
+
     # -- cached state ------------------------------------------------------
     @property
     def workspace_nbytes(self):
@@ -232,9 +261,21 @@ class ConvPlan:
 
     @property
     def spectrum_nbytes(self):
-        """Bytes of one dtype's weight spectra (real and imaginary planes)."""
+        """Bytes of one dtype's weight spectra (real and imaginary planes); 0 for
+        :class:`FloatDirect`, which keeps none."""
+        if isinstance(self.engine, FloatDirect):
+            return 0
         return 2 * self.geometry.nbins * self.cin // self.groups * self.cout \
             * np.dtype(self.dtype).itemsize
+
+    @property
+    def weight_nbytes(self):
+        """Bytes of the weights the engine keeps for one dtype: the spectra, or
+        :class:`FloatDirect`'s weight matrix."""
+        if isinstance(self.engine, FloatDirect):
+            return self.cin // self.groups * self.cout * math.prod(self.kernel) \
+                * np.dtype(self.dtype).itemsize
+        return self.spectrum_nbytes
 
     @property
     def calibration(self):
@@ -307,7 +348,9 @@ class ConvPlan:
         return (f"ConvPlan(conv{self.nd}d, cin={self.cin}, cout={self.cout}, "
                 f"kernel={self.kernel}, input={self.in_spatial}, out={self.out_spatial}, "
                 f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
-                f"groups={self.groups}, tile={self.tile})")
+                f"groups={self.groups}, "
+                + ("spatial" if isinstance(self.engine, FloatDirect) else f"tile={self.tile}")
+                + ")")
 
 
 class FloatFFT(Engine):
@@ -388,8 +431,9 @@ def _engine_arg(engine, max_workspace_bytes):
         return FloatFFT(max_workspace_bytes)
     if isinstance(engine, Engine):
         return engine
-    raise InvalidArgumentError(f"engine must be None (float), fdafast.conv.FloatFFT() or "
-                               f"fdafast.ReRAM(...), got {engine!r}")
+    raise InvalidArgumentError(f"engine must be None (float), fdafast.conv.FloatFFT(), "
+                               f"fdafast.conv.FloatDirect() or fdafast.ReRAM(...), got "
+                               f"{engine!r}")
 
 
 def _to3_weight(w):

@@ -7,7 +7,7 @@ import pytest
 import fdafast
 from fdafast import CrossbarConfig, ReRAM, _dispatch
 from fdafast._dispatch import Kernel
-from fdafast.conv import FloatFFT
+from fdafast.conv import FloatDirect, FloatFFT
 from fdafast.crossbar_config import ConfigError
 from fdafast.engine import PHASES, Workspace
 
@@ -33,8 +33,9 @@ def test_float_engine_is_the_default_and_can_be_given(rng):
     x, w = rng.random((1, 3, 9, 8)), rng.standard_normal((4, 3, 3, 3))
     a = fdafast.ConvPlan(w, x.shape, padding=1)
     b = fdafast.ConvPlan(w, x.shape, padding=1, engine=FloatFFT())
-    assert isinstance(a.engine, FloatFFT)
-    np.testing.assert_array_equal(a(x), b(x))
+    assert isinstance(a.engine, (FloatFFT, FloatDirect))      # the cost model's choice
+    assert isinstance(b.engine, FloatFFT)
+    np.testing.assert_allclose(a(x), b(x), rtol=1e-10, atol=1e-12)
     with pytest.raises(fdafast.InvalidArgumentError, match="ReRAM"):
         a.calibrate(x)
     with pytest.raises(fdafast.InvalidArgumentError, match="engine"):

@@ -40,7 +40,7 @@ import numpy as np
 from .. import quant
 from .._args import threads_arg
 from ..arch.spec import Accelerator, ArchError
-from ..conv import ConvPlan
+from ..conv import ConvPlan, FloatFFT
 from ..crossbar import CrossbarConfig, PreparedWeights, column_sum_histogram, emulate
 from ..dataflow import layer_tile
 from ..engine import Workspace
@@ -146,7 +146,8 @@ class Executor:
             self.plans[key] = ConvPlan(
                 np.asarray(w, dtype), (None,) + tuple(shape),
                 None if b is None else np.asarray(b, dtype), stride, pads, dilation,
-                a["groups"], tile=tile, threads=st.threads, engine=st.engine,
+                a["groups"], tile=tile, threads=st.threads,
+                engine=FloatFFT() if st.engine is None else st.engine,   # 'fft': FFTs always
                 workspace=self.workspaces["float" if st.engine is None else "reram"])
         return self.plans[key]
 
@@ -190,7 +191,7 @@ def _conv(ex, node, xs, st, owned):
     a, x = node.attrs, xs[0]
     if st.mode == "direct":
         return F.direct_conv(x, node.params["weight"], node.params.get("bias"), a["stride"],
-                             a["padding"], a["dilation"], a["groups"])
+                             a["padding"], a["dilation"], a["groups"], threads=st.threads)
     dtype = x.dtype if st.mode == "fft" else np.float64
     plan = ex.conv_plan(node, x.shape[1:], st, dtype)
     x = x.astype(dtype, copy=False)

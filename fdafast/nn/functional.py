@@ -24,8 +24,10 @@ import math
 
 import numpy as np
 
-from .._args import (CONV_LAYOUTS, conv_shapes, float_array, int_tuple, padding_arg)
-from .._tiling import dilated_extent
+from .._args import (CONV_LAYOUTS, conv_shapes, float_array, int_tuple, padding_arg,
+                     threads_arg)
+from .._tiling import dilated_extent, to3
+from ..direct import as3, conv_direct, weight_matrix
 from ..errors import InvalidArgumentError, ShapeError
 
 __all__ = ["pool_output_size", "max_pool", "max_pool_indices", "avg_pool", "adaptive_avg_pool", "batch_norm",
@@ -564,42 +566,28 @@ def log_softmax(x, dim=None, dtype=None):
 
 
 # -- convolution -----------------------------------------------------------------------------------
-def direct_conv(x, w, bias, stride, padding, dilation, groups, chunk_bytes=1 << 27):
+def direct_conv(x, w, bias, stride, padding, dilation, groups, chunk_bytes=1 << 27,
+                threads=None):
     """Float64 direct convolution (torch's conv1d/2d/3d semantics) of a batch: im2col
-    over blocks of output rows, one GEMM per group; memory bounded by ``chunk_bytes``.
-    ``padding``: per-axis ints or ``(low, high)`` pairs."""
-    x = np.asarray(x, np.float64)
+    and one GEMM per group (:func:`fdafast.direct.conv_direct`), in blocks whose
+    columns take at most ``chunk_bytes``.  ``padding``: per-axis ints or ``(low, high)``
+    pairs."""
+    x = np.ascontiguousarray(x, np.float64)
     w = np.asarray(w, np.float64)
     nd = w.ndim - 2
-    n, cin = x.shape[:2]
-    cout, cig = w.shape[:2]
-    cog = cout // groups
-    kernel = w.shape[2:]
-    xp = np.pad(x, [(0, 0), (0, 0)] + list(pad_pairs(padding, nd)))
-    ext = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    out = tuple((m - e) // s + 1 for m, e, s in zip(xp.shape[2:], ext, stride))
-    y = np.zeros((n, cout) + out)
-    if n == 0:
+    pads = pad_pairs(padding, nd)
+    ext = tuple(d * (k - 1) + 1 for k, d in zip(w.shape[2:], dilation))
+    out = tuple((m + lo + hi - e) // s + 1 for m, (lo, hi), e, s in
+                zip(x.shape[2:], pads, ext, stride))
+    y = np.empty(x.shape[:1] + w.shape[:1] + out)
+    if x.shape[0] == 0:
         return y
-    win = np.lib.stride_tricks.sliding_window_view(xp, ext, axis=tuple(range(2, 2 + nd)))
-    win = win[(slice(None),) * 2 + tuple(slice(0, (o - 1) * s + 1, s) for o, s in
-                                          zip(out, stride))
-              + tuple(slice(None, None, d) for d in dilation)]
-    taps = math.prod(kernel)
-    per_row = max(1, math.prod(out[1:]) * cig * taps * 8)
-    rows = max(1, chunk_bytes // per_row)
-    wg = w.reshape(groups, cog, cig * taps)
-    for g in range(groups):
-        for r0 in range(0, out[0], rows):
-            r1 = min(out[0], r0 + rows)
-            cols = win[:, g * cig:(g + 1) * cig, r0:r1]            # (n, cig, rows.., k..)
-            cols = np.moveaxis(cols, 1, 1 + nd)                      # (n, out.., cig, k..)
-            cols = cols.reshape(n, -1, cig * taps)
-            blk = cols @ wg[g].T                                     # (n, P, cog)
-            y[:, g * cog:(g + 1) * cog, r0:r1] = np.moveaxis(blk, 2, 1).reshape(
-                (n, cog, r1 - r0) + out[1:])
-    if bias is not None:
-        y += np.asarray(bias, np.float64).reshape((1, cout) + (1,) * nd)
+    x3, w3, pad3, stride3, dilation3 = as3(x, w, pads, stride, dilation)
+    conv_direct(x3, weight_matrix(w3, groups, np.float64),
+                None if bias is None else np.asarray(bias, np.float64),
+                y.reshape(y.shape[:2] + to3(out, 1)), kernel3=w3.shape[2:], pad3=pad3,
+                stride3=stride3, dilation3=dilation3, threads=threads_arg(threads),
+                column_bytes=chunk_bytes)
     return y
 
 

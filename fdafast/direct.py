@@ -1,0 +1,212 @@
+"""Spatial (direct) convolution through im2col and BLAS GEMMs: :class:`FloatDirect`.
+
+Where the overlap-save FFT saves little arithmetic, a convolution is cheaper
+computed where it is defined.  At batch 1 on a small feature map (C3D's
+conv5 layers: 512 channels on 2x7x7) FFT tiles of 4 samples per axis keep
+only 2 valid outputs each, so the per-bin products do about as many real
+multiply-adds as the direct sum (24 against 27 per output and channel pair)
+while the weight spectra (100 MB) outweigh the spatial weights (28 MB) they
+stream on every call.  :class:`FloatDirect` computes such layers as one GEMM
+per group::
+
+    y[n, g*cog + o, p] = sum_{c, k} W[g*cog + o, c, k] * x_pad[n, g*cig + c, p*s + k*d]
+
+the gathered input columns (``im2col``: input channel and tap down, output
+position across) multiplied by the ``cog x (cig * taps)`` weight matrix.
+Strided layers compute only the strided outputs.  :class:`fdafast.ConvPlan`
+chooses it over :class:`fdafast.conv.FloatFFT` where the cost model says so
+(:func:`fdafast._tiling.direct_cost`); ``nn`` runs its float64 'direct'
+reference through :func:`conv_direct` too.
+
+The GEMMs run on numpy's BLAS, one thread per call, the work shared out over
+the caller's threads (:func:`fdafast._blas.share_out`): output channels for
+one group, whole groups for many.  Results depend on the thread count only
+through that split (each output is one BLAS dot product over ``cig * taps``).
+"""
+import math
+import time
+
+import numpy as np
+
+from . import _blas, _kernels
+from ._kernels.im2col import gather_columns
+from ._tiling import to3
+from .engine import Engine, Prepared, Workspace
+from .errors import InvalidArgumentError
+
+__all__ = ["FloatDirect", "conv_direct", "DEFAULT_COLUMN_BYTES"]
+
+#: Default cap on the gathered input columns held at once (bytes).
+DEFAULT_COLUMN_BYTES = 64 * 2 ** 20
+
+
+def _blocks(batch, out3, per_position, budget):
+    """Blocks ``(n0, n1, d0, d1, h0, h1)`` of images and output rows whose columns fit
+    ``budget`` bytes: whole images where one fits (as many as fit), else runs of
+    depth planes, else runs of rows of one plane (at least one row: a row's columns
+    are the least the GEMM can take)."""
+    o0, o1, o2 = out3
+    plane = o1 * o2 * per_position
+    image = o0 * plane
+    if image <= budget:
+        step = max(1, budget // image)
+        return [(n, min(batch, n + step), 0, o0, 0, o1) for n in range(0, batch, step)]
+    if plane <= budget:
+        step = max(1, budget // plane)
+        return [(n, n + 1, d, min(o0, d + step), 0, o1)
+                for n in range(batch) for d in range(0, o0, step)]
+    step = max(1, budget // (o2 * per_position))
+    return [(n, n + 1, d, d + 1, h, min(o1, h + step))
+            for n in range(batch) for d in range(o0) for h in range(0, o1, step)]
+
+
+def conv_direct(x, wmat, bias, out, *, kernel3, pad3, stride3, dilation3, threads,
+                column_bytes=DEFAULT_COLUMN_BYTES, workspace=None, phases=None):
+    """Direct convolution of a batch into ``out``; the private kernel under the engine.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, D, H, W)
+        The input in the computation's dtype (1D and 2D problems with leading
+        unit axes).
+    wmat : ndarray, shape (groups, Cout/groups, C/groups * k0 * k1 * k2)
+        The weights as GEMM matrices, columns ordered (input channel, k0, k1, k2).
+    bias : ndarray, shape (Cout,), or None
+    out : ndarray, shape (N, Cout, o0, o1, o2)
+        Written in full.
+    kernel3, pad3, stride3, dilation3 : tuples of 3 ints
+        Kernel taps, low zero padding, stride and dilation per axis (D, H, W).
+    threads : int
+    column_bytes : int
+        Cap on the gathered columns held at once (:func:`_blocks`).
+    workspace : fdafast.engine.Workspace, optional
+        Where the columns and the GEMM results are kept between calls.
+    phases : dict, optional
+        Wall seconds added: 'forward' (gathering the columns, zero padding included),
+        'mac' (the GEMMs), 'inverse' (bias and writing the outputs).
+    """
+    clock = time.perf_counter
+    n, cin = x.shape[:2]
+    groups, cog, k = wmat.shape
+    cout, taps = groups * cog, math.prod(kernel3)
+    out3 = out.shape[2:]
+    workspace = Workspace() if workspace is None else workspace
+    seconds = dict.fromkeys(("forward", "mac", "inverse"), 0.0)
+    geometry = [np.asarray(v, np.int64) for v in (kernel3, pad3, stride3, dilation3)]
+    _kernels.set_threads(threads)
+    for blk in _blocks(n, out3, cin * taps * x.dtype.itemsize, column_bytes):
+        n0, n1, d0, d1, h0, h1 = blk
+        t0 = clock()
+        shape = (n1 - n0, d1 - d0, h1 - h0, out3[2])
+        npos = math.prod(shape)
+        cols = workspace.get("direct-columns", (cin * taps, npos), x.dtype)
+        gather_columns(x, cols, np.asarray(blk, np.int64), *geometry, out3[2])
+        t1 = clock()
+        res = workspace.get("direct-result", (groups, cog, npos), x.dtype)
+        _products(wmat, cols.reshape(groups, k, npos), res, threads)
+        t2 = clock()
+        dst = out[n0:n1, :, d0:d1, h0:h1].transpose(1, 0, 2, 3, 4)   # (cout, nb, bd, bh, o2)
+        src = res.reshape((cout,) + shape)
+        if bias is None:
+            np.copyto(dst, src)
+        else:
+            np.add(src, bias.reshape(cout, 1, 1, 1, 1), out=dst)
+        seconds["forward"] += t1 - t0
+        seconds["mac"] += t2 - t1
+        seconds["inverse"] += clock() - t2
+    if phases is not None:
+        for name, t in seconds.items():
+            phases[name] += t
+    return out
+
+
+def _products(wmat, cols, res, threads):
+    """``res[g] = wmat[g] @ cols[g]`` for every group: whole groups shared out over the
+    threads, or, with fewer groups than threads, blocks of output channels."""
+    groups, cog, _ = wmat.shape
+    if groups >= threads:
+        step = -(-groups // threads)
+        items = [(g, min(groups, g + step), 0, cog) for g in range(0, groups, step)]
+    else:
+        step = -(-cog // max(1, threads // groups))
+        items = [(g, g + 1, c, min(cog, c + step)) for g in range(groups)
+                 for c in range(0, cog, step)]
+
+    def work(share):
+        for g0, g1, c0, c1 in share:
+            np.matmul(wmat[g0:g1, c0:c1], cols[g0:g1], out=res[g0:g1, c0:c1])
+    _blas.share_out(work, items, threads)
+
+
+def weight_matrix(w, groups, dtype):
+    """Weights (Cout, Cin/groups, k0, k1, k2) as the GEMM matrices :func:`conv_direct`
+    takes: (groups, Cout/groups, Cin/groups * k0 * k1 * k2) in ``dtype``."""
+    cout = w.shape[0]
+    return np.ascontiguousarray(w.reshape(groups, cout // groups, -1), dtype)
+
+
+class FloatDirect(Engine):
+    """The spatial float engine: im2col and BLAS GEMMs in the input's dtype.
+
+    Chosen by :class:`fdafast.ConvPlan` for the layers where the cost model
+    expects it to beat the tiled FFTs (see the module docstring), or given
+    as ``engine=FloatDirect()``.  The plan's ``tile`` is then unused.
+
+    Parameters
+    ----------
+    column_bytes : int
+        Cap on the gathered input columns held at once; larger problems run
+        in blocks of images or output rows (default 64 MiB).
+    """
+
+    def __init__(self, column_bytes=DEFAULT_COLUMN_BYTES):
+        if isinstance(column_bytes, bool) or not isinstance(column_bytes, (int, np.integer)) \
+                or column_bytes < 1:
+            raise InvalidArgumentError(f"column_bytes must be a positive int, got "
+                                       f"{column_bytes!r}")
+        self.column_bytes = int(column_bytes)
+
+    def __repr__(self):
+        return f"FloatDirect(column_bytes={self.column_bytes})"
+
+    def prepare(self, geometry, weight, bias, threads, workspace):
+        prepared = _DirectPrepared(self, geometry, weight, bias, workspace)
+        prepared.matrix(weight.dtype)            # the weights' own dtype, up front
+        return prepared
+
+
+class _DirectPrepared(Prepared):
+    """GEMM weight matrices per dtype, and the calls of :func:`conv_direct`."""
+
+    def __init__(self, engine, geometry, weight, bias, workspace):
+        self.engine, self.geometry = engine, geometry
+        self.weight, self.bias, self.workspace = weight, bias, workspace
+        self._matrices = {}
+
+    def matrix(self, dtype):
+        if dtype not in self._matrices:
+            self._matrices[dtype] = weight_matrix(self.weight, self.geometry.groups, dtype)
+        return self._matrices[dtype]
+
+    def run(self, x, threads, phases=None):
+        g = self.geometry
+        dtype = x.dtype
+        x3 = np.ascontiguousarray(x).reshape(x.shape[:2] + g.in3)
+        y = np.empty((x.shape[0], g.cout) + g.out_spatial, dtype)
+        bias = None if self.bias is None else np.ascontiguousarray(self.bias, dtype)
+        conv_direct(x3, self.matrix(dtype), bias, y.reshape(y.shape[:2] + g.out3),
+                    kernel3=self.weight.shape[2:], pad3=g.pad3, stride3=g.stride3,
+                    dilation3=g.dilation3, threads=threads,
+                    column_bytes=self.engine.column_bytes, workspace=self.workspace,
+                    phases=phases)
+        return y
+
+
+def as3(x, w, pads, stride, dilation):
+    """A 1D/2D problem's arrays and per-axis values as 3D ones with leading unit axes
+    (``pads``: per-axis ``(low, high)`` pairs; the low ones are returned)."""
+    nd = w.ndim - 2
+    x3 = x.reshape(x.shape[:2] + (1,) * (3 - nd) + x.shape[2:])
+    w3 = w.reshape(w.shape[:2] + (1,) * (3 - nd) + w.shape[2:])
+    return (x3, w3, to3(tuple(lo for lo, _ in pads), 0), to3(tuple(stride), 1),
+            to3(tuple(dilation), 1))
