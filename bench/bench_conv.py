@@ -14,6 +14,7 @@ the issue's targets in one run, use ``python -m bench.conv``.
 import pytest
 
 from bench.cases import CONV_CASES, FFT_CASES
+from bench.conv import algorithm
 from bench.runners import fdafast_tile_fft
 
 CONV_BACKENDS = ("fdafast", "torch")
@@ -24,7 +25,8 @@ FFT_BACKENDS = ("fdafast", "torch", "fftw")
 def fdafast_conv(case, x, w, threads):
     import fdafast
     plan = fdafast.ConvPlan(w, x.shape, padding=case.padding, threads=threads)
-    return lambda: plan(x, threads=threads), {"tile": list(plan.tile)}
+    algo = algorithm(plan)
+    return lambda: plan(x, threads=threads), {"tile": algo if isinstance(algo, str) else list(algo)}
 
 
 def torch_conv(case, x, w, threads):

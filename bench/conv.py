@@ -144,6 +144,12 @@ def torch_conv(case, x, w):
     return run
 
 
+def algorithm(plan):
+    """What a plan computes with: its FFT tile, or 'spatial' (fdafast.direct)."""
+    from fdafast.direct import FloatDirect
+    return "spatial" if isinstance(plan.engine, FloatDirect) else tuple(plan.tile)
+
+
 def measure_conv(case, rng, threads, repeat):
     """Plan (untimed), warm up and check, then time fdafast and torch interleaved."""
     import fdafast
@@ -156,10 +162,10 @@ def measure_conv(case, rng, threads, repeat):
     y = fda()
     if ref is None:
         (t_fda,) = interleaved_medians([fda], repeat)
-        return Row(case, t_fda, None, "torch", plan.tile, None)
+        return Row(case, t_fda, None, "torch", algorithm(plan), None)
     err = rel_err(y, ref().numpy())
     t_fda, t_ref = interleaved_medians([fda, ref], repeat)
-    return Row(case, t_fda, t_ref, "torch", plan.tile, err)
+    return Row(case, t_fda, t_ref, "torch", algorithm(plan), err)
 
 
 # -- tile FFTs ----------------------------------------------------------------
@@ -288,7 +294,8 @@ def group_table(group, rows):
     header = ["layer", "shape", "fdafast ms", f"{ref} ms", f"{ref}/fdafast", "tile", "err"]
     body = [[row.case.id, row.case.shape_text, _ms(row.t_fda), _ms(row.t_ref),
              "-" if row.ratio is None else f"{row.ratio:.2f}x",
-             "x".join(map(str, row.tile)) if row.tile else "-",
+             ("x".join(map(str, row.tile)) if isinstance(row.tile, tuple) else row.tile)
+             if row.tile else "-",
              "-" if row.err is None else f"{row.err:.1e}"] for row in rows]
     gm = geomean([row.ratio for row in rows])
     footer = ["geomean", "", "", "", "-" if gm is None else f"{gm:.2f}x", "", ""]

@@ -36,13 +36,18 @@ import fdafast
 from fdafast import CrossbarConfig, _dispatch
 from fdafast.crossbar import cmatmul, matmul
 
-from .conv import geomean, interleaved_medians, print_machine, print_table, setup_threads, torch
+from .conv import (algorithm, geomean, interleaved_medians, print_machine, print_table,
+                   setup_threads, torch)
 from .crossbar import BENCH_CONFIG, SEED
 
 LAYERS = [("conv2a", 64, 128, (16, 56, 56)), ("conv3a", 128, 256, (8, 28, 28)),
           ("conv3b", 256, 256, (8, 28, 28)), ("conv4a", 256, 512, (4, 14, 14)),
           ("conv4b", 512, 512, (4, 14, 14)), ("conv5a", 512, 512, (2, 7, 7)),
           ("conv5b", 512, 512, (2, 7, 7))]
+
+
+def _label(algo):
+    return algo if isinstance(algo, str) else "x".join(map(str, algo))
 
 
 def runnable():
@@ -119,12 +124,12 @@ def bench_layers(rng, threads, repeat, variants, only):
         for v, t in zip(variants, times):
             ratios[v].append(times[-1] / t)
             row += [f"{t * 1e3:.1f}", f"{times[-1] / t:.2f}x",
-                    "x".join(map(str, plans[v].tile))]
+                    _label(algorithm(plans[v]))]
         body.append(row)
         del plans
     header = ["layer", "", "torch ms"]
     for v in variants:
-        header += [f"{v} ms", "ratio", "tile"]
+        header += [f"{v} ms", "ratio", "tile"]      # or 'spatial' (fdafast.direct)
     footer = ["geomean", "", ""]
     for v in variants:
         gm = geomean(ratios[v])

@@ -38,6 +38,8 @@ __all__ = ["FloatDirect", "conv_direct", "DEFAULT_COLUMN_BYTES"]
 
 #: Default cap on the gathered input columns held at once (bytes).
 DEFAULT_COLUMN_BYTES = 64 * 2 ** 20
+#: Columns gathered per thread at least (bytes); smaller gathers run on fewer threads.
+GATHER_BYTES_PER_THREAD = 4 * 2 ** 20
 
 
 def _blocks(batch, out3, per_position, budget):
@@ -93,13 +95,15 @@ def conv_direct(x, wmat, bias, out, *, kernel3, pad3, stride3, dilation3, thread
     workspace = Workspace() if workspace is None else workspace
     seconds = dict.fromkeys(("forward", "mac", "inverse"), 0.0)
     geometry = [np.asarray(v, np.int64) for v in (kernel3, pad3, stride3, dilation3)]
-    _kernels.set_threads(threads)
     for blk in _blocks(n, out3, cin * taps * x.dtype.itemsize, column_bytes):
         n0, n1, d0, d1, h0, h1 = blk
         t0 = clock()
         shape = (n1 - n0, d1 - d0, h1 - h0, out3[2])
         npos = math.prod(shape)
         cols = workspace.get("direct-columns", (cin * taps, npos), x.dtype)
+        # a parallel gather pays off only on a few MiB per thread: below that,
+        # waking the threads costs more than the copy (and much more on a busy machine)
+        _kernels.set_threads(max(1, min(threads, cols.nbytes // GATHER_BYTES_PER_THREAD)))
         gather_columns(x, cols, np.asarray(blk, np.int64), *geometry, out3[2])
         t1 = clock()
         res = workspace.get("direct-result", (groups, cog, npos), x.dtype)

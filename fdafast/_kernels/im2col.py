@@ -42,8 +42,11 @@ def gather_columns(x, cols, blk, kernel, pad, stride, dilation, ow):
                     else:
                         for w in range(w_lo):
                             cols[r, j + w] = 0
-                        for w in range(w_lo, w_hi):
-                            cols[r, j + w] = x[n, c, iz, iy, w * stride[2] + off]
+                        if stride[2] == 1:
+                            cols[r, j + w_lo:j + w_hi] = x[n, c, iz, iy, w_lo + off:w_hi + off]
+                        else:
+                            for w in range(w_lo, w_hi):
+                                cols[r, j + w] = x[n, c, iz, iy, w * stride[2] + off]
                         for w in range(w_hi, ow):
                             cols[r, j + w] = 0
                     j += ow
