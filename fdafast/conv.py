@@ -300,10 +300,15 @@ class ConvPlan:
         return (batch, self.cout) + self.out_spatial
 
     # -- the call ------------------------------------------------------------
-    def __call__(self, x, *, threads=None):
+    def __call__(self, x, *, threads=None, calibrate=False):
         """Convolve ``x`` (float32 or float64); the output has x's dtype (float64 for the
-        ReRAM engine).  An unbatched ``x`` (C, *spatial) gives an unbatched output."""
-        return self._run(x, threads, None)
+        ReRAM engine).  An unbatched ``x`` (C, *spatial) gives an unbatched output.
+
+        ``calibrate=True`` first sets the calibrated ranges from ``x`` itself, as
+        :meth:`calibrate` does (a ReRAM engine only), computing the input's tile
+        spectra once for both.
+        """
+        return self._run(x, threads, None, bool(calibrate))
 
     def profile(self, x, *, threads=None):
         """Convolve ``x`` and return ``(y, phases)``.
@@ -335,12 +340,15 @@ class ConvPlan:
         check_finite(x, "input")
         return x
 
-    def _run(self, x, threads, phases):
+    def _run(self, x, threads, phases, calibrate=False):
         unbatched = np.ndim(x) == self.nd + 1
         x = self._input_arg(x)
         threads = self.threads if threads is None else threads_arg(threads)
         with self.workspace.lock:
-            y = self._prepared.run(x, threads, phases)
+            if calibrate:
+                y = self._prepared.calibrate_and_run(x, threads, phases)
+            else:
+                y = self._prepared.run(x, threads, phases)
             self.last_counts = self._prepared.counts
         return y[0] if unbatched else y
 
@@ -455,9 +463,8 @@ def _conv(nd, x, w, bias, stride, padding, dilation, groups, tile, threads, engi
                     padding, dilation, groups, tile=tile, threads=threads, engine=engine)
     if xb.shape[0] == 0:                  # an empty batch, as torch allows: nothing to run
         return np.empty(plan.output_shape(0), xb.dtype)
-    if plan.engine.needs_calibration:
-        plan.calibrate(xb)           # one-shot call: the input is its own calibration batch
-    y = plan(xb)
+    # one-shot call: the input is its own calibration batch
+    y = plan(xb, calibrate=plan.engine.needs_calibration)
     return y[0] if unbatched else y
 
 

@@ -13,6 +13,9 @@ and runs an engine through four steps:
 ``Prepared.calibrate(x, threads)``
     ranges set from a calibration batch (engines with nothing to calibrate
     refuse);
+``Prepared.calibrate_and_run(x, threads, phases)``
+    both on the same batch, sharing what they share (the ReRAM engine's
+    input spectra);
 ``Prepared.counts``
     the hardware events of the last run (None where an engine has none).
 
@@ -103,3 +106,9 @@ class Prepared:
 
     def calibrate(self, x, threads):
         raise InvalidArgumentError("calibrate() needs a plan with engine=fdafast.ReRAM(...)")
+
+    def calibrate_and_run(self, x, threads, phases=None):
+        """:meth:`calibrate` on ``x``, then :meth:`run` on it; engines override it to
+        share work between the two."""
+        self.calibrate(x, threads)
+        return self.run(x, threads, phases)

@@ -388,10 +388,20 @@ class ReRAMLayer(Prepared):
 
     def run(self, x, threads, phases=None):
         """y = conv(x) through the emulated crossbars (float64); sets :attr:`counts`."""
-        engine, cfg = self.engine, self.engine.config
-        full_scale = self._full_scale()
         t0 = time.perf_counter()
         X, nt = input_spectra(self.geometry, x, threads, self.workspace)
+        return self._run_spectra(X, nt, x.shape[0], threads, phases, t0)
+
+    def calibrate_and_run(self, x, threads, phases=None):
+        """:meth:`calibrate` then :meth:`run` on ``x``, its tile spectra computed once."""
+        t0 = time.perf_counter()
+        X, nt = input_spectra(self.geometry, x, threads, self.workspace)
+        self._calibrate_spectra(X, threads)
+        return self._run_spectra(X, nt, x.shape[0], threads, phases, t0)
+
+    def _run_spectra(self, X, nt, n, threads, phases, t0):
+        engine, cfg = self.engine, self.engine.config
+        full_scale = self._full_scale()
         s_x = input_scales(X, engine.input_scale, cfg.input_bits,
                            None if self.calibration is None
                            else self.calibration.get("input_scale"))
@@ -399,7 +409,7 @@ class ReRAMLayer(Prepared):
         t1 = time.perf_counter()
         yre, yim = self._products(Xq, s_x, full_scale, threads)
         t2 = time.perf_counter()
-        y = output_from_spectra(self.geometry, yre, yim, x.shape[0], nt, self.bias, threads,
+        y = output_from_spectra(self.geometry, yre, yim, n, nt, self.bias, threads,
                                 self.workspace)
         if phases is not None:
             for name, t in zip(PHASES, (t1 - t0, t2 - t1, time.perf_counter() - t2)):
@@ -410,9 +420,12 @@ class ReRAMLayer(Prepared):
     def calibrate(self, x, threads):
         """Calibration values (input scale and/or ADC full scale) from the batch ``x``;
         kept in :attr:`calibration` and returned."""
+        X, _ = input_spectra(self.geometry, x, threads, self.workspace)
+        return self._calibrate_spectra(X, threads)
+
+    def _calibrate_spectra(self, X, threads):
         engine, cfg = self.engine, self.engine.config
         out = {}
-        X, _ = input_spectra(self.geometry, x, threads, self.workspace)
         if engine.input_scale == "calibrated":
             nb = X.shape[0]
             mags = np.concatenate([np.abs(X.real).reshape(nb, -1),

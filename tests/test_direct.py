@@ -173,10 +173,17 @@ def test_default_engine_follows_the_choice_and_a_tile_forces_the_fft(assert_clos
         assert "spatial" in repr(auto)
 
 
-def test_nn_fft_mode_always_runs_the_fft_engine(rng):
+def test_nn_fft_mode_runs_the_float_engines_choice(rng):
     from fdafast.nn import execute, zoo
     net = zoo.tiny3d()
     x = rng.standard_normal((1,) + tuple(net.input_shape)).astype(np.float32)
-    net.run(x, mode="fft")
+    y = net.run(x, mode="fft")
     plans = [p for k, p in execute.executor(net).plans.items() if k[0].mode == "fft"]
-    assert plans and all(isinstance(p.engine, FloatFFT) for p in plans)
+    assert plans
+    for p in plans:
+        again = fdafast.ConvPlan(np.zeros((p.cout, p.cin // p.groups) + p.kernel, np.float32),
+                                 (None, p.cin) + p.in_spatial, None, p.stride, p.padding,
+                                 p.dilation, p.groups, threads=p.threads)
+        assert type(p.engine) is type(again.engine)
+    np.testing.assert_allclose(y, net.run(x.astype(np.float64), mode="direct"), rtol=1e-3,
+                               atol=1e-4)

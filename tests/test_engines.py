@@ -177,3 +177,22 @@ def test_provably_exact_rows_equal_the_full_emulation(pe, enc):
             np.testing.assert_array_equal(emulate(xr, xi, weights, 2), split)
     for b in range(B):
         np.testing.assert_array_equal(split[b], cmatmul_reference(x[b], w[b], cfg)[0])
+
+
+@pytest.mark.parametrize("options", [dict(), dict(input_scale="calibrated")])
+def test_calibrating_call_equals_calibrate_then_call(options, rng):
+    """plan(x, calibrate=True) shares the input spectra; values and output are those of
+    plan.calibrate(x) followed by plan(x)."""
+    x, w = rng.random((2, 3, 9, 8)), rng.standard_normal((4, 3, 3, 3))
+    cfg = CrossbarConfig(rows=8, adc_bits=5, adc_full_scale="calibrate")
+    a = fdafast.ConvPlan(w, x.shape, padding=1, engine=ReRAM(cfg, seed=3, **options))
+    b = fdafast.ConvPlan(w, x.shape, padding=1, engine=ReRAM(cfg, seed=3, **options))
+    ya = a(x, calibrate=True)
+    cal = b.calibrate(x)
+    np.testing.assert_array_equal(ya, b(x))
+    assert a.calibration.keys() == cal.keys()
+    for k in cal:
+        np.testing.assert_array_equal(a.calibration[k], cal[k])
+    assert a.last_counts == b.last_counts
+    with pytest.raises(fdafast.InvalidArgumentError, match="ReRAM"):
+        fdafast.ConvPlan(w, x.shape, padding=1)(x, calibrate=True)

@@ -4,7 +4,9 @@
 mode       convolutions and linear layers
 =========  ===========================================================================
 'direct'   float64 direct convolution and matmul (the reference)
-'fft'      fdafast's float FFT engine in the input's dtype (float32 or float64)
+'fft'      fdafast's float engine in the input's dtype (float32 or float64): tiled
+           FFTs, and spatial GEMMs for the layers where the cost model expects them
+           to be faster (:class:`fdafast.conv.FloatDirect`; small maps at batch 1)
 'quant'    fixed-point spectra through ideal crossbars that never clip: weights and
            spectra quantized as in :mod:`fdafast.reram`, the integer products exact
 'reram'    the bit-sliced crossbar emulation with the architecture's crossbars
@@ -40,7 +42,7 @@ import numpy as np
 from .. import quant
 from .._args import threads_arg
 from ..arch.spec import Accelerator, ArchError
-from ..conv import ConvPlan, FloatFFT
+from ..conv import ConvPlan
 from ..crossbar import CrossbarConfig, PreparedWeights, column_sum_histogram, emulate
 from ..dataflow import layer_tile
 from ..engine import Workspace
@@ -146,8 +148,7 @@ class Executor:
             self.plans[key] = ConvPlan(
                 np.asarray(w, dtype), (None,) + tuple(shape),
                 None if b is None else np.asarray(b, dtype), stride, pads, dilation,
-                a["groups"], tile=tile, threads=st.threads,
-                engine=FloatFFT() if st.engine is None else st.engine,   # 'fft': FFTs always
+                a["groups"], tile=tile, threads=st.threads, engine=st.engine,
                 workspace=self.workspaces["float" if st.engine is None else "reram"])
         return self.plans[key]
 
@@ -197,9 +198,8 @@ def _conv(ex, node, xs, st, owned):
     x = x.astype(dtype, copy=False)
     if plan.nd == x.ndim - 1:                          # a 1D conv run as 2D (see conv_plan)
         x = x[:, :, None]
-    if plan.engine.needs_calibration and plan.calibration is None:
-        plan.calibrate(x)                                # on the first batch it sees
-    y = plan(x)
+    # calibrated on the first batch it sees
+    y = plan(x, calibrate=plan.engine.needs_calibration and plan.calibration is None)
     return y[:, :, 0] if y.ndim > xs[0].ndim else y
 
 

@@ -32,7 +32,7 @@ class SimulationResult:
     Attributes
     ----------
     output, reference : ndarray
-        The network's output in the simulated mode and on the float32 FFT path ('fft').
+        The network's output in the simulated mode and on the float32 path ('fft').
     errors : dict
         Conv/linear node name -> :class:`LayerError` of its output (errors of
         earlier layers included, as the hardware would propagate them).
