@@ -30,6 +30,7 @@ from . import _dispatch, _native, _tiling
 from ._args import (CONV_LAYOUTS, check_finite, check_memory, conv_shapes, float_array,
                     int_tuple, nbytes_of, padding_arg, threads_arg)
 from ._tiling import to3
+from ._kernels.panels import place_panel
 from .direct import DEFAULT_COLUMN_BYTES, FloatDirect
 from .engine import PHASES, Engine, Prepared, Workspace
 from .errors import InvalidArgumentError, ShapeError
@@ -76,10 +77,7 @@ def plan_spectra(w, tile, dilation, groups, dtype, width, threads=None):
     for g in range(groups):
         def place(j0, j1, k0, k1, re, im, col0=g * cog):
             col = col0 + j0                           # a panel of j1 - j0 columns
-            blk = out[:, 2 * cig * col + 2 * k0 * (j1 - j0):2 * cig * col + 2 * k1 * (j1 - j0)]
-            blk = blk.reshape(nb, k1 - k0, 2, j1 - j0)
-            blk[:, :, 0, :] = re                      # (b, k, j) already
-            blk[:, :, 1, :] = im
+            place_panel(out, re, im, 2 * cig * col + 2 * k0 * (j1 - j0))
         kernel_spectra_map(w[g * cog:(g + 1) * cog], tile, dilation, width, place, threads)
     return out
 
