@@ -30,7 +30,7 @@ from . import _dispatch, _native, _tiling
 from ._args import (CONV_LAYOUTS, check_finite, check_memory, conv_shapes, float_array,
                     int_tuple, nbytes_of, padding_arg, threads_arg)
 from ._tiling import to3
-from ._kernels.panels import place_panel
+from ._kernels.spectra import place_panel
 from .direct import DEFAULT_COLUMN_BYTES, FloatDirect
 from .engine import PHASES, Engine, Prepared, Workspace
 from .errors import InvalidArgumentError, ShapeError

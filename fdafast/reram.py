@@ -37,6 +37,7 @@ import time
 import numpy as np
 
 from . import fft, quant
+from ._kernels import spectra as _spectra
 from ._checks import integer, number
 from .crossbar import (CrossbarCounts, PreparedWeights, column_sum_histogram, crossbar_counts,
                        emulate)
@@ -218,16 +219,15 @@ def quantized_weights(g, w, mode, bits, threads):
 
     def peaks(grp):
         def fn(o0, o1, k0, k1, re, im):
-            for part in (re, im):                 # contiguous reductions, no |.| temporaries
-                if mode == "channel":
-                    m = np.maximum(part.max(axis=(0, 1)), -part.min(axis=(0, 1)))
-                    sl = slice(grp * cog + o0, grp * cog + o1)
-                elif mode == "bin":
-                    m, sl = np.maximum(part.max(axis=(1, 2)), -part.min(axis=(1, 2))), slice(None)
-                else:
-                    m, sl = max(part.max(), -part.min()), slice(0, 1)
-                with lock:                        # max: the same in any order
-                    peak[sl] = np.maximum(peak[sl], m)
+            m = _spectra.block_peaks(re, im)             # (bins, columns) of the block
+            if mode == "channel":
+                m, sl = m.max(axis=0), slice(grp * cog + o0, grp * cog + o1)
+            elif mode == "bin":
+                m, sl = m.max(axis=1), slice(None)
+            else:
+                m, sl = m.max(), slice(0, 1)
+            with lock:                                   # max: the same in any order
+                peak[sl] = np.maximum(peak[sl], m)
         return fn
 
     spectra = functools.partial(fft.kernel_spectra_map, tile=g.tile3, dilation=g.dilation3,
@@ -237,18 +237,15 @@ def quantized_weights(g, w, mode, bits, threads):
     s = quant.scale(peak, bits)
     s_w = {"channel": lambda: s[None, None, :], "bin": lambda: s[:, None, None],
            "layer": lambda: s.reshape(1, 1, 1)}[mode]()
-    top = (1 << (bits - 1)) - 1
+    top = float((1 << (bits - 1)) - 1)
     planes = []
     for grp in range(groups):
         wr, wi = (np.empty((g.nbins, cig, cog), np.int16) for _ in range(2))
 
         def rounded(o0, o1, k0, k1, re, im, wr=wr, wi=wi, grp=grp):
-            sc = s_w[:, :, grp * cog + o0:grp * cog + o1] if mode == "channel" else s_w
-            for part, dst in ((re, wr), (im, wi)):
-                r = part / sc
-                np.rint(r, out=r)
-                np.clip(r, -top, top, out=r)
-                dst[:, k0:k1, o0:o1] = r
+            sc = (s_w[0, :, grp * cog + o0:grp * cog + o1] if mode == "channel"
+                  else s_w[:, :, 0])                     # (1, columns), (bins, 1) or (1, 1)
+            _spectra.round_block(re, im, np.ascontiguousarray(sc), top, wr, wi, k0, o0)
         spectra(w[grp * cog:(grp + 1) * cog], fn=rounded)
         planes.append((wr, wi))
     return s_w, planes
