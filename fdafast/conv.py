@@ -29,8 +29,9 @@ import numpy as np
 from . import _dispatch, _native, _tiling
 from ._args import (CONV_LAYOUTS, check_finite, check_memory, conv_shapes, float_array,
                     int_tuple, nbytes_of, padding_arg, threads_arg)
-from ._tiling import to3
+from ._checks import integer
 from ._kernels.spectra import place_panel
+from ._tiling import to3
 from .direct import DEFAULT_COLUMN_BYTES, FloatDirect
 from .engine import PHASES, Engine, Prepared, Workspace
 from .errors import InvalidArgumentError, ShapeError
@@ -370,11 +371,8 @@ class FloatFFT(Engine):
     """
 
     def __init__(self, max_workspace_bytes=DEFAULT_WORKSPACE_BYTES):
-        if isinstance(max_workspace_bytes, bool) or not isinstance(
-                max_workspace_bytes, (int, np.integer)) or max_workspace_bytes < 1:
-            raise InvalidArgumentError(f"max_workspace_bytes must be a positive int, got "
-                                       f"{max_workspace_bytes!r}")
-        self.max_workspace_bytes = int(max_workspace_bytes)
+        self.max_workspace_bytes = integer("max_workspace_bytes", max_workspace_bytes, 1,
+                                           error=InvalidArgumentError)
 
     def __repr__(self):
         return f"FloatFFT(max_workspace_bytes={self.max_workspace_bytes})"

@@ -29,6 +29,7 @@ import time
 import numpy as np
 
 from . import _blas, _kernels
+from ._checks import integer
 from ._kernels.im2col import gather_columns
 from ._tiling import to3
 from .engine import Engine, Prepared, Workspace
@@ -164,11 +165,7 @@ class FloatDirect(Engine):
     """
 
     def __init__(self, column_bytes=DEFAULT_COLUMN_BYTES):
-        if isinstance(column_bytes, bool) or not isinstance(column_bytes, (int, np.integer)) \
-                or column_bytes < 1:
-            raise InvalidArgumentError(f"column_bytes must be a positive int, got "
-                                       f"{column_bytes!r}")
-        self.column_bytes = int(column_bytes)
+        self.column_bytes = integer("column_bytes", column_bytes, 1, error=InvalidArgumentError)
 
     def __repr__(self):
         return f"FloatDirect(column_bytes={self.column_bytes})"
