@@ -120,11 +120,17 @@ def _fma_adc(config, step):
     return adc_fma32(config.adc_table(step), step, config.adc_max)
 
 
+#: Weights (bins x K x N) packed per call of the C layer by :func:`level_planes`.
+PACK_CHUNK = 1 << 20
+
+
 def level_planes(config, wr, wi, rows_per_block, np_, threads, word=64):
     """Bit planes of cell levels for the C kernel: (B, nblocks, planes, nw, ngroups*np_).
 
-    Built by the C layer straight from the int32 weights ``wr``, ``wi`` (B, K, N)
-    (the level array of every cell never exists): rows are the physical rows of
+    Built by the C layer from the integer weights ``wr``, ``wi`` (B, K, N), int16 or
+    int32, a few bins at a time (:data:`PACK_CHUNK`: int32 copies of int16 weights
+    stay cache-sized, and the level array of every cell never exists): rows are
+    the physical rows of
     each block (rowpair: 2k holds Re w, 2k+1 Im w; colpair and real weights,
     ``wi`` None: k) in ``word``-row words (uint64, uint32 or uint8; bit i of word w
     is row word*w + i), plane p holds bit p of the levels, and each column group
@@ -140,8 +146,14 @@ def level_planes(config, wr, wi, rows_per_block, np_, threads, word=64):
     ngroups = (1 if rowpair or real else 2) * sets * ns
     out = np.zeros((B, nblocks, cb, nw, ngroups * np_),
                    {64: np.uint64, 32: np.uint32, 8: np.uint8}[word])
-    return _native.xbar_pack(wr, wi, rowpair, sets, ns, cb, config.weight_bits,
-                             rows_per_block, np_, out, threads)
+    step = max(1, PACK_CHUNK // max(1, K * wr.shape[2]))
+    for b0 in range(0, B, step):
+        part = slice(b0, min(B, b0 + step))
+        _native.xbar_pack(np.ascontiguousarray(wr[part], np.int32),
+                          None if real else np.ascontiguousarray(wi[part], np.int32),
+                          rowpair, sets, ns, cb, config.weight_bits, rows_per_block, np_,
+                          out[part], threads)
+    return out
 
 
 def _desc(config, route, mult, n_out, step, **fields):

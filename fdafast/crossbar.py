@@ -363,7 +363,7 @@ class PreparedWeights:
         if key not in self._layouts:
             cfg = self.config
             if kernel is Kernel.C_IDEAL:
-                made = _xbar.ideal_setup(cfg, self.wr, self.wi, self.route, self.mult,
+                made = _xbar.ideal_setup(cfg, *self._w, self.route, self.mult,
                                          self.rows_per_block, step,
                                          _dispatch.ideal_adc(cfg, step), threads)
             elif kernel is Kernel.C_FLOAT:

@@ -308,3 +308,22 @@ def test_calibration_from_sampled_rows_equals_the_whole_batch(input_scale):
         hist += cb.column_sum_histogram(xr[bs][b][:, m], xi[bs][b][:, m], wr, wi, cfg, 1)
     assert got["adc_full_scale"] == quant.percentile_level(hist, engine.percentile, cfg.s_max)
     assert 1 < got["adc_full_scale"] < cfg.s_max              # a level the sums decide
+
+
+@pytest.mark.parametrize("real", [False, True])
+@pytest.mark.parametrize("word", [64, 8])
+def test_bit_planes_from_int16_weights_in_chunks(monkeypatch, real, word):
+    """level_planes packs int16 weights a few bins at a time: the planes are those of
+    the int32 weights packed whole."""
+    from fdafast import _xbar
+    rng = np.random.default_rng(11)
+    cfg = CrossbarConfig(rows=16, cell_bits=2, weight_bits=8, input_bits=8, dac_bits=1,
+                         adc_bits=8)
+    wr = rng.integers(-127, 128, (7, 13, 5))
+    wi = None if real else rng.integers(-127, 128, (7, 13, 5))
+    whole = _xbar.level_planes(cfg, wr.astype(np.int32),
+                               None if real else wi.astype(np.int32), 16, 8, 2, word)
+    monkeypatch.setattr(_xbar, "PACK_CHUNK", 2 * 13 * 5)           # two bins per call
+    parts = _xbar.level_planes(cfg, wr.astype(np.int16),
+                               None if real else wi.astype(np.int16), 16, 8, 2, word)
+    np.testing.assert_array_equal(parts, whole)
