@@ -145,8 +145,10 @@ class Executor:
                 tile = layer_tile(layer, st.acc)[3 - (w.ndim - 2):]
             # the layers run one at a time (run() holds the lock): one workspace per
             # engine, grown to the largest layer's, serves them all
+            # the ReRAM engine transforms its weights in float64 block by block: a
+            # float64 copy of them would only add a layer-sized conversion
             self.plans[key] = ConvPlan(
-                np.asarray(w, dtype), (None,) + tuple(shape),
+                np.asarray(w, dtype if st.engine is None else None), (None,) + tuple(shape),
                 None if b is None else np.asarray(b, dtype), stride, pads, dilation,
                 a["groups"], tile=tile, threads=st.threads, engine=st.engine,
                 workspace=self.workspaces["float" if st.engine is None else "reram"])
