@@ -30,11 +30,22 @@ class LayerError:
     snr_db: float       #: 20 log10(||ref|| / ||y - ref||); inf when equal
 
 
+#: Elements per chunk of :func:`_norms` (bounds its float64 temporaries).
+NORM_CHUNK = 1 << 20
+
+
 def _norms(y, ref):
-    """(||y - ref||, ||ref||), Euclidean norms over all elements, in float64."""
-    ref = np.asarray(ref, np.float64)
-    err = float(np.linalg.norm((np.asarray(y, np.float64) - ref).ravel()))
-    return err, float(np.linalg.norm(ref.ravel()))
+    """(||y - ref||, ||ref||), Euclidean norms over all elements, in float64, summed
+    chunk by chunk (no array-sized float64 temporaries)."""
+    y, ref = np.broadcast_arrays(np.asarray(y), np.asarray(ref))
+    y, ref = y.reshape(-1), ref.reshape(-1)
+    e2 = r2 = 0.0
+    for i in range(0, ref.size, NORM_CHUNK):
+        r = ref[i:i + NORM_CHUNK].astype(np.float64)
+        d = y[i:i + NORM_CHUNK].astype(np.float64) - r
+        e2 += float(np.vdot(d, d).real)
+        r2 += float(np.vdot(r, r).real)
+    return math.sqrt(e2), math.sqrt(r2)
 
 
 def _rel(err, norm):

@@ -145,11 +145,15 @@ def simulate(net, x, arch="fda", mode="reram", *, batch_size=None, progress=None
         outs.append(y)
         for k, v in yc.items():
             caps[k].append(v)
-    errors = {k: metrics.layer_error(np.concatenate(caps[k]), np.concatenate(ref_caps[k]))
-              for k in ref_caps}
+    errors = {k: metrics.layer_error(_joined(caps[k]), _joined(ref_caps[k])) for k in ref_caps}
     report = estimate(net.layers(batch=len(x)), acc)
     return SimulationResult(np.concatenate(outs), np.concatenate(refs), errors, report, mode,
                             acc.meta.name)
+
+
+def _joined(parts):
+    """The batches' arrays as one (no copy for a single batch)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 # -- videos longer than a clip ----------------------------------------------------------------------
