@@ -18,10 +18,10 @@ chooses it over :class:`fdafast.conv.FloatFFT` where the cost model says so
 (:func:`fdafast._tiling.direct_cost`); ``nn`` runs its float64 'direct'
 reference through :func:`conv_direct` too.
 
-The GEMMs run on numpy's BLAS, one thread per call, the work shared out over
-the caller's threads (:func:`fdafast._blas.share_out`): output channels for
-one group, whole groups for many.  Results depend on the thread count only
-through that split (each output is one BLAS dot product over ``cig * taps``).
+The GEMMs run on numpy's BLAS, one thread per call, over a grid of blocks of
+output channels and positions that depends on the shapes alone, shared out
+over the caller's threads (:func:`fdafast._blas.share_out`): the results do
+not depend on the thread count.
 """
 import math
 import time
@@ -41,6 +41,9 @@ __all__ = ["FloatDirect", "conv_direct", "DEFAULT_COLUMN_BYTES"]
 DEFAULT_COLUMN_BYTES = 64 * 2 ** 20
 #: Columns gathered per thread at least (bytes); smaller gathers run on fewer threads.
 GATHER_BYTES_PER_THREAD = 4 * 2 ** 20
+#: Output channels and positions of one GEMM (:func:`product_blocks`): big enough for
+#: BLAS to run near its peak, small enough to share a layer's product out over threads.
+GEMM_ROWS, GEMM_POSITIONS = 256, 4096
 
 
 def _blocks(batch, out3, per_position, budget):
@@ -131,21 +134,27 @@ def conv_direct(x, wmat, bias, out, *, kernel3, pad3, stride3, dilation3, thread
 
 
 def _products(wmat, cols, res, threads):
-    """``res[g] = wmat[g] @ cols[g]`` for every group: whole groups shared out over the
-    threads, or, with fewer groups than threads, blocks of output channels."""
-    groups, cog, _ = wmat.shape
-    if groups >= threads:
-        step = -(-groups // threads)
-        items = [(g, min(groups, g + step), 0, cog) for g in range(0, groups, step)]
-    else:
-        step = -(-cog // max(1, threads // groups))
-        items = [(g, g + 1, c, min(cog, c + step)) for g in range(groups)
-                 for c in range(0, cog, step)]
+    """``res[g] = wmat[g] @ cols[g]`` for every group, in GEMMs over a fixed grid of
+    :func:`product_blocks` shared out over the threads: each output is computed by
+    the same BLAS call whatever the thread count."""
+    items = product_blocks(*wmat.shape[:2], cols.shape[2])
 
     def work(share):
-        for g0, g1, c0, c1 in share:
-            np.matmul(wmat[g0:g1, c0:c1], cols[g0:g1], out=res[g0:g1, c0:c1])
+        for g0, g1, c0, c1, p0, p1 in share:
+            np.matmul(wmat[g0:g1, c0:c1], cols[g0:g1, :, p0:p1], out=res[g0:g1, c0:c1, p0:p1])
     _blas.share_out(work, items, threads)
+
+
+def product_blocks(groups, cog, npos):
+    """The GEMMs of one block of columns: ``(g0, g1, c0, c1, p0, p1)``, groups by output
+    channels by positions, :data:`GEMM_ROWS` output channels (of one group, or of as
+    many whole groups as fit) by :data:`GEMM_POSITIONS` positions each.  The grid
+    depends on the shapes only, never on the thread count."""
+    gstep = max(1, GEMM_ROWS // cog)
+    cstep = min(cog, GEMM_ROWS)
+    return [(g, min(groups, g + gstep), c, min(cog, c + cstep), p, min(npos, p + GEMM_POSITIONS))
+            for g in range(0, groups, gstep) for c in range(0, cog, cstep)
+            for p in range(0, npos, GEMM_POSITIONS)]
 
 
 def weight_matrix(w, groups, dtype):

@@ -7,7 +7,7 @@ import fdafast
 from fdafast import _tiling
 from fdafast._kernels.im2col import gather_columns
 from fdafast.conv import FloatDirect, FloatFFT
-from fdafast.direct import _blocks, conv_direct, weight_matrix
+from fdafast.direct import _blocks, conv_direct, product_blocks, weight_matrix
 from fdafast.engine import PHASES
 
 from naive import conv_direct as naive_conv
@@ -187,3 +187,22 @@ def test_nn_fft_mode_runs_the_float_engines_choice(rng):
         assert type(p.engine) is type(again.engine)
     np.testing.assert_allclose(y, net.run(x.astype(np.float64), mode="direct"), rtol=1e-3,
                                atol=1e-4)
+
+
+@pytest.mark.parametrize("groups,cout", [(1, 600), (2, 20), (48, 48)])
+def test_direct_results_do_not_depend_on_the_thread_count(rng, groups, cout):
+    x = rng.standard_normal((2, 48, 3, 9, 70)).astype(np.float32)
+    w = rng.standard_normal((cout, 48 // groups, 3, 3, 3)).astype(np.float32)
+    plan = fdafast.ConvPlan(w, x.shape, padding=1, groups=groups, engine=FloatDirect())
+    ys = [plan(x, threads=t) for t in (1, 2, 3)]
+    for y in ys[1:]:
+        np.testing.assert_array_equal(y, ys[0])
+
+
+@pytest.mark.parametrize("groups,cog,npos", [(1, 600, 9000), (3, 100, 10), (512, 1, 5000),
+                                              (2, 256, 4096)])
+def test_product_blocks_cover_every_output_once(groups, cog, npos):
+    seen = np.zeros((groups, cog, npos), int)
+    for g0, g1, c0, c1, p0, p1 in product_blocks(groups, cog, npos):
+        seen[g0:g1, c0:c1, p0:p1] += 1
+    assert (seen == 1).all()
