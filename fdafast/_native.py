@@ -215,6 +215,7 @@ class XbarDesc:
     adc_b: float = 0.0
     nw32: int = 0
     real: bool = False
+    adc16: tuple = (0, 0, 0, 0)
 
     def __post_init__(self):
         tables = [np.asarray(getattr(self, k)) for k in ("route", "wshift", "wneg")]
@@ -249,6 +250,8 @@ def _xbar_struct(desc, B, M, K, strides, nthreads):
                 target[q][g] = int(table[q, g])
     for i in range(3):
         d.ys[i] = int(strides[i])
+    for i in range(4):
+        d.adc16[i] = int(desc.adc16[i])
     return d
 
 
