@@ -585,6 +585,19 @@ def test_adc_mulhi16_reproduces_the_adc_table():
     assert _xbar.adc_mulhi16(np.zeros((1 << 15) + 1, np.int64), 1e9, 3) is None  # sums past 2^15
 
 
+@pytest.mark.parametrize("wb, cb", [(8, 2), (16, 1), (16, 4)])
+def test_table_kernel_wide_sums(wb, cb, rng):
+    """Code sums that fit the table kernel's int32 accumulators (8-bit weights) and
+    sums that need its int64 ones (16-bit weights: shifts up to 2^15), at the
+    operands' extremes: against Numba and the loop reference, every variant."""
+    c = CrossbarConfig(rows=64, cell_bits=cb, weight_bits=wb, input_bits=8, dac_bits=1,
+                       adc_bits=8, adc_full_scale=20.0)
+    x = rng.choice([-limit(8), limit(8), -1, 0], (7, 150)).astype(np.float64)
+    w = rng.choice([-limit(wb), limit(wb), -limit(wb) + 1], (150, 35)).astype(np.float64)
+    check_c(x, w, c)
+    check_c(-x, w, c, reference=False)
+
+
 @pytest.mark.parametrize("kw, form", [
     (dict(rows=128, cell_bits=2, input_bits=8, adc_bits=6), "int16 sums"),
     (dict(rows=40, cell_bits=2, input_bits=10, adc_bits=7, adc_full_scale=200.0), "int32 sums"),
