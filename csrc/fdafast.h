@@ -187,6 +187,11 @@ typedef struct {
        column sum (checked by the caller), when adc_bits + input_bits <= 30 */
     float adc_a, adc_b;
     int64_t nw32;
+    /* optional, fda_xbar_table only: the same ADC in 16-bit integer lanes,
+       code = min((((S << k) * m >> 16) + c) >> j, adc_max) with adc16 =
+       {k, m, c, j} (m = 0: not given), exact for every column sum (checked
+       by the caller); the kernel takes it when no lane can wrap */
+    int64_t adc16[4];
     int64_t nthreads;
 } fda_xbar_desc;
 
@@ -207,8 +212,8 @@ int fda_xbar_ideal(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
  * 8)), N a multiple of 32, planes <= 4, every column sum below 2^16,
  * adc_max 2^input_bits < 2^31, and the float32 ADC of the descriptor, code =
  * min(trunc(fma_f32(S, adc_a, adc_b)), adc_max), exact for every column sum
- * (checked by the caller, as for P32).  Gives fda_xbar_ideal's results bit
- * for bit on every variant.
+ * (checked by the caller, as for P32), or the 16-bit form adc16 where it is
+ * given.  Gives fda_xbar_ideal's results bit for bit on every variant.
  */
 int fda_xbar_table(const fda_xbar_desc *d, const int32_t *xr, const int32_t *xi,
                    int64_t x_len, const uint8_t *P8, int64_t p8_len, const double *rs,

@@ -215,6 +215,7 @@ class XbarDesc:
     adc_b: float = 0.0
     nw32: int = 0
     real: bool = False
+    adc16: tuple = (0, 0, 0, 0)
 
     def __post_init__(self):
         tables = [np.asarray(getattr(self, k)) for k in ("route", "wshift", "wneg")]
@@ -249,6 +250,8 @@ def _xbar_struct(desc, B, M, K, strides, nthreads):
                 target[q][g] = int(table[q, g])
     for i in range(3):
         d.ys[i] = int(strides[i])
+    for i in range(4):
+        d.adc16[i] = int(desc.adc16[i])
     return d
 
 
@@ -359,15 +362,17 @@ def xbar_pack(wr, wi, rowpair, sets, slices, cell_bits, weight_bits, rows_per_bl
     return out
 
 
-def split_int(values, limit):
+def split_int(values, limit, imag=True):
     """Check float64 ``values`` (real, or complex128) are integers within +-limit and
-    return int32 (re, im); returns ``(None, None, index)`` of the first offender
-    in ``values.ravel()`` order (interleaved for complex) when they are not."""
+    return int32 (re, im) (for real ``values``, im zeros, or None without
+    ``imag``); returns ``(None, None, index)`` of the first offender in
+    ``values.ravel()`` order (interleaved for complex) when they are not."""
     cplx = values.dtype == np.complex128
     flat = np.ascontiguousarray(values).view(np.float64).reshape(-1)
     n = flat.size // (2 if cplx else 1)
     re = np.empty(values.shape, np.int32)
-    im = np.empty(values.shape, np.int32) if cplx else np.zeros(values.shape, np.int32)
+    im = np.empty(values.shape, np.int32) if cplx else \
+        (np.zeros(values.shape, np.int32) if imag else None)
     bad = ffi.new("int64_t *")
     st = lib.fda_split_int(ffi.cast("double *", flat.ctypes.data), n, 2 if cplx else 1, limit,
                            ffi.cast("int32_t *", re.ctypes.data),

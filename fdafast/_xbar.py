@@ -21,8 +21,8 @@ from . import _native
 from .crossbar_config import PE
 from .errors import FdafastError
 
-__all__ = ["adc_multiply_shift", "adc_fma32", "level_planes", "ideal_setup", "float_setup",
-           "run"]
+__all__ = ["adc_multiply_shift", "adc_fma32", "adc_mulhi16", "level_planes", "ideal_setup",
+           "float_setup", "run"]
 
 
 def _multiply_shift_from_thresholds(lut, adc_max):
@@ -114,10 +114,60 @@ def adc_fma32(lut, step, adc_max):
     return None
 
 
+def adc_mulhi16(lut, step, adc_max):
+    """(k, m, c, j) with ``min(((((S << k) * m) >> 16) + c) >> j, adc_max) == lut[S]``
+    for every S, every step in 16-bit unsigned lanes, or None.
+
+    The table kernel's 16-bit ADC (one high-half multiply per lane): ``S << k``
+    takes the largest k that keeps every S below 2^16, ``m`` ~ 2^(16+j-k)/step
+    keeps j fraction bits of S/step, and ``c`` (~ 2^(j-1), the rounding half)
+    is chosen between the bounds the thresholds T_code (smallest S of each
+    code) set: ``t(T) + c >= code 2^j > t(T - 1) + c``, t(S) the product's high
+    half.  The value before the clamp stays below 2^15 (signed 16-bit min on
+    SSE2).  Checked here on the whole table; None where no j and m near the
+    ideal one fit (the kernel then takes the float32 ADC).
+    """
+    lut = np.asarray(lut, np.int64)
+    smax = lut.shape[0] - 1
+    if smax < 1 or smax >= 1 << 15 or lut[0] != 0 or np.any(np.diff(lut) < 0):
+        return None
+    s = np.arange(smax + 1, dtype=np.int64)
+    top = int(lut[-1])
+    codes = np.arange(1, top + 1, dtype=np.int64)
+    T = np.searchsorted(lut, codes, side="left")
+    k = 0
+    while (smax << (k + 1)) < 1 << 16:
+        k += 1
+    for j in range(15, -1, -1):
+        m0 = int(round(2.0 ** (16 + j - k) / step))
+        for m in sorted(range(m0 - 8, m0 + 9), key=lambda v: abs(v - m0)):
+            if not 0 < m < 1 << 16:
+                continue
+            t = ((s << k) * m) >> 16
+            c_lo = max(0, int(np.max((codes << j) - t[T], initial=0)))
+            c_hi = int(np.min((codes << j) - 1 - t[T - 1], initial=1 << 16))
+            if top < adc_max:
+                c_hi = min(c_hi, ((top + 1) << j) - 1 - int(t[-1]))
+            c_hi = min(c_hi, (1 << 16) - 1 - int(t[-1]), ((1 << 15) << j) - 1 - int(t[-1]))
+            if c_lo > c_hi:
+                continue
+            c = (c_lo + c_hi) // 2
+            pre = (t + c) >> j
+            if np.array_equal(np.minimum(pre, adc_max), lut) and pre.max() < 1 << 15:
+                return k, m, c, j
+    return None
+
+
 @functools.lru_cache(maxsize=64)
 def _fma_adc(config, step):
     """:func:`adc_fma32` of ``config``'s ADC table at ``step`` (computed once)."""
     return adc_fma32(config.adc_table(step), step, config.adc_max)
+
+
+@functools.lru_cache(maxsize=64)
+def _mulhi16_adc(config, step):
+    """:func:`adc_mulhi16` of ``config``'s ADC table at ``step`` (computed once)."""
+    return adc_mulhi16(config.adc_table(step), step, config.adc_max)
 
 
 #: Weights (bins x K x N) packed per call of the C layer by :func:`level_planes`.
@@ -130,8 +180,7 @@ def level_planes(config, wr, wi, rows_per_block, np_, threads, word=64):
     Built by the C layer from the integer weights ``wr``, ``wi`` (B, K, N), int16 or
     int32, a few bins at a time (:data:`PACK_CHUNK`: int32 copies of int16 weights
     stay cache-sized, and the level array of every cell never exists): rows are
-    the physical rows of
-    each block (rowpair: 2k holds Re w, 2k+1 Im w; colpair and real weights,
+    the physical rows of each block (rowpair: 2k holds Re w, 2k+1 Im w; colpair and real weights,
     ``wi`` None: k) in ``word``-row words (uint64, uint32 or uint8; bit i of word w
     is row word*w + i), plane p holds bit p of the levels, and each column group
     (rowpair and real: (set, slice); colpair: (part, set, slice)) is padded to
@@ -181,6 +230,9 @@ TABLE_SMAX = 1 << 16
 #: Whether :func:`ideal_setup` may choose the table kernel (tests switch it off to
 #: run the popcount kernel on the same cases).
 USE_TABLE = True
+#: Whether the table kernel may take the 16-bit ADC (:func:`adc_mulhi16`) where one
+#: exists (tests switch it off to run its float32 ADC on the same cases).
+USE_ADC16 = True
 
 
 def ideal_setup(config, wr, wi, route, mult, rows_per_block, step, adc, threads):
@@ -215,7 +267,9 @@ def ideal_setup(config, wr, wi, route, mult, rows_per_block, step, adc, threads)
     desc = _desc(config, route, mult, N, step, N=np_, nblocks=nblocks,
                  planes=config.cell_bits, nw=-(-rows_per_block // 64), adc_mul=adc[0],
                  adc_add=adc[1], adc_a=fma[0] if fma else 0.0,
-                 adc_b=fma[1] if fma else 0.0, nw32=planes.shape[3] if kind == "fast32" else 0)
+                 adc_b=fma[1] if fma else 0.0, nw32=planes.shape[3] if kind == "fast32" else 0,
+                 adc16=(USE_ADC16 and kind == "table" and _mulhi16_adc(config, step))
+                 or (0, 0, 0, 0))
     if kind == "table":
         return ("table", desc, planes)
     return ("ideal", desc, None if fma else planes, planes if fma else None)

@@ -134,8 +134,9 @@ def crossbar_counts(M, K, N, config, real=False):
 
 
 # -- operands ---------------------------------------------------------------------
-def _operand(a, bits, name):
-    """(re, im) int32 arrays of an integer-valued complex operand within +-(2^(bits-1)-1).
+def _operand(a, bits, name, real=False):
+    """(re, im) int32 arrays of an integer-valued complex operand within +-(2^(bits-1)-1);
+    ``real``: (re, None), for a real product (no zero imaginary part is made).
 
     Complex input is checked through its float64 view (one pass each for the
     range, the conversion and the integrality), then split.
@@ -148,7 +149,7 @@ def _operand(a, bits, name):
         raise ShapeError(f"{name} must be 2-D, got shape {a.shape}")
     limit = (1 << (bits - 1)) - 1
     if a.dtype in (np.complex128, np.float64) and a.size:
-        re, im, bad = _native.split_int(a, limit)     # one pass in C
+        re, im, bad = _native.split_int(a, limit, not real)     # one pass in C
         if bad is None:
             return re, im
     if a.dtype.kind == "c":
@@ -177,7 +178,7 @@ def _operand(a, bits, name):
                                            f"{part[bad].flat[0].item()!r} is not")
         parts.append(q)
     if len(parts) == 1:
-        parts.append(np.zeros(a.shape, np.int32))
+        parts.append(None if real else np.zeros(a.shape, np.int32))
     return parts[0], parts[1]
 
 
@@ -616,8 +617,8 @@ def _product(x, w, config, seed, threads, real):
         if real and np.asarray(a).dtype.kind == "c":
             raise DTypeError(f"{name} is complex; matmul takes real operands (cmatmul takes "
                              f"complex ones)")
-    xr, xi = _operand(x, config.input_bits, "x")
-    wr, wi = _operand(w, config.weight_bits, "w")
+    xr, xi = _operand(x, config.input_bits, "x", real)
+    wr, wi = _operand(w, config.weight_bits, "w", real)
     if xr.shape[1] != wr.shape[0]:
         raise ShapeError(f"x is {xr.shape} and w is {wr.shape}: x's columns must match "
                          f"w's rows")

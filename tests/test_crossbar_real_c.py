@@ -19,8 +19,10 @@ runs:
   split (ADC step 1), against the Numba kernels;
 * a network's linear layer in ``reram`` mode, C against Numba;
 * the ideal-device setups' two C kernels, the table kernel (fda_xbar_table,
-  byte planes) and the popcount kernel (fda_xbar_ideal), on every case above
-  (``_xbar.USE_TABLE``), and on complex products too;
+  byte planes; with its 16-bit ADC where one exists and with its float32
+  ADC, ``_xbar.USE_ADC16``) and the popcount kernel (fda_xbar_ideal), on
+  every case above (``_xbar.USE_TABLE``), and on complex products too;
+* the 16-bit ADC's constants (``_xbar.adc_mulhi16``) against the ADC table;
 * the C layer's checks: NULL and inconsistent arguments give a status, never
   a write outside the buffers.
 """
@@ -71,11 +73,15 @@ def c_kernel_spy():
 
 
 @contextlib.contextmanager
-def table_kernel(use):
+def table_kernel(use, adc16=True):
     """Let the ideal-device setups choose the table kernel (``use``) or not (the
-    popcount kernel)."""
-    with mock.patch.object(_xbar, "USE_TABLE", use):
+    popcount kernel), and the table kernel its 16-bit ADC (``adc16``) or not."""
+    with mock.patch.object(_xbar, "USE_TABLE", use), mock.patch.object(_xbar, "USE_ADC16", adc16):
         yield
+
+
+#: The ideal-device C kernels' variants a case runs on: (table kernel, 16-bit ADC).
+KERNEL_MODES = ((True, True), (True, False), (False, False))
 
 
 def c_kernel(config, full_scale=None):
@@ -91,10 +97,10 @@ def run_c(x, w, config, seed=None, threads=None):
     multiply-shift stays on Numba)."""
     out = {}
     for v in RUNNABLE:
-        for table in (True, False):
-            with _dispatch.use_isa(v), _dispatch.forced("c"), table_kernel(table), \
+        for table, adc16 in KERNEL_MODES:
+            with _dispatch.use_isa(v), _dispatch.forced("c"), table_kernel(table, adc16), \
                     c_kernel_spy() as calls:
-                out[v, table] = matmul(x, w, config, seed=seed, threads=threads)
+                out[v, table, adc16] = matmul(x, w, config, seed=seed, threads=threads)
             ran = calls["ideal"] + calls["float"]
             assert ran == (c_kernel(config) in C_KERNELS), (v, config, ran)
             assert not calls["table"] or table
@@ -525,11 +531,11 @@ def test_complex_products_on_both_kernels(pe, kw, rng):
         y_nb, _ = cmatmul(x, w, c)
     assert np.array_equal(y_nb, cmatmul_reference(x, w, c)[0])
     for v in RUNNABLE:
-        for table in (True, False):
-            with _dispatch.use_isa(v), _dispatch.forced("c"), table_kernel(table), \
+        for table, adc16 in KERNEL_MODES:
+            with _dispatch.use_isa(v), _dispatch.forced("c"), table_kernel(table, adc16), \
                     c_kernel_spy() as calls:
                 y, _ = cmatmul(x, w, c)
-            assert calls["ideal"] == 1 and np.array_equal(y, y_nb), (v, table)
+            assert calls["ideal"] == 1 and np.array_equal(y, y_nb), (v, table, adc16)
 
 
 @pytest.mark.parametrize("M", [1, 7, 130, 300])
@@ -542,10 +548,71 @@ def test_table_kernel_rows_and_threads(M, threads, rng):
     x, w = ints(rng, (M, 250), 8), ints(rng, (250, 70), 8)
     with _dispatch.forced("numba"):
         ref, _ = matmul(x, w, c)
-    with _dispatch.forced("c"), c_kernel_spy() as calls:
-        y, _ = matmul(x, w, c, threads=threads)
-    assert np.array_equal(y, ref)
-    assert calls["table"] == (0 if _native.xbar_has_fast32() else 1)
+    for adc16 in (True, False):
+        with _dispatch.forced("c"), table_kernel(True, adc16), c_kernel_spy() as calls:
+            y, _ = matmul(x, w, c, threads=threads)
+        assert np.array_equal(y, ref), adc16
+        assert calls["table"] == (0 if _native.xbar_has_fast32() else 1)
+
+
+def test_adc_mulhi16_reproduces_the_adc_table():
+    """The 16-bit ADC constants, where found, give the ADC table's codes for every
+    column sum without a lane wrapping; found for most steps (and the benchmark's)."""
+    found = tried = 0
+    for rows, cb, ab, db in [(128, 2, 6, 1), (64, 1, 5, 1), (32, 3, 4, 2), (100, 4, 8, 1),
+                             (20, 2, 7, 3), (256, 3, 5, 1)]:
+        c = CrossbarConfig(rows=rows, cell_bits=cb, adc_bits=ab, dac_bits=db, weight_bits=8,
+                           input_bits=8)
+        for fs in (None, 0.37 * c.s_max, 0.81 * c.s_max, 3.0):
+            step = c.step_for(fs)
+            lut = c.adc_table(step)
+            got = _xbar.adc_mulhi16(lut, step, c.adc_max)
+            tried += 1
+            if got is None:
+                continue
+            found += 1
+            k, m, cc, j = got
+            s = np.arange(lut.size, dtype=np.int64)
+            t = (((s << k) * m) >> 16) + cc
+            assert (s << k).max() < 1 << 16 and 0 < m < 1 << 16 and t.max() < 1 << 16
+            assert (t >> j).max() < 1 << 15
+            assert np.array_equal(np.minimum(t >> j, c.adc_max), lut), (rows, cb, ab, db, fs)
+    assert found >= 0.8 * tried
+    c = CrossbarConfig(rows=128, cell_bits=2, weight_bits=8, input_bits=8, dac_bits=1,
+                       adc_bits=6)
+    assert _xbar.adc_mulhi16(c.adc_table(c.adc_step), c.adc_step, c.adc_max) is not None
+    assert _xbar.adc_mulhi16(np.array([0, 2, 1, 3]), 1.0, 3) is None          # not monotonic
+    assert _xbar.adc_mulhi16(np.zeros((1 << 15) + 1, np.int64), 1e9, 3) is None  # sums past 2^15
+
+
+@pytest.mark.parametrize("wb, cb", [(8, 2), (16, 1), (16, 4)])
+def test_table_kernel_wide_sums(wb, cb, rng):
+    """Code sums that fit the table kernel's int32 accumulators (8-bit weights) and
+    sums that need its int64 ones (16-bit weights: shifts up to 2^15), at the
+    operands' extremes: against Numba and the loop reference, every variant."""
+    c = CrossbarConfig(rows=64, cell_bits=cb, weight_bits=wb, input_bits=8, dac_bits=1,
+                       adc_bits=8, adc_full_scale=20.0)
+    x = rng.choice([-limit(8), limit(8), -1, 0], (7, 150)).astype(np.float64)
+    w = rng.choice([-limit(wb), limit(wb), -limit(wb) + 1], (150, 35)).astype(np.float64)
+    check_c(x, w, c)
+    check_c(-x, w, c, reference=False)
+
+
+@pytest.mark.parametrize("kw, form", [
+    (dict(rows=128, cell_bits=2, input_bits=8, adc_bits=6), "int16 sums"),
+    (dict(rows=40, cell_bits=2, input_bits=10, adc_bits=7, adc_full_scale=200.0), "int32 sums"),
+    (dict(rows=64, cell_bits=4, input_bits=8, adc_bits=7), None)])
+def test_table_kernel_adc_forms(kw, form, rng):
+    """The table kernel's ADC forms: the 16-bit ADC with the codes summed in int16
+    or (their sums past int16) in int32, and the float32 ADC alone (no 16-bit
+    constants fit): each against Numba and the loop reference, every variant."""
+    c = CrossbarConfig(weight_bits=8, dac_bits=1, **kw)
+    step = c.step_for(None)
+    assert (_xbar.adc_mulhi16(c.adc_table(step), step, c.adc_max) is None) == (form is None)
+    if form is not None:
+        assert ((c.adc_max << (c.input_bits - 1)) < 1 << 15) == (form == "int16 sums")
+    x, w = ints(rng, (9, 70), c.input_bits), ints(rng, (70, 40), 8)
+    check_c(x, w, c)
 
 
 def table_setup(rng, real=True):
@@ -576,7 +643,12 @@ def test_table_kernel_checks(rng):
            dataclasses.replace(desc, planes=5), dataclasses.replace(desc, adc_a=-0.5),
            dataclasses.replace(desc, adc_a=float("nan")),
            dataclasses.replace(desc, adc_a=1e6),                 # codes past 2^24
-           dataclasses.replace(desc, input_bits=16, adc_max=1 << 15)]   # int32 code sums
+           dataclasses.replace(desc, input_bits=16, adc_max=1 << 15),   # int32 code sums
+           dataclasses.replace(desc, adc16=(16, 1, 0, 0)),              # S << 16 wraps
+           dataclasses.replace(desc, adc16=(0, 1 << 16, 0, 0)),         # m past 16 bits
+           dataclasses.replace(desc, adc16=(9, 1 << 15, 0, 0)),         # 192 << 9 wraps
+           dataclasses.replace(desc, adc16=(8, 65535, 20000, 8)),       # sum + c wraps
+           dataclasses.replace(desc, adc16=(0, 1, 40000, 0))]           # past 2^15 before min
     for d in bad:
         out = np.full(3 * desc.n_out, np.nan)
         with pytest.raises(NativeError):

@@ -6,8 +6,8 @@
  *
  *   crossbar: fda_xbar_pack, fda_xbar_ideal (64- and 32-bit planes, exact and
  *             quantizing ADCs, rowpair, colpair and real products, 1- and
- *             2-bit DACs), fda_xbar_table (byte planes) against
- *             fda_xbar_ideal,
+ *             2-bit DACs), fda_xbar_table (byte planes; float32 and 16-bit
+ *             ADCs) against fda_xbar_ideal,
  *             fda_xbar_float and fda_split_int: bit for bit; with an ADC
  *             that cannot clip, fda_xbar_ideal equals the integer product;
  *   floats:   fda_tile_rfft/irfft and fda_conv (f32, f64) within tolerance,
@@ -174,7 +174,9 @@ static void crossbar_case(const xcase *c, const char *name)
 
 /* layout: 1 rowpair, 0 colpair, 2 real */
 /* fda_xbar_table on byte planes against fda_xbar_ideal on 64-bit planes, in
-   every variant, and across variants (steps whose float32 ADC is exact). */
+   every variant, and across variants (power-of-two steps, whose float32 ADC
+   is exact), with its float32 ADC and with its 16-bit one: S << 1 times 2^15
+   gives t = S, and (S + step/2) >> log2(step) = floor(S/step + 1/2). */
 static void crossbar_table_case(const xcase *c, const char *name)
 {
     fda_xbar_desc d;
@@ -199,7 +201,7 @@ static void crossbar_table_case(const xcase *c, const char *name)
         select_isa(isa);
         uint64_t *P = zalloc(8 * (size_t)plen);
         uint8_t *P8 = zalloc((size_t)p8len);
-        double *y = zalloc(32 * M * N), *y8 = y + 2 * M * N;
+        double *y = zalloc(48 * M * N), *y8 = y + 2 * M * N, *y16 = y + 4 * M * N;
         int st = fda_xbar_pack(wr, win, 1, K, N, c->rowpair, 2, slices, c->cell_bits,
                                c->weight_bits, rows, np, 64, P, plen, 2);
         st = st ? st : fda_xbar_pack(wr, win, 1, K, N, c->rowpair, 2, slices, c->cell_bits,
@@ -208,11 +210,20 @@ static void crossbar_table_case(const xcase *c, const char *name)
                                       c->real ? NULL : y + M * N, M * N);
         st = st ? st : fda_xbar_table(&d, xr, xin, M * K, P8, p8len, NULL, NULL, NULL, y8,
                                       c->real ? NULL : y8 + M * N, M * N);
+        fda_xbar_desc d16 = d;
+        const int64_t j = c->step == 4.0 ? 2 : c->step == 2.0 ? 1 : 0;
+        d16.adc16[0] = 1, d16.adc16[1] = 1 << 15, d16.adc16[2] = (1 << j) / 2, d16.adc16[3] = j;
+        st = st ? st : fda_xbar_table(&d16, xr, xin, M * K, P8, p8len, NULL, NULL, NULL, y16,
+                                      c->real ? NULL : y16 + M * N, M * N);
         char what[160];
         snprintf(what, sizeof what, "crossbar table %s equals the popcount kernel", name);
         check(st == FDA_OK && !memcmp(y, y8, 8 * (size_t)(2 * M * N)) &&
                   (!ref || !memcmp(y8, ref, 8 * (size_t)(2 * M * N))),
               what, fda_isa_name(isa));
+        snprintf(what, sizeof what, "crossbar table %s, 16-bit ADC, equals the popcount kernel",
+                 name);
+        check(st == FDA_OK && !memcmp(y, y16, 8 * (size_t)(2 * M * N)), what,
+              fda_isa_name(isa));
         free(P), free(P8);
         if (!ref) ref = y;
         else free(y);
