@@ -206,3 +206,13 @@ def test_product_blocks_cover_every_output_once(groups, cog, npos):
     for g0, g1, c0, c1, p0, p1 in product_blocks(groups, cog, npos):
         seen[g0:g1, c0:c1, p0:p1] += 1
     assert (seen == 1).all()
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_direct_with_several_position_blocks(assert_close, rng, batch):
+    """More outputs per image than one GEMM takes (GEMM_POSITIONS), written in place
+    for one image and through the result buffer for two, with a bias."""
+    x = rng.standard_normal((batch, 3, 4, 40, 41))
+    w, b = rng.standard_normal((5, 3, 3, 3, 3)), rng.standard_normal(5)
+    plan = fdafast.ConvPlan(w, x.shape, b, padding=1, engine=FloatDirect(), threads=2)
+    assert_close(plan(x), naive_conv(x, w, b, 1, 1))
