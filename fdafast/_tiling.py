@@ -98,7 +98,11 @@ class CostParams:
 #: development machine, avx2's on a 2-core AMD EPYC (Zen 3) virtual machine
 #: (the GEMM at ~23 GFMA/s per core, weight spectra streaming at 4-9 GB/s);
 #: baseline's scale avx2's by the vector width (SSE2, no FMA) and neon's
-#: are taken as avx2's (no timing under qemu).
+#: are taken as avx2's (no timing under qemu).  ``gemm_flops_per_s`` (numpy's
+#: BLAS, for :func:`direct_cost`): avx2's from OpenBLAS on the Zen 3 machine
+#: (80 GFLOP/s on one thread, 100-130 on two: 60 per thread allows for
+#: two GEMMs sharing it); avx512's is assumed (not measured: no AVX-512
+#: machine since the spatial engine was added), baseline's scaled as above.
 COST_PARAMS = {
     "avx512": CostParams(),
     "avx2": CostParams(mac_flops_per_s=60e9, fft_flops_per_s=20e9, move_s_per_elem=0.3e-9,
