@@ -34,7 +34,7 @@ from ._kernels.spectra import place_panel
 from ._tiling import to3
 from .direct import DEFAULT_COLUMN_BYTES, FloatDirect
 from .engine import PHASES, Engine, Prepared, Workspace
-from .errors import InvalidArgumentError, ShapeError
+from .errors import InvalidArgumentError, ShapeError, TileError
 from .fft import kernel_spectra, kernel_spectra_map
 
 __all__ = ["ConvPlan", "FloatFFT", "FloatDirect", "conv1d", "conv2d", "conv3d",
@@ -128,8 +128,10 @@ class ConvPlan:
 
     Attributes
     ----------
-    tile : tuple
-        The FFT tile per spatial axis (unused by :class:`FloatDirect`).
+    tile : tuple or None
+        The FFT tile per spatial axis (unused by :class:`FloatDirect`; None when
+        the kernel is wider than every supported tile, which only the spatial
+        engine computes).
     engine : fdafast.engine.Engine
         The engine the plan runs.
     out_spatial : tuple
@@ -181,14 +183,24 @@ class ConvPlan:
         # copies: the plan is a snapshot, later changes to the caller's arrays
         # do not leak into it
         self.bias = None if bias is None else self._bias_arg(bias, cout).copy()
-        self.tile = self._tile_arg(tile, w.dtype, to3(kext, 1))
+        spatial_ok = chosen is None or isinstance(chosen, FloatDirect)
+        try:
+            self.tile = self._tile_arg(tile, w.dtype, to3(kext, 1))
+        except TileError as exc:
+            if tile is not None:
+                raise
+            if not spatial_ok:
+                raise TileError(f"{exc}; the spatial engine computes such kernels "
+                                f"(engine=None or fdafast.conv.FloatDirect())") from None
+            self.tile = None            # a kernel wider than any FFT tile: spatial only
         self.geometry = _tiling.TileGeometry(
             nd=nd, cin=cin, cout=cout, groups=self.groups, in3=to3(self.in_spatial, 1),
             out3=to3(self.out_spatial, 1), kext3=to3(kext, 1),
             dilation3=to3(self.dilation, 1), stride3=to3(self.stride, 1), pad3=to3(lo, 0),
-            tile3=to3(self.tile, 1))
+            tile3=to3(self.tile or (1,) * nd, 1))
         self.dtype = w.dtype
-        if chosen is None and tile is None and self._spatial_is_cheaper():
+        if chosen is None and (self.tile is None or
+                               (tile is None and self._spatial_is_cheaper())):
             engine = FloatDirect(min(DEFAULT_COLUMN_BYTES, int(max_workspace_bytes)))
         self.engine = engine
         check_memory(self.weight_nbytes, f"the weights {self!r} keeps",

@@ -216,3 +216,14 @@ def test_direct_with_several_position_blocks(assert_close, rng, batch):
     w, b = rng.standard_normal((5, 3, 3, 3, 3)), rng.standard_normal(5)
     plan = fdafast.ConvPlan(w, x.shape, b, padding=1, engine=FloatDirect(), threads=2)
     assert_close(plan(x), naive_conv(x, w, b, 1, 1))
+
+
+def test_kernels_wider_than_any_fft_tile_run_spatially(assert_close, rng):
+    """The default float engine computes a kernel no FFT tile holds (dilated extent
+    67 > 64); the FFT engine refuses it, naming the spatial one."""
+    x, w = rng.standard_normal((1, 3, 70, 8)), rng.standard_normal((2, 3, 3, 3))
+    plan = fdafast.ConvPlan(w, x.shape, dilation=(33, 1))
+    assert isinstance(plan.engine, FloatDirect) and plan.tile is None
+    assert_close(plan(x), naive_conv(x, w, None, 1, 0, (33, 1)))
+    with pytest.raises(fdafast.TileError, match="spatial engine"):
+        fdafast.ConvPlan(w, x.shape, dilation=(33, 1), engine=FloatFFT())
