@@ -64,36 +64,32 @@ def in_variant(variant, fn):
 
 def bench_cmatmul(rng, threads, repeat, variants):
     M, K, N = 3136, 64, 128
-    cfg = CrossbarConfig(**BENCH_CONFIG)
     x = rng.integers(-127, 128, (M, K)) + 1j * rng.integers(-127, 128, (M, K))
     w = rng.integers(-127, 128, (K, N)) + 1j * rng.integers(-127, 128, (K, N))
-    a, b = x.astype(np.complex64), w.astype(np.complex64)
-    fns = [in_variant(v, lambda: cmatmul(x, w, cfg, threads=threads)[0]) for v in variants]
-    ys = [f() for f in fns]
-    same = all(np.array_equal(y, ys[0]) for y in ys)
-    times = interleaved_medians(fns + [lambda: a @ b], repeat)
-    t_np = times[-1]
-    body = [[v, "", f"{t * 1e3:.1f}", f"{t / t_np:.1f}x"] for v, t in zip(variants, times)]
-    body.append(["numpy complex64", "", f"{t_np * 1e3:.2f}", "1.0x"])
-    print_table(f"cmatmul {M}x{K} @ {K}x{N}, {threads} threads "
-                f"(results {'identical' if same else 'DIFFER'} across variants; target <= 10x)",
-                ["variant", "", "ms", "x numpy"], body)
+    _bench_product("cmatmul", cmatmul, x, w, np.complex64, threads, repeat, variants)
 
 
 def bench_matmul(rng, threads, repeat, variants):
     M, K, N = 3136, 128, 128
-    cfg = CrossbarConfig(**BENCH_CONFIG)
     x = rng.integers(-127, 128, (M, K)).astype(np.float64)
     w = rng.integers(-127, 128, (K, N)).astype(np.float64)
-    a, b = x.astype(np.float32), w.astype(np.float32)
-    fns = [in_variant(v, lambda: matmul(x, w, cfg, threads=threads)[0]) for v in variants]
+    _bench_product("matmul (real)", matmul, x, w, np.float32, threads, repeat, variants)
+
+
+def _bench_product(name, product, x, w, dtype, threads, repeat, variants):
+    """``product(x, w)`` (BENCH_CONFIG's crossbars) per variant against numpy's
+    ``dtype`` matmul, interleaved; results checked identical across variants."""
+    cfg = CrossbarConfig(**BENCH_CONFIG)
+    a, b = x.astype(dtype), w.astype(dtype)
+    fns = [in_variant(v, lambda: product(x, w, cfg, threads=threads)[0]) for v in variants]
     ys = [f() for f in fns]
     same = all(np.array_equal(y, ys[0]) for y in ys)
     times = interleaved_medians(fns + [lambda: a @ b], repeat)
     t_np = times[-1]
     body = [[v, "", f"{t * 1e3:.1f}", f"{t / t_np:.1f}x"] for v, t in zip(variants, times)]
-    body.append(["numpy float32", "", f"{t_np * 1e3:.2f}", "1.0x"])
-    print_table(f"matmul (real) {M}x{K} @ {K}x{N}, {threads} threads "
+    body.append([f"numpy {np.dtype(dtype).name}", "", f"{t_np * 1e3:.2f}", "1.0x"])
+    (M, K), N = x.shape, w.shape[1]
+    print_table(f"{name} {M}x{K} @ {K}x{N}, {threads} threads "
                 f"(results {'identical' if same else 'DIFFER'} across variants; target <= 10x)",
                 ["variant", "", "ms", "x numpy"], body)
 
