@@ -72,11 +72,19 @@ def positive_int(value, name, maximum=None):
     return int(value)
 
 
+#: Allocations up to this size are not checked against the available memory: asking
+#: the system costs a fraction of a millisecond, more than a small layer's run.
+UNCHECKED_BYTES = 64 * 2 ** 20
+
+
 def check_memory(nbytes, what, fix):
     """Refuse to allocate ``nbytes`` for ``what`` when the machine has less available
     memory (psutil): a :class:`MemoryLimitError` naming the size and ``fix``, the
-    setting that makes it smaller.  Sizes past int64 are refused too."""
+    setting that makes it smaller.  Sizes past int64 are refused too; sizes up to
+    :data:`UNCHECKED_BYTES` are let through unasked."""
     nbytes = int(nbytes)
+    if nbytes <= UNCHECKED_BYTES:
+        return
     available = psutil.virtual_memory().available
     if nbytes > min(available, np.iinfo(np.int64).max):
         raise MemoryLimitError(f"{what} needs {_size(nbytes)}, more than the "

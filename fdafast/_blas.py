@@ -16,6 +16,7 @@ imports numpy before anything else).
 """
 import concurrent.futures
 import contextlib
+import os
 import threading
 
 from threadpoolctl import ThreadpoolController
@@ -47,12 +48,45 @@ def single_threaded():
 
 def share_out(work, items, threads):
     """``work(share)`` on up to ``threads`` threads, item i going to share i % threads,
-    with one BLAS thread per call (:func:`single_threaded`); exceptions propagate."""
+    with one BLAS thread per call (:func:`single_threaded`); exceptions propagate.
+
+    The caller runs share 0 itself and the others go to a pool of threads kept
+    between calls (starting threads costs more than a small layer's GEMMs).
+    A ``work`` that calls :func:`share_out` again runs its shares serially, so
+    the pool never waits on itself.
+    """
     nt = max(1, min(int(threads), len(items)))
     with single_threaded():
-        if nt == 1:
+        if nt == 1 or getattr(_local, "in_pool", False):
             work(items)
             return
-        with concurrent.futures.ThreadPoolExecutor(nt) as pool:
-            for f in [pool.submit(work, items[t::nt]) for t in range(nt)]:
-                f.result()
+        futures = [_pool(nt - 1).submit(_in_pool, work, items[t::nt]) for t in range(1, nt)]
+        try:
+            work(items[0::nt])
+        finally:
+            # every share finishes before the limit is lifted or an error propagates
+            concurrent.futures.wait(futures)
+        for f in futures:
+            f.result()
+
+
+_local = threading.local()
+_pools = {"executor": None, "size": 0, "pid": None}
+
+
+def _in_pool(work, share):
+    _local.in_pool = True
+    work(share)
+
+
+def _pool(size):
+    """The shared pool, with at least ``size`` threads; a new one in a forked child,
+    where the parent's threads do not exist.  A pool that grows is dropped, not shut
+    down (another caller may still be handing it work); its idle threads end when it
+    is collected."""
+    pid = os.getpid()
+    with _lock:
+        if _pools["pid"] != pid or _pools["size"] < size:
+            _pools.update(executor=concurrent.futures.ThreadPoolExecutor(
+                size, thread_name_prefix="fdafast-blas"), size=size, pid=pid)
+        return _pools["executor"]

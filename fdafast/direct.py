@@ -11,8 +11,16 @@ per group::
 
     y[n, g*cog + o, p] = sum_{c, k} W[g*cog + o, c, k] * x_pad[n, g*cig + c, p*s + k*d]
 
-the gathered input columns (``im2col``: input channel and tap down, output
-position across) multiplied by the ``cog x (cig * taps)`` weight matrix.
+the ``cog x (cig * taps)`` weight matrix times the gathered input columns
+(``im2col``).  The columns are gathered in one of two layouts
+(:func:`choose_layout`), whichever copies the longer runs:
+
+- 'channels-first': a row per input channel and tap, a column per output
+  position, from the input as given; the copies run along output rows (W);
+- 'channels-last': a row per output position, a column per tap and input
+  channel, from a channels-last copy of the input; the copies run along the
+  input channels.  The GEMM reads this matrix transposed.
+
 Strided layers compute only the strided outputs.  :class:`fdafast.ConvPlan`
 chooses it over :class:`fdafast.conv.FloatFFT` where the cost model says so
 (:func:`fdafast._tiling.direct_cost`); ``nn`` runs its float64 'direct'
@@ -30,12 +38,12 @@ import numpy as np
 
 from . import _blas, _kernels
 from ._checks import integer
-from ._kernels.im2col import gather_columns
+from ._kernels.im2col import gather_columns, gather_rows
 from ._tiling import to3
 from .engine import Engine, Prepared, Workspace
 from .errors import InvalidArgumentError
 
-__all__ = ["FloatDirect", "conv_direct", "DEFAULT_COLUMN_BYTES"]
+__all__ = ["FloatDirect", "conv_direct", "choose_layout", "LAYOUTS", "DEFAULT_COLUMN_BYTES"]
 
 #: Default cap on the gathered input columns held at once (bytes).
 DEFAULT_COLUMN_BYTES = 64 * 2 ** 20
@@ -44,6 +52,16 @@ GATHER_BYTES_PER_THREAD = 4 * 2 ** 20
 #: Output channels and positions of one GEMM (:func:`product_blocks`): big enough for
 #: BLAS to run near its peak, small enough to share a layer's product out over threads.
 GEMM_ROWS, GEMM_POSITIONS = 256, 4096
+#: The layouts of the gathered columns (see the module docstring).
+LAYOUTS = ("channels-first", "channels-last")
+
+
+def choose_layout(cig, ow):
+    """The layout whose gather copies the longer runs: 'channels-last' (runs of the
+    ``cig`` input channels of a group) where ``cig > ow`` (the outputs along W),
+    else 'channels-first'.  Both gather the same values; the GEMMs then add them
+    in a different order."""
+    return "channels-last" if cig > ow else "channels-first"
 
 
 def _blocks(batch, out3, per_position, budget):
@@ -67,7 +85,8 @@ def _blocks(batch, out3, per_position, budget):
 
 
 def conv_direct(x, wmat, bias, out, *, kernel3, pad3, stride3, dilation3, threads,
-                column_bytes=DEFAULT_COLUMN_BYTES, workspace=None, phases=None):
+                layout="channels-first", column_bytes=DEFAULT_COLUMN_BYTES, workspace=None,
+                phases=None):
     """Direct convolution of a batch into ``out``; the private kernel under the engine.
 
     Parameters
@@ -76,20 +95,25 @@ def conv_direct(x, wmat, bias, out, *, kernel3, pad3, stride3, dilation3, thread
         The input in the computation's dtype (1D and 2D problems with leading
         unit axes).
     wmat : ndarray, shape (groups, Cout/groups, C/groups * k0 * k1 * k2)
-        The weights as GEMM matrices, columns ordered (input channel, k0, k1, k2).
+        The weights as GEMM matrices in ``layout``'s order
+        (:func:`weight_matrix`).
     bias : ndarray, shape (Cout,), or None
     out : ndarray, shape (N, Cout, o0, o1, o2)
         Written in full.
     kernel3, pad3, stride3, dilation3 : tuples of 3 ints
         Kernel taps, low zero padding, stride and dilation per axis (D, H, W).
     threads : int
+    layout : {'channels-first', 'channels-last'}
+        How the columns are gathered (module docstring); ``wmat`` must be in
+        this layout's order.
     column_bytes : int
         Cap on the gathered columns held at once (:func:`_blocks`).
     workspace : fdafast.engine.Workspace, optional
         Where the columns and the GEMM results are kept between calls.
     phases : dict, optional
         Wall seconds added: 'forward' (gathering the columns, zero padding included),
-        'mac' (the GEMMs), 'inverse' (bias and writing the outputs).
+        'mac' (the GEMMs), 'inverse' (bias and writing the outputs).  The
+        channels-last copy of a block's images counts in 'forward'.
     """
     clock = time.perf_counter
     n, cin = x.shape[:2]
@@ -99,21 +123,41 @@ def conv_direct(x, wmat, bias, out, *, kernel3, pad3, stride3, dilation3, thread
     workspace = Workspace() if workspace is None else workspace
     seconds = dict.fromkeys(("forward", "mac", "inverse"), 0.0)
     geometry = [np.asarray(v, np.int64) for v in (kernel3, pad3, stride3, dilation3)]
+    if layout not in LAYOUTS:
+        raise InvalidArgumentError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    last = layout == "channels-last"
+    held = None                  # the images whose channels-last copy is in ``xcl``
     for blk in _blocks(n, out3, cin * taps * x.dtype.itemsize, column_bytes):
         n0, n1, d0, d1, h0, h1 = blk
         t0 = clock()
         shape = (n1 - n0, d1 - d0, h1 - h0, out3[2])
         npos = math.prod(shape)
-        cols = workspace.get("direct-columns", (cin * taps, npos), x.dtype)
+        buf = workspace.get("direct-columns", (npos, cin * taps) if last else (cin * taps, npos),
+                            x.dtype)
         # a parallel gather pays off only on a few MiB per thread: below that,
-        # waking the threads costs more than the copy (and much more on a busy machine)
-        _kernels.set_threads(max(1, min(threads, cols.nbytes // GATHER_BYTES_PER_THREAD)))
-        gather_columns(x, cols, np.asarray(blk, np.int64), *geometry, out3[2])
+        # waking the threads costs more than the copy (and much more on a busy
+        # machine), and the OpenMP threads then spin on past the gather, slowing the
+        # GEMMs that follow (measured: conv5a's 5.4 MB of columns on 2 threads
+        # instead of 1 took the whole call from 10.5 ms to 19 ms)
+        _kernels.set_threads(max(1, min(threads, buf.nbytes // GATHER_BYTES_PER_THREAD)))
+        blk_arr = np.asarray(blk, np.int64)
+        if last:
+            if held != (n0, n1):             # the block's images, channels last
+                xcl = workspace.get("direct-input", (n1 - n0,) + x.shape[2:] + (cin,),
+                                    x.dtype)
+                np.copyto(xcl, x[n0:n1].transpose(0, 2, 3, 4, 1))
+                held = (n0, n1)
+            blk_arr[:2] -= n0
+            gather_rows(xcl, buf, blk_arr, *geometry, out3[2], groups)
+            cols = buf.reshape(npos, groups, k).transpose(1, 2, 0)   # a transposed view
+        else:
+            gather_columns(x, buf, blk_arr, *geometry, out3[2])
+            cols = buf.reshape(groups, k, npos)
         t1 = clock()
         whole = n1 - n0 == 1 and npos == math.prod(out3)   # one whole image: in place
         res = out[n0].reshape(groups, cog, npos) if whole else \
             workspace.get("direct-result", (groups, cog, npos), x.dtype)
-        _products(wmat, cols.reshape(groups, k, npos), res, threads)
+        _products(wmat, cols, res, threads)
         t2 = clock()
         dst = out[n0:n1, :, d0:d1, h0:h1].transpose(1, 0, 2, 3, 4)   # (cout, nb, bd, bh, o2)
         b5 = None if bias is None else bias.reshape(cout, 1, 1, 1, 1)
@@ -157,11 +201,16 @@ def product_blocks(groups, cog, npos):
             for p in range(0, npos, GEMM_POSITIONS)]
 
 
-def weight_matrix(w, groups, dtype):
+def weight_matrix(w, groups, dtype, layout="channels-first"):
     """Weights (Cout, Cin/groups, k0, k1, k2) as the GEMM matrices :func:`conv_direct`
-    takes: (groups, Cout/groups, Cin/groups * k0 * k1 * k2) in ``dtype``."""
-    cout = w.shape[0]
-    return np.ascontiguousarray(w.reshape(groups, cout // groups, -1), dtype)
+    takes for ``layout``: (groups, Cout/groups, Cin/groups * k0 * k1 * k2) in ``dtype``,
+    columns ordered (input channel, k0, k1, k2) for 'channels-first' and
+    (k0, k1, k2, input channel) for 'channels-last'."""
+    cout, cig = w.shape[:2]
+    m = w.reshape(groups, cout // groups, cig, -1)
+    if layout == "channels-last":
+        m = m.transpose(0, 1, 3, 2)
+    return np.ascontiguousarray(m, dtype).reshape(groups, cout // groups, -1)
 
 
 class FloatDirect(Engine):
@@ -176,13 +225,21 @@ class FloatDirect(Engine):
     column_bytes : int
         Cap on the gathered input columns held at once; larger problems run
         in blocks of images or output rows (default 64 MiB).
+    layout : {None, 'channels-first', 'channels-last'}
+        How the input columns are gathered (module docstring); None (default)
+        chooses per layer (:func:`choose_layout`).  The layouts give the same
+        result up to rounding: the GEMMs add the products in another order.
     """
 
-    def __init__(self, column_bytes=DEFAULT_COLUMN_BYTES):
+    def __init__(self, column_bytes=DEFAULT_COLUMN_BYTES, layout=None):
         self.column_bytes = integer("column_bytes", column_bytes, 1, error=InvalidArgumentError)
+        if layout is not None and layout not in LAYOUTS:
+            raise InvalidArgumentError(f"layout must be None or one of {LAYOUTS}, got "
+                                       f"{layout!r}")
+        self.layout = layout
 
     def __repr__(self):
-        return f"FloatDirect(column_bytes={self.column_bytes})"
+        return f"FloatDirect(column_bytes={self.column_bytes}, layout={self.layout!r})"
 
     def prepare(self, geometry, weight, bias, threads, workspace):
         prepared = _DirectPrepared(self, geometry, weight, bias, workspace)
@@ -196,11 +253,14 @@ class _DirectPrepared(Prepared):
     def __init__(self, engine, geometry, weight, bias, workspace):
         self.engine, self.geometry = engine, geometry
         self.weight, self.bias, self.workspace = weight, bias, workspace
+        self.layout = engine.layout or choose_layout(geometry.cin // geometry.groups,
+                                                     geometry.out3[2])
         self._matrices = {}
 
     def matrix(self, dtype):
         if dtype not in self._matrices:
-            self._matrices[dtype] = weight_matrix(self.weight, self.geometry.groups, dtype)
+            self._matrices[dtype] = weight_matrix(self.weight, self.geometry.groups, dtype,
+                                                  self.layout)
         return self._matrices[dtype]
 
     def run(self, x, threads, phases=None):
@@ -211,7 +271,7 @@ class _DirectPrepared(Prepared):
         bias = None if self.bias is None else np.ascontiguousarray(self.bias, dtype)
         conv_direct(x3, self.matrix(dtype), bias, y.reshape(y.shape[:2] + g.out3),
                     kernel3=self.weight.shape[2:], pad3=g.pad3, stride3=g.stride3,
-                    dilation3=g.dilation3, threads=threads,
+                    dilation3=g.dilation3, threads=threads, layout=self.layout,
                     column_bytes=self.engine.column_bytes, workspace=self.workspace,
                     phases=phases)
         return y

@@ -5,9 +5,9 @@ from hypothesis import given, settings, strategies as st
 
 import fdafast
 from fdafast import _tiling
-from fdafast._kernels.im2col import gather_columns
+from fdafast._kernels.im2col import gather_columns, gather_rows
 from fdafast.conv import FloatDirect, FloatFFT
-from fdafast.direct import _blocks, conv_direct, product_blocks, weight_matrix
+from fdafast.direct import _blocks, choose_layout, conv_direct, product_blocks, weight_matrix
 from fdafast.engine import PHASES
 
 from naive import conv_direct as naive_conv
@@ -33,10 +33,11 @@ def conv_problems(draw):
                 stride=stride, padding=pads, dilation=dilation, groups=groups,
                 bias=draw(st.booleans()), dtype=draw(st.sampled_from([np.float32, np.float64])),
                 threads=draw(st.integers(1, 3)), column_bytes=draw(st.sampled_from([1, 300,
-                                                                                      1 << 20])))
+                                                                                      1 << 20])),
+                layout=draw(st.sampled_from([None, "channels-first", "channels-last"])))
 
 
-@settings(max_examples=80, deadline=None, derandomize=True)
+@settings(max_examples=120, deadline=None, derandomize=True)
 @given(conv_problems())
 def test_direct_engine_matches_the_loop_reference(assert_close, p):
     rng = np.random.default_rng(sum(p["x_shape"]) * 31 + sum(p["w_shape"]))
@@ -45,7 +46,7 @@ def test_direct_engine_matches_the_loop_reference(assert_close, p):
     b = rng.standard_normal(p["w_shape"][0]).astype(p["dtype"]) if p["bias"] else None
     plan = fdafast.ConvPlan(w, x.shape, b, p["stride"], p["padding"], p["dilation"],
                             p["groups"], threads=p["threads"],
-                            engine=FloatDirect(p["column_bytes"]))
+                            engine=FloatDirect(p["column_bytes"], p["layout"]))
     y = plan(x)
     want = naive_conv(x, w, b, p["stride"], p["padding"], p["dilation"], p["groups"])
     assert y.dtype == x.dtype
@@ -75,6 +76,51 @@ def test_gather_columns_against_sliding_windows(rng):
     blk = np.array([0, 2, 0, out[0], 0, out[1]])
     gather_columns(x, cols, blk, *(np.array(v) for v in (kernel, pad, stride, dil)), out[2])
     np.testing.assert_array_equal(cols, want)
+
+
+@pytest.mark.parametrize("groups", [1, 3])
+def test_gather_rows_against_sliding_windows(rng, groups):
+    """The channels-last rows: a row per output position, columns by group, tap and
+    the group's channels; taps in the padding read zero."""
+    x = rng.standard_normal((2, 6, 4, 5, 6))
+    kernel, pad, stride, dil = (2, 3, 2), (1, 0, 2), (1, 2, 1), (2, 1, 2)
+    ext = [(k - 1) * d + 1 for k, d in zip(kernel, dil)]
+    xp = np.pad(x, [(0, 0), (0, 0)] + [(p, e) for p, e in zip(pad, ext)])
+    out = [(n + p - e) // s + 1 for n, p, e, s in zip(x.shape[2:], pad, ext, stride)]
+    win = np.lib.stride_tricks.sliding_window_view(xp, ext, axis=(2, 3, 4))
+    win = win[:, :, :out[0] * stride[0]:stride[0], :out[1] * stride[1]:stride[1],
+              :out[2] * stride[2]:stride[2], ::dil[0], ::dil[1], ::dil[2]]
+    # (n, g, c, d, h, w, a, b, e) -> (n, d, h, w, g, a, b, e, c)
+    win = win.reshape((2, groups, 6 // groups) + win.shape[2:])
+    want = win.transpose(0, 3, 4, 5, 1, 6, 7, 8, 2).reshape(-1, 6 * 12)
+    for n0, n1, d0, d1, h0, h1 in [(0, 2, 0, out[0], 0, out[1]), (1, 2, 1, 2, 1, out[1])]:
+        xcl = np.ascontiguousarray(x[n0:n1].transpose(0, 2, 3, 4, 1))
+        rows = np.full(((n1 - n0) * (d1 - d0) * (h1 - h0) * out[2], 6 * 12), np.nan)
+        blk = np.array([0, n1 - n0, d0, d1, h0, h1])
+        gather_rows(xcl, rows, blk, *(np.array(v) for v in (kernel, pad, stride, dil)),
+                    out[2], groups)
+        sel = want.reshape(2, out[0], out[1], out[2], -1)[n0:n1, d0:d1, h0:h1]
+        np.testing.assert_array_equal(rows, sel.reshape(rows.shape))
+
+
+def test_layout_is_chosen_by_the_longer_runs_and_can_be_forced(assert_close, rng):
+    assert choose_layout(512, 7) == "channels-last"
+    assert choose_layout(3, 112) == choose_layout(8, 8) == "channels-first"
+    x = rng.standard_normal((1, 24, 2, 5, 5)).astype(np.float32)
+    w = rng.standard_normal((8, 24, 3, 3, 3)).astype(np.float32)
+    ys = {}
+    for layout in (None, "channels-first", "channels-last"):
+        plan = fdafast.ConvPlan(w, x.shape, padding=1, engine=FloatDirect(layout=layout))
+        assert repr(layout) in repr(plan.engine)
+        ys[layout] = plan(x)
+        assert_close(ys[layout], naive_conv(x, w, None, 1, 1))
+    np.testing.assert_array_equal(ys[None], ys["channels-last"])      # 24 channels > 5 wide
+    with pytest.raises(fdafast.InvalidArgumentError, match="layout"):
+        FloatDirect(layout="NHWC")
+    with pytest.raises(fdafast.InvalidArgumentError, match="layout"):
+        conv_direct(x, weight_matrix(w, 1, np.float32), None, np.empty((1, 8, 2, 5, 5)),
+                    kernel3=(3, 3, 3), pad3=(1, 1, 1), stride3=(1, 1, 1), dilation3=(1, 1, 1),
+                    threads=1, layout="nchw")
 
 
 @pytest.mark.parametrize("budget", [1, 50, 10 ** 9])
@@ -189,11 +235,13 @@ def test_nn_fft_mode_runs_the_float_engines_choice(rng):
                                atol=1e-4)
 
 
+@pytest.mark.parametrize("layout", ["channels-first", "channels-last"])
 @pytest.mark.parametrize("groups,cout", [(1, 600), (2, 20), (48, 48)])
-def test_direct_results_do_not_depend_on_the_thread_count(rng, groups, cout):
+def test_direct_results_do_not_depend_on_the_thread_count(rng, groups, cout, layout):
     x = rng.standard_normal((2, 48, 3, 9, 70)).astype(np.float32)
     w = rng.standard_normal((cout, 48 // groups, 3, 3, 3)).astype(np.float32)
-    plan = fdafast.ConvPlan(w, x.shape, padding=1, groups=groups, engine=FloatDirect())
+    plan = fdafast.ConvPlan(w, x.shape, padding=1, groups=groups,
+                            engine=FloatDirect(layout=layout))
     ys = [plan(x, threads=t) for t in (1, 2, 3)]
     for y in ys[1:]:
         np.testing.assert_array_equal(y, ys[0])
@@ -208,13 +256,15 @@ def test_product_blocks_cover_every_output_once(groups, cog, npos):
     assert (seen == 1).all()
 
 
+@pytest.mark.parametrize("layout", ["channels-first", "channels-last"])
 @pytest.mark.parametrize("batch", [1, 2])
-def test_direct_with_several_position_blocks(assert_close, rng, batch):
+def test_direct_with_several_position_blocks(assert_close, rng, batch, layout):
     """More outputs per image than one GEMM takes (GEMM_POSITIONS), written in place
     for one image and through the result buffer for two, with a bias."""
     x = rng.standard_normal((batch, 3, 4, 40, 41))
     w, b = rng.standard_normal((5, 3, 3, 3, 3)), rng.standard_normal(5)
-    plan = fdafast.ConvPlan(w, x.shape, b, padding=1, engine=FloatDirect(), threads=2)
+    plan = fdafast.ConvPlan(w, x.shape, b, padding=1, engine=FloatDirect(layout=layout),
+                            threads=2)
     assert_close(plan(x), naive_conv(x, w, b, 1, 1))
 
 

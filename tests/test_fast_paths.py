@@ -263,6 +263,63 @@ def test_blas_limit_is_shared_and_restored():
     assert numpys() == before
 
 
+def test_share_out_runs_every_share_once_and_propagates_errors():
+    import threading
+    from fdafast import _blas
+    seen, names = [], set()
+
+    def work(share):
+        names.add(threading.current_thread().name)
+        seen.extend(share)
+    for threads in (1, 2, 5):
+        seen.clear()
+        _blas.share_out(work, list(range(11)), threads)
+        assert sorted(seen) == list(range(11))
+    assert any(n.startswith("fdafast-blas") for n in names)   # the kept pool ran shares
+
+    def fails(share):
+        if 3 in share:
+            raise ValueError("share with 3")
+    for threads in (1, 2, 3, 4):              # the failing share on the caller or the pool
+        with pytest.raises(ValueError, match="share with 3"):
+            _blas.share_out(fails, list(range(6)), threads)
+
+
+def test_share_out_inside_a_share_runs_serially():
+    """A share that shares out again must not wait on the pool it runs in."""
+    import concurrent.futures
+    from fdafast import _blas
+    out = []
+
+    def inner(share):
+        out.extend(share)
+
+    def outer(share):
+        for i in share:
+            _blas.share_out(inner, [(i, j) for j in range(3)], 4)
+    with concurrent.futures.ThreadPoolExecutor(1) as guard:      # fail, not hang
+        guard.submit(_blas.share_out, outer, list(range(8)), 4).result(timeout=60)
+    assert sorted(out) == [(i, j) for i in range(8) for j in range(3)]
+
+
+def test_share_out_works_in_a_forked_child():
+    import multiprocessing
+    from fdafast import _blas
+    _blas.share_out(lambda share: None, [0, 1], 2)            # the parent's pool exists
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        assert pool.apply_async(_sum_in_shares, (list(range(10)),)).get(timeout=60) == 45
+
+
+def _sum_in_shares(items):
+    from fdafast import _blas
+    total = []
+    _blas.share_out(lambda share: total.append(sum(share)), items, 3)
+    return sum(total)
+
+
 def test_target_refuses_planes_too_small():
     with pytest.raises(Exception, match="too small"):
         cb._Target((np.zeros(10), np.zeros(10)), (1, 4, 2), (None, None, None), (2, 3, 4), False)

@@ -27,7 +27,7 @@ import numpy as np
 from .._args import (CONV_LAYOUTS, conv_shapes, float_array, int_tuple, padding_arg,
                      threads_arg)
 from .._tiling import dilated_extent, to3
-from ..direct import as3, conv_direct, weight_matrix
+from ..direct import as3, choose_layout, conv_direct, weight_matrix
 from ..errors import InvalidArgumentError, ShapeError
 
 __all__ = ["pool_output_size", "max_pool", "max_pool_indices", "avg_pool", "adaptive_avg_pool", "batch_norm",
@@ -583,11 +583,12 @@ def direct_conv(x, w, bias, stride, padding, dilation, groups, chunk_bytes=1 << 
     if x.shape[0] == 0:
         return y
     x3, w3, pad3, stride3, dilation3 = as3(x, w, pads, stride, dilation)
-    conv_direct(x3, weight_matrix(w3, groups, np.float64),
+    layout = choose_layout(w.shape[1], out[-1])
+    conv_direct(x3, weight_matrix(w3, groups, np.float64, layout),
                 None if bias is None else np.asarray(bias, np.float64),
                 y.reshape(y.shape[:2] + to3(out, 1)), kernel3=w3.shape[2:], pad3=pad3,
                 stride3=stride3, dilation3=dilation3, threads=threads_arg(threads),
-                column_bytes=chunk_bytes)
+                layout=layout, column_bytes=chunk_bytes)
     return y
 
 
