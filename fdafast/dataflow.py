@@ -8,9 +8,9 @@ the weights (crossbars, cells, rows, bytes to load them) and the *work* one
 item puts on each pipeline stage.  Where the copies go, how many there are
 and what must be rewritten is the placement's (:mod:`fdafast.placement`,
 :mod:`fdafast.residency`); which option a layer uses, the mapping's
-(:mod:`fdafast.mapping`; :func:`map_layer` and :func:`layer_tile` give its
-choice).  Energy is counts x the accelerator's action table,
-:func:`action_energy`.
+(:mod:`fdafast.mapping`, whose :func:`~fdafast.mapping.map_layer` and
+:func:`~fdafast.mapping.layer_tile` give its choice).  Energy is counts x the
+accelerator's action table, :func:`action_energy`.
 
 Frequency-domain dataflow (``frequency-reram``: FDA; ``digital-fft``)
 --------------------------------------------------------------------
@@ -82,9 +82,9 @@ from .crossbar import crossbar_counts, logical_columns
 from .crossbar_config import PE
 from .workloads import Layer
 
-__all__ = ["LayerMap", "Work", "MappingError", "map_option", "map_layer", "layer_tile",
-           "action_energy", "spectrum_bins", "fft_butterflies", "self_conjugate_bins",
-           "tile_candidates", "spill_alone", "fft_flops"]
+__all__ = ["LayerMap", "Work", "MappingError", "map_option", "action_energy", "spectrum_bins",
+           "fft_butterflies", "self_conjugate_bins", "tile_candidates", "spill_alone",
+           "activation_bytes", "fft_flops"]
 
 
 class MappingError(ArchError):
@@ -260,7 +260,7 @@ def _tiles(layer, tile):
     return layer.batch * math.prod(per_axis)
 
 
-def _activation_bytes(layer, acc):
+def activation_bytes(layer, acc):
     """(input, output) activation bytes of the batch; the output after on-chip pooling."""
     a = _bytes(acc.memory.activation_bits)
     out = layer.pooled_spatial if acc.execution.pool_on_chip else layer.output_spatial
@@ -271,13 +271,13 @@ def _activation_bytes(layer, acc):
 def spill_alone(layer, acc):
     """(input in DRAM, output in DRAM) for ``layer`` by itself: both when its input
     and output do not fit the chip's buffers together."""
-    inb, outb = _activation_bytes(layer, acc)
+    inb, outb = activation_bytes(layer, acc)
     over = inb + outb > acc.organisation.tiles * acc.memory.buffer_kb_per_tile * 1024
     return over, over
 
 
 def _dram(layer, acc, spill):
-    inb, outb = _activation_bytes(layer, acc)
+    inb, outb = activation_bytes(layer, acc)
     return inb * bool(spill[0]) + outb * bool(spill[1])
 
 
@@ -342,7 +342,7 @@ def _spatial_map(layer, acc, spill):
     ncols = cfg.sets * cfg.slices * N
     colgroups = _cdiv(ncols, cfg.cols)
     inputs = _cdiv(items * K * g * a, reuse)
-    outputs = _activation_bytes(layer, acc)[1] if layer.kind != "linear" else items * N * g * a
+    outputs = activation_bytes(layer, acc)[1] if layer.kind != "linear" else items * N * g * a
     traffic = {"buffer_bytes": inputs + outputs, "noc_bytes": inputs * colgroups + outputs,
                "dram_bytes": _dram(layer, acc, spill)}
     actions = _finish(_crossbar_actions(counts), traffic, acc)
@@ -386,7 +386,7 @@ def _spectrum_traffic(layer, acc, tile, items, nb_c, nb_r, operand_bits):
     spec = (2 * nb_c + nb_r) * _bytes(operand_bits)          # one channel's tile spectrum
     accum = (2 * nb_c + nb_r) * _bytes(acc.frequency.accumulator_bits)
     tile_reads = items * layer.cin * math.prod(tile) * a     # the FFT reads overlapping tiles
-    out_act = _activation_bytes(layer, acc)[1]
+    out_act = activation_bytes(layer, acc)[1]
     # written: input spectra, accumulated output spectra, outputs; read: tiles, accumulators
     base = tile_reads + items * layer.cin * spec + 2 * items * layer.cout * accum + out_act
     return base, items * layer.cin * spec, items * layer.cout * accum
@@ -450,7 +450,7 @@ def _digital_spatial(layer, acc, spill):
     weights = g * K * N * op
     inputs = _cdiv(real * op, d.mac_cols * reuse)    # an input serves mac_cols outputs
     w_reads = _cdiv(real * op, d.mac_rows)           # a weight serves mac_rows items
-    outputs = _activation_bytes(layer, acc)[1] if layer.kind != "linear" else items * N * g * op
+    outputs = activation_bytes(layer, acc)[1] if layer.kind != "linear" else items * N * g * op
     traffic = {"buffer_bytes": weights + w_reads + inputs + outputs,
                "noc_bytes": w_reads + inputs, "dram_bytes": _dram(layer, acc, spill)}
     actions = _finish({"complex_mac": 0, "real_mac": real}, traffic, acc)
@@ -513,24 +513,6 @@ def map_option(layer, acc, mapping, tile=None, spill=None):
         raise MappingError(f"a {acc.kind.value!r} accelerator has no frequency mapping")
     return _digital_frequency(layer, acc, tile, spill) if digital else \
         _frequency_reram_map(layer, acc, tile, spill)
-
-
-def map_layer(layer, acc):
-    """The :class:`LayerMap` of the option :mod:`fdafast.mapping` chooses for ``layer``
-    alone on ``acc``.  Raises :class:`MappingError` for layers the accelerator
-    cannot run (a kernel larger than the FFT tile and no spatial mapping)."""
-    from .mapping import choose      # mapping builds on this module (it ranks map_option's)
-    return choose(layer, acc).lmap
-
-
-def layer_tile(layer, acc):
-    """The FFT tile (D, H, W) the frequency mapping of ``layer`` uses on the
-    frequency-domain accelerator ``acc``: the best tile by the objective among
-    :func:`tile_candidates` (:func:`fdafast.mapping.choose`), whether or not the
-    layer ends up mapped spatially.  The ReRAM emulation of a network
-    (:mod:`fdafast.nn.execute`) runs each layer on this tile."""
-    from .mapping import choose_tile
-    return choose_tile(layer, acc)
 
 
 def fft_flops(layer, tile, hermitian="half"):

@@ -19,7 +19,7 @@ then to the order of ``execution.mappings``, then to the larger tile.
 
 Choosing on the layer alone keeps a layer's tile a property of the layer and
 the accelerator, so the ReRAM emulation of a network
-(:mod:`fdafast.nn.execute`, through :func:`fdafast.dataflow.layer_tile`) runs
+(:mod:`fdafast.nn.execute`, through :func:`layer_tile`) runs
 the tile the cost model charges; the network's residency and replication
 (:mod:`fdafast.residency`) are decided afterwards, with the mappings fixed.
 """
@@ -29,8 +29,9 @@ import math
 from .arch.execution import Mapping
 from .dataflow import MappingError, map_option, spill_alone, tile_candidates
 from .placement import objective
+from .residency import alone
 
-__all__ = ["Choice", "options", "choose", "choose_tile"]
+__all__ = ["Choice", "options", "choose", "choose_tile", "map_layer", "layer_tile"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +88,6 @@ def choose(layer, acc, spill=None, only=None):
     """The :class:`Choice` of ``layer`` on ``acc`` (module docstring), its activations
     in DRAM as ``spill`` says (:func:`fdafast.dataflow.spill_alone` by default);
     ``only`` restricts the options to one mapping."""
-    from .residency import alone     # residency places what this module maps
     spill = spill_alone(layer, acc) if spill is None else spill
     table = acc.action_table()
     order = {m: i for i, m in enumerate(acc.execution.mappings)}
@@ -119,3 +119,20 @@ def choose_tile(layer, acc):
     if lmap.tile is None:
         lmap = choose(layer, acc, only=Mapping.FREQUENCY.value).lmap
     return lmap.tile
+
+
+def map_layer(layer, acc):
+    """The :class:`~fdafast.dataflow.LayerMap` of the option :func:`choose` picks for
+    ``layer`` alone on ``acc``.  Raises :class:`~fdafast.dataflow.MappingError` for
+    layers the accelerator cannot run (a kernel larger than the FFT tile and no
+    spatial mapping)."""
+    return choose(layer, acc).lmap
+
+
+def layer_tile(layer, acc):
+    """The FFT tile (D, H, W) the frequency mapping of ``layer`` uses on the
+    frequency-domain accelerator ``acc`` (:func:`choose_tile`: the best tile by the
+    objective among :func:`~fdafast.dataflow.tile_candidates`, whether or not the
+    layer ends up mapped spatially).  The ReRAM emulation of a network
+    (:mod:`fdafast.nn.execute`) runs each layer on this tile."""
+    return choose_tile(layer, acc)

@@ -59,7 +59,7 @@ import math
 
 from .arch.execution import Residency, WeightLoad
 from .arch.spec import Kind
-from .dataflow import MappingError, _activation_bytes
+from .dataflow import MappingError, activation_bytes
 from .placement import LayerCoster, Placement, closed_form_units, objective
 
 __all__ = ["NetworkPlan", "alone", "spills", "plan", "infer_pools"]
@@ -108,7 +108,7 @@ def spills(layers, acc):
         return [(i == 0, i == len(layers) - 1) for i in range(len(layers))]
     cap = acc.organisation.tiles * acc.memory.buffer_kb_per_tile * 1024
     cap *= acc.execution.chips or 1
-    over = [sum(_activation_bytes(l, acc)) > cap for l in layers]
+    over = [sum(activation_bytes(l, acc)) > cap for l in layers]
     out = [[over[i], over[i]] for i in range(len(layers))]
     out[0][0] = out[-1][1] = True
     for i in range(len(layers) - 1):
@@ -393,7 +393,7 @@ def _pipelined(costers, acc):
             start += lm.crossbars * r
         pls = []
         for i, (lm, r) in enumerate(zip(lmaps, reps)):
-            link = 0 if i == 0 else _link_bytes(_activation_bytes(lm.layer, acc)[0],
+            link = 0 if i == 0 else _link_bytes(activation_bytes(lm.layer, acc)[0],
                                                 spans[i - 1], spans[i], r, per_chip)
             pls.append(Placement(copies=r, tiles=r * lm.crossbars / per_tile,
                                  chips=len(_chips(spans[i], per_chip)), resident=lm.crossbars,

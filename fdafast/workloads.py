@@ -127,7 +127,7 @@ def conv_layer(name, in_shape, weight_shape, stride, padding, dilation, groups, 
     *kernel) on inputs ``in_shape`` (C, *spatial; no batch), torch's arguments per axis.
 
     A 1D convolution is costed as a 2D one of height 1 (the accelerator runs it
-    on its 2D tiles, so :func:`fdafast.dataflow.layer_tile` picks them).  An
+    on its 2D tiles, so :func:`fdafast.mapping.layer_tile` picks them).  An
     axis padded asymmetrically (``padding`` entry a ``(low, high)`` pair, as
     ONNX allows) is costed with ``min(low, high)`` padding on both sides and
     ``|high - low|`` more input samples: the same output size and

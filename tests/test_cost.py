@@ -197,23 +197,23 @@ def test_per_layer_tiles():
     for layer in layers():
         if layer.kind == "linear":
             continue
-        tile = dataflow.layer_tile(layer, per)
+        tile = mapping.layer_tile(layer, per)
         kext = (1,) * (3 - len(layer.kernel)) + tuple(
             d * (k - 1) + 1 for k, d in zip(layer.kernel, layer.dilation))
         largest = (1,) + per.frequency.tile_2d if layer.kind == "conv2d" \
             else per.frequency.tile_3d
         assert all(k <= t <= m and t & (t - 1) == 0 for t, k, m in zip(tile, kext, largest))
-        assert dataflow.layer_tile(layer, fixed) == largest
+        assert mapping.layer_tile(layer, fixed) == largest
         assert mapping.choose(layer, per).objective <= \
             mapping.choose(layer, fixed).objective * (1 + 1e-9)
-    assert {dataflow.layer_tile(l, per) for l in NETS["c3d"][:8]} != {(4, 8, 8)}
+    assert {mapping.layer_tile(l, per) for l in NETS["c3d"][:8]} != {(4, 8, 8)}
     net = fdafast.nn.zoo.tiny3d(input_shape=(3, 4, 12, 12))
     x = np.random.default_rng(0).random((1,) + net.input_shape)
     net.run(x, mode="quant")
     plans = [p for p in fdafast.nn.execute.executor(net).plans.values()
              if hasattr(p, "tile")]
     for layer, plan in zip(net.layers(), plans):
-        assert plan.tile == dataflow.layer_tile(layer, per)
+        assert plan.tile == mapping.layer_tile(layer, per)
 
 
 # -- precision --------------------------------------------------------------------------------
@@ -494,7 +494,7 @@ def test_energy_is_counts_times_the_table():
 @pytest.mark.parametrize("mode", ["pipelined", "reprogram"])
 def test_the_report_charges_the_tile_the_emulation_runs(preset, mode):
     """A layer's mapping is chosen on the layer by itself, so the tile in a network's
-    report is dataflow.layer_tile's (what the ReRAM emulation runs), whatever the
+    report is mapping.layer_tile's (what the ReRAM emulation runs), whatever the
     neighbours, the pooling stated or inferred, and the batch."""
     acc = Accelerator.from_preset(preset, execution__residency=mode)
     for net in (NETS["c3d"], workloads.c3d(batch=4), NETS["vgg16"]):
@@ -502,5 +502,5 @@ def test_the_report_charges_the_tile_the_emulation_runs(preset, mode):
         for layer, lr in zip(net, r.layers):
             if lr.mapping == "frequency":
                 unstated = dataclasses.replace(layer, pool=None, batch=1)
-                assert layer.batch == 1 or tuple(lr.tile) == dataflow.layer_tile(layer, acc)
-                assert tuple(lr.tile) == dataflow.layer_tile(unstated, acc), layer.name
+                assert layer.batch == 1 or tuple(lr.tile) == mapping.layer_tile(layer, acc)
+                assert tuple(lr.tile) == mapping.layer_tile(unstated, acc), layer.name

@@ -4,7 +4,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
 
 from fdafast import CrossbarConfig, _dispatch
 from fdafast.crossbar import CrossbarCounts, cmatmul, crossbar_counts, matmul

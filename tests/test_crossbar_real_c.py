@@ -38,7 +38,7 @@ from fdafast._dispatch import Kernel
 from fdafast.crossbar import (CrossbarCounts, PreparedWeights, cmatmul, column_sum_histogram,
                               crossbar_counts, emulate, matmul)
 from fdafast.errors import FdafastError, NativeError
-from naive_crossbar import Geometry, cmatmul_reference, counts_reference, matmul_reference
+from naive_crossbar import Geometry, cmatmul_reference, matmul_reference
 
 RUNNABLE = [v for v in _dispatch.isa_variants() if v in _dispatch.isa_supported()]
 ENCODINGS = ("differential", "offset")

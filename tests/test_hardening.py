@@ -5,7 +5,6 @@ line, one line on stderr and status 2) before anything large is allocated.
 """
 import json
 import os
-import pathlib
 import shutil
 import subprocess
 import sys

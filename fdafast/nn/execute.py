@@ -14,7 +14,7 @@ mode       convolutions and linear layers
 =========  ===========================================================================
 
 In 'quant' and 'reram' modes convolutions run in the frequency domain on the
-FFT tile the cost model assigns each layer (:func:`fdafast.dataflow.layer_tile`:
+FFT tile the cost model assigns each layer (:func:`fdafast.mapping.layer_tile`:
 the architecture's ``frequency.tile_2d`` / ``tile_3d``, or with
 ``tile_policy = 'per-layer'`` the cheapest tile up to them), and linear
 layers on the same crossbars as real products (:func:`fdafast.crossbar.matmul`:
@@ -44,7 +44,7 @@ from .._args import threads_arg
 from ..arch.spec import Accelerator, ArchError
 from ..conv import ConvPlan
 from ..crossbar import CrossbarConfig, PreparedWeights, column_sum_histogram, emulate
-from ..dataflow import layer_tile
+from ..mapping import layer_tile
 from ..engine import Workspace
 from ..errors import InvalidArgumentError, NonFiniteError, ShapeError
 from ..reram import ReRAM, calibration_sample
