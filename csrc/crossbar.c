@@ -42,14 +42,23 @@ static inline int xb_cycles(const fda_xbar_desc *d) { return d->real ? 1 : 2; }
 
 /* The routing tables (of the cycles that run) and the output indexing every
    kernel relies on. */
-static int check_routes(const fda_xbar_desc *d)
+/* Routes are 0 or 1; a weight shift is below the weight's bits (at most
+   FDA_XBAR_MAX_BITS); and no int64 accumulator can overflow: every chunk's code,
+   below adc_max + 1 <= 2^FDA_XBAR_MAX_BITS, shifted by its input bits and its
+   group's shift, summed over the groups, cycles and row blocks (both outputs
+   counted: an upper bound) stays below 2^62. */
+static int check_routes(const fda_xbar_desc *d, int64_t nblocks)
 {
+    if (d->adc_max >= (1 << FDA_XBAR_MAX_BITS)) return FDA_ERR_GEOMETRY;
+    double bound = 0.0;
     for (int q = 0; q < xb_cycles(d); q++)
-        for (int64_t g = 0; g < d->ngroups; g++)
+        for (int64_t g = 0; g < d->ngroups; g++) {
             if (d->route[q][g] < 0 || d->route[q][g] > 1 || d->wshift[q][g] < 0 ||
-                d->wshift[q][g] > 40)
+                d->wshift[q][g] >= FDA_XBAR_MAX_BITS)
                 return FDA_ERR_GEOMETRY;
-    return FDA_OK;
+            bound += ldexp((double)d->adc_max + 1.0, (int)(d->input_bits + d->wshift[q][g]));
+        }
+    return bound * (double)nblocks < 0x1p62 ? FDA_OK : FDA_ERR_GEOMETRY;
 }
 
 /* The largest output index (b, m, n < n_out) must fall inside y_len. */
@@ -82,7 +91,7 @@ static int xbar_check(const fda_xbar_desc *d, int64_t x_len, int64_t p_len, int6
     if (x_len != d->B * d->M * d->K || p_len != d->B * d->nblocks * d->planes * d->nw * ncols)
         return FDA_ERR_GEOMETRY;
     const int st = check_output(d, y_len);
-    return st ? st : check_routes(d);
+    return st ? st : check_routes(d, d->nblocks);
 }
 
 /* Row masks of the input bit planes of one input row and block:
@@ -392,7 +401,7 @@ int FDA_FN(fda_xbar_float)(const fda_xbar_desc *d, const int32_t *xr, const int3
     if (d->nthreads < 1) return FDA_ERR_THREADS;
     if (x_len != d->B * M * K || g_len != d->B * R * ncols) return FDA_ERR_GEOMETRY;
     int st = check_output(d, y_len);
-    if (st || (st = check_routes(d))) return st;
+    if (st || (st = check_routes(d, nblocks))) return st;
     const int ib = (int)d->input_bits, db = (int)d->dac_bits;
     const int nmag = (ib - 1 + db - 1) / db, chunks = nmag + 1, nq = xb_cycles(d);
     const uint64_t tc = (1ull << ib) - 1;

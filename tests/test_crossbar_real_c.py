@@ -448,6 +448,17 @@ def test_real_descriptor_checks(kind, rng):
     assert st == _native.lib.FDA_ERR_GEOMETRY
     d.rowpair, d.real = 0, 2
     assert c_call(kind, d, xr, None, setup, y, None) == _native.lib.FDA_ERR_GEOMETRY
+    d.real = 1
+    assert c_call(kind, d, xr, None, setup, y, None) == _native.lib.FDA_OK
+    for field, value in (("wshift", 16), ("adc_max", 1 << 16)):    # past the kernels' bounds
+        if field == "wshift":
+            d.wshift[0][0] = value
+        else:
+            d.adc_max = value
+        y[:] = np.nan
+        assert c_call(kind, d, xr, None, setup, y, None) == _native.lib.FDA_ERR_GEOMETRY
+        assert np.isnan(y).all()
+        d = _native._xbar_struct(desc, 1, 3, xr.shape[2], (0, desc.n_out, 1), 1)
     # a complex descriptor needs xi and yim
     d.real = 0
     assert c_call(kind, d, xr, None, setup, y, None) == _native.lib.FDA_ERR_NULL
@@ -648,7 +659,9 @@ def test_table_kernel_checks(rng):
            dataclasses.replace(desc, adc16=(0, 1 << 16, 0, 0)),         # m past 16 bits
            dataclasses.replace(desc, adc16=(9, 1 << 15, 0, 0)),         # 192 << 9 wraps
            dataclasses.replace(desc, adc16=(8, 65535, 20000, 8)),       # sum + c wraps
-           dataclasses.replace(desc, adc16=(0, 1, 40000, 0))]           # past 2^15 before min
+           dataclasses.replace(desc, adc16=(0, 1, 40000, 0)),           # past 2^15 before min
+           dataclasses.replace(desc, wshift=desc.wshift + 16),          # shifts past 15
+           dataclasses.replace(desc, adc_max=1 << 16)]                  # codes past 16 bits
     for d in bad:
         out = np.full(3 * desc.n_out, np.nan)
         with pytest.raises(NativeError):
