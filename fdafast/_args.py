@@ -47,6 +47,15 @@ def default_threads():
     return usable_cpus()
 
 
+def read_key_arg(key):
+    """A read-noise key: an int in [0, 2^64)."""
+    if isinstance(key, (bool, np.bool_)) or not isinstance(key, (int, np.integer)):
+        raise InvalidArgumentError(f"read_key must be an int, got {key!r}")
+    if not 0 <= int(key) < 1 << 64:
+        raise InvalidArgumentError(f"read_key must be in [0, 2**64), got {key}")
+    return int(key)
+
+
 def threads_arg(threads, name="threads"):
     """A thread count in [1, :func:`max_threads`], or the default for None."""
     if threads is None:

@@ -3,12 +3,15 @@
 A task decodes its videos, runs the float reference once on each of their
 clips, then every hardware configuration on each clip, each clip alone (so
 that no result depends on the batch it fell in), and returns
-result rows (:data:`FIELDS`).  What a worker process keeps between tasks:
+result rows (:data:`FIELDS`).  Each clip is read with its own read-noise
+draw (:func:`clip_read_key`: the same cells, independent noise per clip, as
+successive inferences on one chip), whichever task or worker runs it.  What a worker process keeps between tasks:
 the network, loaded once from its spec (or the object Dask delivers), with
 its plans per configuration (:mod:`fdafast.nn.execute`), and which
 configurations it has calibrated on the calibration batch.
 """
 import functools
+import hashlib
 import weakref
 
 import numpy as np
@@ -18,7 +21,8 @@ from .nn.execute import release, run
 from .nn.graph import Network
 from .nn.load import load_model
 
-__all__ = ["evaluate_batch", "evaluate_batch_safely", "failed_rows", "FIELDS", "FLOAT", "TOPK"]
+__all__ = ["evaluate_batch", "evaluate_batch_safely", "failed_rows", "clip_read_key", "FIELDS",
+           "FLOAT", "TOPK"]
 
 #: The float reference's configuration name.
 FLOAT = "float"
@@ -47,9 +51,16 @@ def _network(model):
     return model if isinstance(model, Network) else _load(*model)
 
 
-def _run_config(net, x, cfg, task):
+def _run_config(net, x, cfg, task, read_key=0):
     return run(net, x, task["mode"], arch=cfg.acc, crossbar=cfg.crossbar, seed=task["seed"],
-               threads=task["threads"])
+               threads=task["threads"], read_key=read_key)
+
+
+def clip_read_key(video, clip):
+    """The read-noise key of clip ``clip`` of video ``video`` (its id): 64 bits of a
+    BLAKE2b hash of both, the same in every process (unlike ``hash`` of a str)."""
+    digest = hashlib.blake2b(f"{video}|{clip}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
 
 
 def _prepare(net, cfg, task):
@@ -139,6 +150,7 @@ def evaluate_batch(task):
     if not loaded:
         return rows
     x = np.concatenate([c for _, _, c in loaded])
+    keys = [clip_read_key(item.id, j) for item, _, clips in loaded for j in range(len(clips))]
     # the reference, once per clip; each clip alone (the float32 path's last bits depend on
     # the batch), so that no result depends on the batch a clip fell in
     outs = {FLOAT: np.concatenate([run(net, clip[None], "fft", threads=task["threads"])
@@ -147,8 +159,8 @@ def evaluate_batch(task):
     for cfg in task["configs"]:
         try:
             _prepare(net, cfg, task)
-            outs[cfg.name] = np.concatenate([_run_config(net, clip[None], cfg, task)
-                                             for clip in x])
+            outs[cfg.name] = np.concatenate([_run_config(net, clip[None], cfg, task, key)
+                                             for clip, key in zip(x, keys)])
         except Exception as exc:                # this configuration failed; the others go on
             failures[cfg.name] = _reason(exc)
             outs[cfg.name] = None

@@ -16,7 +16,8 @@ call the very same code.
   functions, so numpy and Numba give bit-identical values.
 
 Streams used by fdafast: 1 programming variation, 2 stuck cells, 3 read
-noise (see :mod:`fdafast.crossbar`).
+noise, 4 the read-noise seed of a read key (``hash64(seed, 4, key)``, see
+:meth:`fdafast.crossbar.PreparedWeights.read_seed`).
 """
 import numpy as np
 from numba.extending import register_jitable

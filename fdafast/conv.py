@@ -28,7 +28,7 @@ import numpy as np
 
 from . import _dispatch, _native, _tiling
 from ._args import (CONV_LAYOUTS, check_finite, check_memory, conv_shapes, float_array,
-                    int_tuple, nbytes_of, padding_arg, threads_arg)
+                    int_tuple, nbytes_of, padding_arg, read_key_arg, threads_arg)
 from ._checks import integer
 from ._kernels.spectra import place_panel
 from ._tiling import to3
@@ -311,15 +311,18 @@ class ConvPlan:
         return (batch, self.cout) + self.out_spatial
 
     # -- the call ------------------------------------------------------------
-    def __call__(self, x, *, threads=None, calibrate=False):
+    def __call__(self, x, *, threads=None, calibrate=False, read_key=0):
         """Convolve ``x`` (float32 or float64); the output has x's dtype (float64 for the
         ReRAM engine).  An unbatched ``x`` (C, *spatial) gives an unbatched output.
 
         ``calibrate=True`` first sets the calibrated ranges from ``x`` itself, as
         :meth:`calibrate` does (a ReRAM engine only), computing the input's tile
-        spectra once for both.
+        spectra once for both.  ``read_key`` (an int) picks the ReRAM engine's
+        read-noise draw: calls with different keys read the same programmed cells
+        with independent noise (:meth:`fdafast.crossbar.PreparedWeights.read_seed`);
+        the float engines have no read noise and ignore it.
         """
-        return self._run(x, threads, None, bool(calibrate))
+        return self._run(x, threads, None, bool(calibrate), read_key_arg(read_key))
 
     def profile(self, x, *, threads=None):
         """Convolve ``x`` and return ``(y, phases)``.
@@ -351,15 +354,17 @@ class ConvPlan:
         check_finite(x, "input")
         return x
 
-    def _run(self, x, threads, phases, calibrate=False):
+    def _run(self, x, threads, phases, calibrate=False, read_key=0):
         unbatched = np.ndim(x) == self.nd + 1
         x = self._input_arg(x)
         threads = self.threads if threads is None else threads_arg(threads)
+        # the key only when it is not 0: engines of the protocol's first form take none
+        key = {"read_key": read_key} if read_key else {}
         with self.workspace.lock:
             if calibrate:
-                y = self._prepared.calibrate_and_run(x, threads, phases)
+                y = self._prepared.calibrate_and_run(x, threads, phases, **key)
             else:
-                y = self._prepared.run(x, threads, phases)
+                y = self._prepared.run(x, threads, phases, **key)
             self.last_counts = self._prepared.counts
         return y[0] if unbatched else y
 
@@ -425,7 +430,7 @@ class _FloatPrepared(Prepared):
             nthreads=threads, **{"in": g.in3}, out=g.out3, kext=g.kext3, pad=g.pad3,
             stride=g.stride3, tile=g.tile3, ntiles=ntiles)
 
-    def run(self, x, threads, phases=None):
+    def run(self, x, threads, phases=None, read_key=0):      # no read noise: key unused
         x = np.ascontiguousarray(x)
         dtype = x.dtype
         wpk = self.spectrum(dtype)

@@ -356,6 +356,18 @@ class PreparedWeights:
             self._G = _conductance_rows(self.wr, self.wi, self.config, self.seed)
         return self._G
 
+    def read_seed(self, read_key=0):
+        """The seed of the read noise drawn under ``read_key``: the device seed itself
+        for key 0, else a hash of both.  The cells (and their programming
+        variation and stuck faults) are the same under every key; calls with
+        different keys read them with independent noise."""
+        key = int(read_key) & ((1 << 64) - 1)
+        if key == 0:
+            return self.seed
+        mixed = _rng.hash64(np.array([self.seed], np.uint64), np.uint64(4),
+                            np.array([key], np.uint64))
+        return int(mixed[0])
+
     def layout(self, kernel, step, threads):
         """What ``kernel`` reads of these weights at ADC ``step`` (built once and kept)."""
         # the C ideal kernel's planes depend on the instruction-set variant (32-bit on avx512)
@@ -495,8 +507,9 @@ class _Target:
                            self.rs, self.cs, self.bs)
 
 
-def _numba_product(kernel, xr, xi, weights, step, threads, bins=slice(None)):
-    """``step * C + D`` (B, M, N) of the Numba kernels, against the weights of ``bins``."""
+def _numba_product(kernel, xr, xi, weights, step, threads, bins=slice(None), read_key=0):
+    """``step * C + D`` (B, M, N) of the Numba kernels, against the weights of ``bins``,
+    with the read noise of ``read_key`` (:meth:`PreparedWeights.read_seed`)."""
     cfg = weights.config
     set_threads(threads)
     shifts, masks, sig = input_chunking(cfg)
@@ -512,7 +525,7 @@ def _numba_product(kernel, xr, xi, weights, step, threads, bins=slice(None)):
         C = _nb.emulate_float(A, np.ascontiguousarray(layout[bins]), weights.route,
                               weights.mult, shifts, masks, sig, weights.rows_per_block,
                               weights.N, float(step), cfg.adc_max, float(cfg.read_sigma),
-                              np.uint64(weights.seed))
+                              np.uint64(weights.read_seed(read_key)))
     d_re, d_im = _offset_correction(xr, xi, cfg)
     y = np.empty(C.shape[:2] + (C.shape[3],), np.float64 if weights.real else np.complex128)
     y.real = C[:, :, 0] * step + d_re[..., None]     # float64: step*C + D, as specified
@@ -551,7 +564,7 @@ def _split_exact(kernel, xr, xi, weights, step, threads, target):
 
 
 def emulate(xr, xi, weights, threads, full_scale=None, force=False, out=None, strides=None,
-            scales=(None, None, None)):
+            scales=(None, None, None), read_key=0):
     """The emulated product of integer inputs (B, M, K) and :class:`PreparedWeights`.
 
     Parameters
@@ -570,6 +583,11 @@ def emulate(xr, xi, weights, threads, full_scale=None, force=False, out=None, st
         (one for real weights) receive ``y * rs[m] * cs[n] * bs[b]``
         (``scales = (rs, cs, bs)``, None for 1) at the element ``strides``
         (b, m, n), and nothing is returned.
+    read_key : int
+        Which read-noise draw (:meth:`PreparedWeights.read_seed`): calls with
+        different keys see independent read noise on the same cells (e.g. one
+        key per input of a data set); 0 (default) draws with the device seed.
+        Irrelevant without read noise.
     """
     config = weights.config
     step = config.step_for(full_scale)
@@ -578,8 +596,10 @@ def emulate(xr, xi, weights, threads, full_scale=None, force=False, out=None, st
     if kernel in (Kernel.C_IDEAL, Kernel.C_FLOAT) \
             and not _dispatch.exact_rows_apply(kernel, config, step):
         # straight into the output planes (or a fresh array)
-        return _xbar.run(weights.layout(kernel, step, threads), xr, xi, threads, out, strides,
-                         scales)
+        setup = weights.layout(kernel, step, threads)
+        if kernel is Kernel.C_FLOAT:                    # ('float', desc, G, sigma, seed)
+            setup = setup[:4] + (weights.read_seed(read_key),)
+        return _xbar.run(setup, xr, xi, threads, out, strides, scales)
     shape = (xr.shape[0], xr.shape[1], weights.N)
     target = _Target.new(shape, weights.real) if out is None else \
         _Target(out, strides, scales, shape, weights.real)
@@ -589,7 +609,8 @@ def emulate(xr, xi, weights, threads, full_scale=None, force=False, out=None, st
     elif _dispatch.exact_rows_apply(kernel, config, step):
         _split_exact(kernel, xr, xi, weights, step, threads, target)
     else:
-        target.write(_numba_product(kernel, xr, xi, weights, step, threads), None, None)
+        target.write(_numba_product(kernel, xr, xi, weights, step, threads,
+                                    read_key=read_key), None, None)
     return getattr(target, "y", None)
 
 

@@ -263,7 +263,7 @@ class _DirectPrepared(Prepared):
                                                   self.layout)
         return self._matrices[dtype]
 
-    def run(self, x, threads, phases=None):
+    def run(self, x, threads, phases=None, read_key=0):      # no read noise: key unused
         g = self.geometry
         dtype = x.dtype
         x3 = np.ascontiguousarray(x).reshape(x.shape[:2] + g.in3)

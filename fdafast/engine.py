@@ -7,13 +7,16 @@ and runs an engine through four steps:
     once per plan: returns the engine's own state for this layer (a
     :class:`Prepared`), which precomputes what depends on the weights only
     (weight spectra, quantized weights on crossbars), now or on first use;
-``Prepared.run(x, threads, phases)``
+``Prepared.run(x, threads, phases, read_key=0)``
     the convolution of a validated batch, its wall seconds per phase
-    ('forward', 'mac', 'inverse') added to ``phases`` when given;
+    ('forward', 'mac', 'inverse') added to ``phases`` when given; ``read_key``
+    picks the read-noise draw of engines with read noise
+    (:meth:`fdafast.crossbar.PreparedWeights.read_seed`), the others ignore it
+    (a plan passes it only when it is not 0);
 ``Prepared.calibrate(x, threads)``
     ranges set from a calibration batch (engines with nothing to calibrate
     refuse);
-``Prepared.calibrate_and_run(x, threads, phases)``
+``Prepared.calibrate_and_run(x, threads, phases, read_key=0)``
     both on the same batch, sharing what they share (the ReRAM engine's
     input spectra);
 ``Prepared.counts``
@@ -95,7 +98,7 @@ class Prepared:
     #: Values of the last calibration, or None.
     calibration = None
 
-    def run(self, x, threads, phases=None):
+    def run(self, x, threads, phases=None, read_key=0):
         raise NotImplementedError
 
     def nbytes_needed(self, batch, dtype):
@@ -107,8 +110,10 @@ class Prepared:
     def calibrate(self, x, threads):
         raise InvalidArgumentError("calibrate() needs a plan with engine=fdafast.ReRAM(...)")
 
-    def calibrate_and_run(self, x, threads, phases=None):
+    def calibrate_and_run(self, x, threads, phases=None, read_key=0):
         """:meth:`calibrate` on ``x``, then :meth:`run` on it; engines override it to
         share work between the two."""
         self.calibrate(x, threads)
+        if read_key:
+            return self.run(x, threads, phases, read_key=read_key)
         return self.run(x, threads, phases)

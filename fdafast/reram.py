@@ -343,7 +343,7 @@ class ReRAMLayer(Prepared):
             self._weights = (s_w, out)
         return self._weights
 
-    def _products(self, Xq, s_x, full_scale, threads):
+    def _products(self, Xq, s_x, full_scale, threads, read_key=0):
         """Dequantized per-bin products as (re, im) float64 planes of shape (rows, Cout,
         nbins): the layout the inverse tile FFTs read, written by the emulation
         straight from its accumulators, scaled by the input and weight scales."""
@@ -372,7 +372,7 @@ class ReRAMLayer(Prepared):
             emulate(xr[bs, :, ci], xi[bs, :, ci], w, threads, full_scale,
                     force=self.engine.force_emulation, out=(flat_re[off:], flat_im[off:]),
                     strides=(1, cout * nb, nb),
-                    scales=(rs, cs, np.ascontiguousarray(bin_scale[bs])))
+                    scales=(rs, cs, np.ascontiguousarray(bin_scale[bs])), read_key=read_key)
         return yre, yim
 
     def _full_scale(self):
@@ -383,22 +383,23 @@ class ReRAMLayer(Prepared):
                                        "call plan.calibrate(x) first")
         return self.calibration["adc_full_scale"]
 
-    def run(self, x, threads, phases=None):
-        """y = conv(x) through the emulated crossbars (float64); sets :attr:`counts`."""
+    def run(self, x, threads, phases=None, read_key=0):
+        """y = conv(x) through the emulated crossbars (float64), with the read noise of
+        ``read_key``; sets :attr:`counts`."""
         t0 = time.perf_counter()
         X, nt = input_spectra(self.geometry, x, threads, self.workspace)
-        return self._run_spectra(X, nt, x.shape[0], threads, phases, t0)
+        return self._run_spectra(X, nt, x.shape[0], threads, phases, t0, read_key)
 
-    def calibrate_and_run(self, x, threads, phases=None):
+    def calibrate_and_run(self, x, threads, phases=None, read_key=0):
         """:meth:`calibrate` then :meth:`run` on ``x``, its tile spectra computed once."""
         t0 = time.perf_counter()
         X, nt = input_spectra(self.geometry, x, threads, self.workspace)
         tc = time.perf_counter()
         self._calibrate_spectra(X, threads)
         t0 += time.perf_counter() - tc           # the phases time the convolution only
-        return self._run_spectra(X, nt, x.shape[0], threads, phases, t0)
+        return self._run_spectra(X, nt, x.shape[0], threads, phases, t0, read_key)
 
-    def _run_spectra(self, X, nt, n, threads, phases, t0):
+    def _run_spectra(self, X, nt, n, threads, phases, t0, read_key=0):
         engine, cfg = self.engine, self.engine.config
         full_scale = self._full_scale()
         s_x = input_scales(X, engine.input_scale, cfg.input_bits,
@@ -406,7 +407,7 @@ class ReRAMLayer(Prepared):
                            else self.calibration.get("input_scale"))
         Xq = quant.quantize(X, s_x, cfg.input_bits)
         t1 = time.perf_counter()
-        yre, yim = self._products(Xq, s_x, full_scale, threads)
+        yre, yim = self._products(Xq, s_x, full_scale, threads, read_key)
         t2 = time.perf_counter()
         y = output_from_spectra(self.geometry, yre, yim, n, nt, self.bias, threads,
                                 self.workspace)

@@ -226,7 +226,7 @@ def _check_operand(a, bits, name):
     return a
 
 
-def cmatmul_reference(x, w, config, seed=None):
+def cmatmul_reference(x, w, config, seed=None, read_seed=None):
     """The crossbar emulation of ``x @ w`` by explicit loops.
 
     Parameters
@@ -237,6 +237,7 @@ def cmatmul_reference(x, w, config, seed=None):
         Re and Im integer-valued in ``[-(2**(wb-1) - 1), 2**(wb-1) - 1]``.
     config : CrossbarConfig (or any object with its fields)
     seed : passed unchanged to ``fdafast._rng`` when a random field is drawn.
+    read_seed : the seed of the read noise alone (default: ``seed``).
 
     Returns
     -------
@@ -292,7 +293,8 @@ def cmatmul_reference(x, w, config, seed=None):
                         if g.read_sigma > 0:
                             from fdafast import _rng
                             conv_id = ((((m * nblocks + b) * 2 + q) * g.chunks + c) * ncols + j)
-                            S = S + g.read_sigma * _draw(_rng.normal, seed, STREAM_READ, conv_id)
+                            noise = seed if read_seed is None else read_seed
+                            S = S + g.read_sigma * _draw(_rng.normal, noise, STREAM_READ, conv_id)
                         code = min(max(math.floor(S / g.step + 0.5), 0), g.code_max)
                         counts["adc_conversions"] += 1
                         counts["shift_adds"] += 1
@@ -377,15 +379,15 @@ def exact_product(x, w):
     return y
 
 
-def matmul_reference(x, w, config, seed=None):
+def matmul_reference(x, w, config, seed=None, read_seed=None):
     """The real crossbar product of ``x @ w`` by explicit loops (``fdafast.crossbar.matmul``).
 
     Input channel k drives row k of its block of ``rows`` rows with x[m, k]
     itself, in one cycle per chunk; column j = (set, s, n) holds slice s of
     set st of w[k, n]; cell ids ((st*ns + s)*K + k)*N + n (part 0 of the
     complex contract); conversion ids ((m*nblocks + b)*chunks + c)*ncols + j;
-    ``D = -2^(wb-1) * sum_k x[m, k]`` for the offset encoding.  Returns
-    ``(y float64 (M, N), counts dict)``.
+    ``D = -2^(wb-1) * sum_k x[m, k]`` for the offset encoding; read noise from
+    ``read_seed`` (default ``seed``).  Returns ``(y float64 (M, N), counts dict)``.
     """
     g = Geometry(config)
     x = _check_operand(x, g.ib, "x")
@@ -424,7 +426,8 @@ def matmul_reference(x, w, config, seed=None):
                     if g.read_sigma > 0:
                         from fdafast import _rng
                         conv_id = ((m * nblocks + b) * g.chunks + c) * ncols + j
-                        S = S + g.read_sigma * _draw(_rng.normal, seed, STREAM_READ, conv_id)
+                        noise = seed if read_seed is None else read_seed
+                        S = S + g.read_sigma * _draw(_rng.normal, noise, STREAM_READ, conv_id)
                     code = min(max(math.floor(S / g.step + 0.5), 0), g.code_max)
                     counts["adc_conversions"] += 1
                     counts["shift_adds"] += 1

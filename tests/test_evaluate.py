@@ -117,6 +117,28 @@ def test_hardware_configurations_in_one_pass_over_one_float_reference(trained, f
         r.confusion("nope")
 
 
+def test_each_clip_is_read_with_noise_of_its_own(trained):
+    """Identical clips read under read noise give different outputs (a key per video
+    and clip), the same in every process; without read noise, identical ones."""
+    from fdafast._eval_task import clip_read_key
+    _, net, _, x, y = trained
+    pairs = [(x[0], int(y[0]))] * 3
+    configs = [SMALL, {**SMALL, "read_sigma": 0.3}]
+    r = fdafast.evaluate(net, pairs, mode="reram", configs=configs, scheduler="inline",
+                         threads=1, calibration=1)
+    quiet, noisy = r.configs[1:]
+    snr = {c: [row["snr_db"] for row in r.rows if row["level"] == "clip" and row["config"] == c]
+           for c in (quiet, noisy)}
+    assert len(snr[quiet]) == len(snr[noisy]) == 3
+    assert len(set(snr[quiet])) == 1 and len(set(snr[noisy])) == 3
+    keys = {clip_read_key(v, c) for v in ("a", "b") for c in (0, 1)}
+    assert len(keys) == 4 and all(0 <= k < 2 ** 64 for k in keys)
+    out = subprocess.run([sys.executable, "-c", "from fdafast._eval_task import clip_read_key;"
+                          "print(clip_read_key('a', 1))"], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONHASHSEED": "123"})
+    assert int(out.stdout) == clip_read_key("a", 1)
+
+
 def test_a_network_evaluated_again_is_calibrated_again(trained, folder, tmp_path):
     import pickle
     _, net, _, x, y = trained

@@ -268,6 +268,30 @@ def test_reram_mode_is_lossy_and_seeded():
     assert rel(quiet, net.run(x, mode="direct")) < 1e-3    # rounded away by the ADC
 
 
+def test_read_keys_read_the_same_programmed_network_with_fresh_noise():
+    from fdafast.nn import execute
+    net = zoo.tiny3d()
+    x = np.random.default_rng(2).random((1,) + net.input_shape)
+    noisy = dict(read_sigma=0.5, adc_bits=6)
+    a = net.run(x, mode="reram", crossbar=noisy, seed=1)
+    plans = len(execute.executor(net).plans)
+    b = net.run(x, mode="reram", crossbar=noisy, seed=1, read_key=0)
+    k1 = net.run(x, mode="reram", crossbar=noisy, seed=1, read_key=1)
+    k2 = net.run(x, mode="reram", crossbar=noisy, seed=1, read_key=2)
+    assert len(execute.executor(net).plans) == plans          # no layer planned again
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, k1) and not np.array_equal(k1, k2)
+    np.testing.assert_array_equal(k1, net.run(x, mode="reram", crossbar=noisy, seed=1,
+                                              read_key=1))
+    # without read noise the key changes nothing (the cells are the seed's)
+    faulty = dict(stuck_off_rate=0.05, adc_bits=6)
+    np.testing.assert_array_equal(net.run(x, mode="reram", crossbar=faulty, seed=1),
+                                  net.run(x, mode="reram", crossbar=faulty, seed=1, read_key=9))
+    for bad in (-1, 2 ** 64, 1.5, True):
+        with pytest.raises(fdafast.InvalidArgumentError, match="read_key"):
+            net.run(x, mode="reram", crossbar=noisy, read_key=bad)
+
+
 def test_run_rejects_bad_input():
     net = zoo.tiny3d()
     good = np.zeros((1,) + net.input_shape)

@@ -82,6 +82,29 @@ def test_calibration(rng):
     assert calibrated > uncalibrated + 10
 
 
+def test_read_keys_on_one_plan(rng):
+    """read_key draws fresh read noise on the same programmed weights; calibrating
+    with a key equals calibrating, then calling with it; float plans ignore keys."""
+    x, w = rng.random((1, 6, 8, 8)), rng.standard_normal((4, 6, 3, 3))
+    eng = ReRAM(CrossbarConfig(read_sigma=0.15, adc_bits=7, adc_full_scale="calibrate"))
+    plan = fdafast.ConvPlan(w, x.shape, padding=1, engine=eng)
+    y1 = plan(x, calibrate=True, read_key=1)
+    other = fdafast.ConvPlan(w, x.shape, padding=1, engine=eng)
+    other.calibrate(x)
+    np.testing.assert_array_equal(other(x, read_key=1), y1)
+    y0, y2 = plan(x), plan(x, read_key=2)
+    assert not np.array_equal(y0, y1) and not np.array_equal(y1, y2)
+    np.testing.assert_array_equal(plan(x, read_key=0), y0)
+    ref = conv_direct(x, w, None, padding=1)
+    for y in (y0, y1, y2):                        # each a noisy estimate of the same layer
+        assert np.linalg.norm(y - ref) < 0.5 * np.linalg.norm(ref)
+    flt = fdafast.ConvPlan(w, x.shape, padding=1)
+    np.testing.assert_array_equal(flt(x, read_key=5), flt(x))
+    for bad in (-1, 2 ** 64, 2.0, "1"):
+        with pytest.raises(fdafast.InvalidArgumentError, match="read_key"):
+            plan(x, read_key=bad)
+
+
 def test_bad_engine_arguments():
     w = np.ones((2, 2, 3, 3))
     with pytest.raises(fdafast.FdafastError, match="engine"):

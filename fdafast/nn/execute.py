@@ -40,12 +40,12 @@ import weakref
 import numpy as np
 
 from .. import quant
-from .._args import threads_arg
+from .._args import read_key_arg, threads_arg
 from ..arch.spec import Accelerator, ArchError
 from ..conv import ConvPlan
 from ..crossbar import CrossbarConfig, PreparedWeights, column_sum_histogram, emulate
-from ..mapping import layer_tile
 from ..engine import Workspace
+from ..mapping import layer_tile
 from ..errors import InvalidArgumentError, NonFiniteError, ShapeError
 from ..reram import ReRAM, calibration_sample
 from ..workloads import conv_layer
@@ -58,12 +58,15 @@ MODES = ("direct", "fft", "quant", "reram")
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """What a run depends on besides the input: mode, crossbars, tiles, seed."""
+    """What a run depends on besides the input: mode, crossbars, tiles, seed, and the
+    read-noise key (not part of a plan's identity: the plans programmed for one
+    key read their cells under any other)."""
 
     mode: str
     engine: object = None          # ReRAM for 'quant' and 'reram'
     acc: object = None             # the Accelerator whose FFT tiles they use
     threads: object = None
+    read_key: int = dataclasses.field(default=0, compare=False)
 
 
 def exact_config(config):
@@ -73,7 +76,7 @@ def exact_config(config):
 
 
 def settings(mode, arch="fda", crossbar=None, seed=0, threads=None, force_emulation=False,
-             calibrate=True, **engine_options):
+             calibrate=True, read_key=0, **engine_options):
     """Normalise run options into :class:`Settings`.
 
     ``crossbar``: a :class:`fdafast.CrossbarConfig`, or a dict of fields
@@ -84,11 +87,15 @@ def settings(mode, arch="fda", crossbar=None, seed=0, threads=None, force_emulat
     instead of the largest possible column sum, which with the presets' 8-bit
     ADCs rounds every small sum.  ``engine_options`` go to
     :class:`fdafast.ReRAM` (``weight_scale``, ``input_scale``,
-    ``percentile``, ``bins_per_batch``).
+    ``percentile``, ``bins_per_batch``).  ``read_key`` ('reram' only, default 0):
+    which read-noise draw the crossbars make (:meth:`fdafast.ConvPlan.__call__`):
+    runs with different keys read the same programmed cells with independent
+    noise, as successive inferences on one chip do.
     """
     if mode not in MODES:
         raise InvalidArgumentError(f"mode must be one of {MODES}, got {mode!r}")
     threads = threads_arg(threads)
+    read_key = read_key_arg(read_key)
     if mode in ("direct", "fft"):
         return Settings(mode, threads=threads)
     acc = Accelerator.resolve(arch)
@@ -104,7 +111,7 @@ def settings(mode, arch="fda", crossbar=None, seed=0, threads=None, force_emulat
     elif calibrate and cfg.adc_full_scale is None and not cfg.exact:
         cfg = cfg.replace(adc_full_scale="calibrate")
     engine = ReRAM(cfg, seed=seed, force_emulation=force_emulation, **engine_options)
-    return Settings(mode, engine, acc, threads)
+    return Settings(mode, engine, acc, threads, read_key)
 
 
 # -- the execution state of a network ---------------------------------------------------
@@ -201,7 +208,8 @@ def _conv(ex, node, xs, st, owned):
     if plan.nd == x.ndim - 1:                          # a 1D conv run as 2D (see conv_plan)
         x = x[:, :, None]
     # calibrated on the first batch it sees
-    y = plan(x, calibrate=plan.engine.needs_calibration and plan.calibration is None)
+    y = plan(x, calibrate=plan.engine.needs_calibration and plan.calibration is None,
+             read_key=st.read_key)
     return y[:, :, 0] if y.ndim > xs[0].ndim else y
 
 
@@ -233,7 +241,7 @@ def _linear(ex, node, xs, st, owned):
     if prepared.config.adc_full_scale == "calibrate":
         full_scale = _linear_full_scale(entry, xq, st.engine, st.threads)
     y = emulate(xq[None], None, prepared, st.threads, full_scale,
-                force=st.engine.force_emulation)[0]
+                force=st.engine.force_emulation, read_key=st.read_key)[0]
     y = y * s_x * s_w
     if b is not None:
         y = y + np.asarray(b, np.float64)
@@ -407,7 +415,7 @@ def run(net, x, mode="fft", *, capture=False, progress=None, **options):
         (e.g. to advance a progress bar).
     options
         ``arch`` (preset name or Accelerator, default 'fda'), ``crossbar``
-        (CrossbarConfig or field overrides), ``seed``, ``threads``,
+        (CrossbarConfig or field overrides), ``seed``, ``read_key``, ``threads``,
         ``force_emulation`` and :class:`fdafast.ReRAM` options; see
         :func:`settings`.
 
