@@ -15,6 +15,7 @@ status 2.
 """
 import argparse
 import csv
+import functools
 import importlib.resources
 import json
 import math
@@ -22,6 +23,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 
@@ -555,17 +557,25 @@ def _say(line):
     sys.stderr.flush()
 
 
+def _show_warning(command, message, category, filename, lineno, file=None, line=None):
+    """A warning as one line on stderr (no source location: the user did not write it)."""
+    _say(f"fdafast {command}: warning: {message}")
+
+
 def main(argv=None):
     """Run the command line; returns the exit status.
 
     Expected failures (what was asked cannot be done, a file cannot be read or
     written, not enough memory) print one line on stderr and return 2; an
     interruption returns 130; anything else is a bug: its traceback is
-    printed, followed by a line that says so, and 1 is returned.
+    printed, followed by a line that says so, and 1 is returned.  Warnings
+    (e.g. :class:`fdafast.cost.AdcResolutionWarning`) print one line each.
     """
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = functools.partial(_show_warning, args.command)
+            return args.func(args)
     except FdafastError as exc:
         _say(f"fdafast {args.command}: error: {exc}")
         return 2

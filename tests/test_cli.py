@@ -102,6 +102,16 @@ def test_compare(tmp_path):
         assert key in got[0], key
 
 
+def test_warnings_are_one_line_each(tmp_path):
+    """C3D's column sums need 9 bits on the presets' 8-bit ADCs: said in one line per
+    accelerator, with no source location."""
+    r = fdafast("compare", "c3d", "--arch", "fda,isaac", "--out", tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.splitlines()
+    assert len(lines) == 2 and all(l.startswith("fdafast compare: warning: ") for l in lines)
+    assert "8-bit ADC" in lines[0] and ".py" not in r.stderr
+
+
 def test_compare_in_another_residency(tmp_path):
     r = fdafast("compare", "tiny2d", "--arch", "fda,isaac", "--residency", "reprogram",
                 "--out", tmp_path)
