@@ -48,21 +48,25 @@ def single_threaded():
 
 def share_out(work, items, threads):
     """``work(share)`` on up to ``threads`` threads, item i going to share i % threads,
-    with one BLAS thread per call (:func:`single_threaded`); exceptions propagate.
+    with one BLAS thread per call (:func:`single_threaded`); exceptions propagate
+    once every share has finished.
 
     The caller runs share 0 itself and the others go to a pool of threads kept
     between calls (starting threads costs more than a small layer's GEMMs).
-    A ``work`` that calls :func:`share_out` again runs its shares serially, so
-    the pool never waits on itself.
+    A ``work`` that calls :func:`share_out` again, on any of these threads, runs
+    its shares serially, so the pool never waits on itself.
     """
     nt = max(1, min(int(threads), len(items)))
     with single_threaded():
-        if nt == 1 or getattr(_local, "in_pool", False):
+        if nt == 1 or getattr(_local, "sharing", False):
             work(items)
             return
-        futures = [_pool(nt - 1).submit(_in_pool, work, items[t::nt]) for t in range(1, nt)]
+        futures = []
         try:
-            work(items[0::nt])
+            pool = _pool(nt - 1)
+            for t in range(1, nt):
+                futures.append(pool.submit(_share, work, items[t::nt]))
+            _share(work, items[0::nt])
         finally:
             # every share finishes before the limit is lifted or an error propagates
             concurrent.futures.wait(futures)
@@ -71,22 +75,38 @@ def share_out(work, items, threads):
 
 
 _local = threading.local()
-_pools = {"executor": None, "size": 0, "pid": None}
+_pools = {"executor": None, "size": 0}
 
 
-def _in_pool(work, share):
-    _local.in_pool = True
-    work(share)
+def _share(work, share):
+    """``work(share)`` marked as a share (a nested :func:`share_out` runs serially)."""
+    before = getattr(_local, "sharing", False)
+    _local.sharing = True
+    try:
+        work(share)
+    finally:
+        _local.sharing = before
 
 
 def _pool(size):
-    """The shared pool, with at least ``size`` threads; a new one in a forked child,
-    where the parent's threads do not exist.  A pool that grows is dropped, not shut
-    down (another caller may still be handing it work); its idle threads end when it
-    is collected."""
-    pid = os.getpid()
+    """The shared pool, with at least ``size`` threads.  A pool that grows is dropped,
+    not shut down (another caller may still be handing it work); its idle threads
+    end when it is collected."""
     with _lock:
-        if _pools["pid"] != pid or _pools["size"] < size:
+        if _pools["size"] < size:
             _pools.update(executor=concurrent.futures.ThreadPoolExecutor(
-                size, thread_name_prefix="fdafast-blas"), size=size, pid=pid)
+                size, thread_name_prefix="fdafast-blas"), size=size)
         return _pools["executor"]
+
+
+def _after_fork_in_child():
+    """A forked child has none of the parent's threads: a fresh lock, no limit held
+    (the BLAS keeps the thread count it had at the fork), no pool."""
+    global _lock
+    _lock = threading.Lock()
+    _state.update(limiter=None, depth=0)
+    _pools.update(executor=None, size=0)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -5,10 +5,12 @@ clips, then every hardware configuration on each clip, each clip alone (so
 that no result depends on the batch it fell in), and returns
 result rows (:data:`FIELDS`).  Each clip is read with its own read-noise
 draw (:func:`clip_read_key`: the same cells, independent noise per clip, as
-successive inferences on one chip), whichever task or worker runs it.  What a worker process keeps between tasks:
-the network, loaded once from its spec (or the object Dask delivers), with
-its plans per configuration (:mod:`fdafast.nn.execute`), and which
-configurations it has calibrated on the calibration batch.
+successive inferences on one chip), whichever task or worker runs it.
+
+What a worker process keeps between tasks: the network, loaded once from its
+spec (or the object Dask delivers), with its plans per configuration
+(:mod:`fdafast.nn.execute`), and which configurations it has calibrated on
+the calibration batch.
 """
 import functools
 import hashlib

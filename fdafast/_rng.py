@@ -17,12 +17,14 @@ call the very same code.
 
 Streams used by fdafast: 1 programming variation, 2 stuck cells, 3 read
 noise, 4 the read-noise seed of a read key (``hash64(seed, 4, key)``, see
-:meth:`fdafast.crossbar.PreparedWeights.read_seed`).
+:meth:`fdafast.crossbar.PreparedWeights.read_seed`), 5 the read keys of the
+parts of a run (:func:`part_key`), 6 the device seeds of a network's layers
+(:func:`fdafast.nn.execute.layer_seed`).
 """
 import numpy as np
 from numba.extending import register_jitable
 
-__all__ = ["uniform", "normal", "mix64", "hash64"]
+__all__ = ["uniform", "normal", "mix64", "hash64", "part_key"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -74,3 +76,12 @@ def normal(seed, stream, index):
     for t in range(12):
         acc = acc + uniform(seed, stream, base + np.uint64(t))
     return acc - 6.0
+
+
+def part_key(key, index):
+    """The read key of part ``index`` (a batch's first item, a clip's first frame) of a
+    run read under ``key``: ``key`` itself for part 0, else ``hash64(key, 5, index)``,
+    so that no two parts of a run share read-noise draws."""
+    if index == 0:
+        return int(key)
+    return int(hash64(_u64(key), np.uint64(5), _u64(index))[0])

@@ -559,7 +559,7 @@ def _say(line):
 
 def _show_warning(command, message, category, filename, lineno, file=None, line=None):
     """A warning as one line on stderr (no source location: the user did not write it)."""
-    _say(f"fdafast {command}: warning: {message}")
+    _say(f"fdafast {command}: warning: {' '.join(str(message).split())}")
 
 
 def main(argv=None):

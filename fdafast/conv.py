@@ -324,15 +324,17 @@ class ConvPlan:
         """
         return self._run(x, threads, None, bool(calibrate), read_key_arg(read_key))
 
-    def profile(self, x, *, threads=None):
-        """Convolve ``x`` and return ``(y, phases)``.
+    def profile(self, x, *, threads=None, read_key=0):
+        """Convolve ``x`` (as :meth:`__call__`, ``read_key`` included) and return
+        ``(y, phases)``.
 
         ``phases`` maps 'forward' (tile gather + forward FFTs), 'mac' (the
         per-bin complex multiply-accumulate, emulated crossbars included) and
         'inverse' (inverse FFTs, crop, bias, scatter) to wall seconds.
         """
+        key = read_key_arg(read_key)
         phases = dict.fromkeys(PHASES, 0.0)
-        y = self._run(x, threads, phases)
+        y = self._run(x, threads, phases, read_key=key)
         return y, phases
 
     def _input_arg(self, x):

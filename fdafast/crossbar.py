@@ -40,12 +40,13 @@ numbers of the device models, is written out in the docstrings of
 loop reference in ``tests/naive_crossbar.py``.
 """
 import dataclasses
+import math
 import secrets
 
 import numpy as np
 
 from . import _blas, _dispatch, _native, _rng, _xbar
-from ._args import threads_arg
+from ._args import read_key_arg, threads_arg
 from ._dispatch import Kernel
 from ._kernels import set_threads
 from ._kernels import crossbar as _nb
@@ -356,12 +357,29 @@ class PreparedWeights:
             self._G = _conductance_rows(self.wr, self.wi, self.config, self.seed)
         return self._G
 
+    def max_channels(self):
+        """The most input channels (K) a product against these weights may have: its
+        64-bit accumulators cannot overflow below it.  The bound of the C kernels:
+        every chunk's code at most ``adc_max``, shifted by its input bits and its
+        column group's weight, summed over the groups, cycles and row blocks,
+        stays below 2^62."""
+        cfg = self.config
+        # one value per (cycle, column group): the columns of a group share a weight
+        shifts = np.log2(np.abs(self.mult[:, ::self.N])).astype(np.int64)
+        per_block = sum(math.ldexp(cfg.adc_max + 1.0, cfg.input_bits + int(s))
+                        for s in shifts.reshape(-1))
+        cpb = self.rows_per_block // (2 if cfg.pe is PE.ROWPAIR and not self.real else 1)
+        blocks = math.floor(2.0 ** 62 / per_block)
+        while blocks * per_block >= 2.0 ** 62:          # strictly below, as the C checks
+            blocks -= 1
+        return blocks * cpb
+
     def read_seed(self, read_key=0):
         """The seed of the read noise drawn under ``read_key``: the device seed itself
         for key 0, else a hash of both.  The cells (and their programming
         variation and stuck faults) are the same under every key; calls with
         different keys read them with independent noise."""
-        key = int(read_key) & ((1 << 64) - 1)
+        key = read_key_arg(read_key)
         if key == 0:
             return self.seed
         mixed = _rng.hash64(np.array([self.seed], np.uint64), np.uint64(4),
@@ -590,6 +608,12 @@ def emulate(xr, xi, weights, threads, full_scale=None, force=False, out=None, st
         Irrelevant without read noise.
     """
     config = weights.config
+    if xr.shape[2] > weights.max_channels():
+        raise ConfigError(f"a product over {xr.shape[2]} input channels could overflow the "
+                          f"emulation's 64-bit accumulators with {config.adc_bits}-bit ADCs, "
+                          f"{config.input_bits}-bit inputs and {config.weight_bits}-bit "
+                          f"weights on {config.rows}-row crossbars: at most "
+                          f"{weights.max_channels()} channels (use fewer bits or more rows)")
     step = config.step_for(full_scale)
     kernel = _dispatch.crossbar_kernel(config, step, full_scale is None and not force,
                                        real=weights.real)
@@ -630,10 +654,12 @@ def column_sum_histogram(xr, xi, wr, wi, config, threads):
                                     weights.rows_per_block, int(ideal.s_max), 4 * threads)
 
 
-def _product(x, w, config, seed, threads, real):
+def _product(x, w, config, seed, threads, real, read_key):
     """The checked operands through :func:`emulate`: (y, counts)."""
     if not isinstance(config, CrossbarConfig):
         raise InvalidArgumentError(f"config must be a CrossbarConfig, got {type(config).__name__}")
+    read_key = read_key_arg(read_key)
+    threads = threads_arg(threads)
     for name, a in (("x", x), ("w", w)):
         if real and np.asarray(a).dtype.kind == "c":
             raise DTypeError(f"{name} is complex; matmul takes real operands (cmatmul takes "
@@ -647,11 +673,11 @@ def _product(x, w, config, seed, threads, real):
     N = wr.shape[1]
     counts = crossbar_counts(M, K, N, config, real=real)
     weights = PreparedWeights(wr[None], None if real else wi[None], config, _seed_arg(seed))
-    y = emulate(xr[None], None if real else xi[None], weights, threads_arg(threads))
+    y = emulate(xr[None], None if real else xi[None], weights, threads, read_key=read_key)
     return y[0], counts
 
 
-def cmatmul(x, w, config, *, seed=None, threads=None):
+def cmatmul(x, w, config, *, seed=None, threads=None, read_key=0):
     """Complex matrix product through the emulated crossbars.
 
     Parameters
@@ -667,6 +693,9 @@ def cmatmul(x, w, config, *, seed=None, threads=None):
         None draws a fresh seed.  Irrelevant with ideal devices.
     threads : int, optional
         Threads of the kernel; results do not depend on it.
+    read_key : int, optional
+        Which read-noise draw on the cells ``seed`` fixes
+        (:meth:`PreparedWeights.read_seed`; default 0: the seed's own).
 
     Returns
     -------
@@ -681,10 +710,10 @@ def cmatmul(x, w, config, *, seed=None, threads=None):
     result is ``x @ w`` computed exactly in integers; otherwise every column
     sum goes through the ADC as described in the module docstring.
     """
-    return _product(x, w, config, seed, threads, real=False)
+    return _product(x, w, config, seed, threads, False, read_key)
 
 
-def matmul(x, w, config, *, seed=None, threads=None):
+def matmul(x, w, config, *, seed=None, threads=None, read_key=0):
     """Real matrix product through the emulated crossbars.
 
     The real counterpart of :func:`cmatmul` (linear layers, spatial
@@ -711,4 +740,4 @@ def matmul(x, w, config, *, seed=None, threads=None):
     counts : CrossbarCounts
         Equal to ``crossbar_counts(M, K, N, config, real=True)``.
     """
-    return _product(x, w, config, seed, threads, real=True)
+    return _product(x, w, config, seed, threads, True, read_key)

@@ -116,6 +116,7 @@ def conv_direct(x, wmat, bias, out, *, kernel3, pad3, stride3, dilation3, thread
         channels-last copy of a block's images counts in 'forward'.
     """
     clock = time.perf_counter
+    x = np.ascontiguousarray(x)                  # the gathers index flat, C-ordered views
     n, cin = x.shape[:2]
     groups, cog, k = wmat.shape
     cout, taps = groups * cog, math.prod(kernel3)
@@ -206,6 +207,8 @@ def weight_matrix(w, groups, dtype, layout="channels-first"):
     takes for ``layout``: (groups, Cout/groups, Cin/groups * k0 * k1 * k2) in ``dtype``,
     columns ordered (input channel, k0, k1, k2) for 'channels-first' and
     (k0, k1, k2, input channel) for 'channels-last'."""
+    if layout not in LAYOUTS:
+        raise InvalidArgumentError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     cout, cig = w.shape[:2]
     m = w.reshape(groups, cout // groups, cig, -1)
     if layout == "channels-last":
@@ -262,6 +265,19 @@ class _DirectPrepared(Prepared):
             self._matrices[dtype] = weight_matrix(self.weight, self.geometry.groups, dtype,
                                                   self.layout)
         return self._matrices[dtype]
+
+    def nbytes_needed(self, batch, dtype):
+        """The output, the gathered columns of the largest block and, channels last, the
+        copy of the block's images (the work arrays a first run adds to the workspace)."""
+        g = self.geometry
+        item = np.dtype(dtype).itemsize
+        per_position = g.cin * math.prod(self.weight.shape[2:]) * item
+        n0, n1, d0, d1, h0, h1 = _blocks(batch, g.out3, per_position,
+                                         self.engine.column_bytes)[0]   # the largest
+        cols = per_position * (n1 - n0) * (d1 - d0) * (h1 - h0) * g.out3[2]
+        images = batch * g.cin * math.prod(g.in3) * item if self.layout == "channels-last" \
+            else 0
+        return super().nbytes_needed(batch, dtype) + cols + images
 
     def run(self, x, threads, phases=None, read_key=0):      # no read noise: key unused
         g = self.geometry

@@ -36,7 +36,7 @@ from fdafast import FdafastError, _rng
 from fdafast.crossbar import (PE, CrossbarConfig, CrossbarCounts, WeightEncoding, cmatmul,
                               crossbar_counts)
 from naive_crossbar import (COUNT_FIELDS, Geometry, cmatmul_reference, counts_reference,
-                            exact_product, offset_correction)
+                            exact_product, matmul_reference, offset_correction)
 
 PES = ("rowpair", "colpair")
 ENCODINGS = ("differential", "offset")
@@ -312,7 +312,6 @@ def test_read_keys_draw_independent_read_noise_on_the_same_cells(family, real, r
     """Under read key k the read noise is drawn from hash64(seed, 4, k) (the device
     seed itself for k = 0) and the cells stay those of the seed: each kernel family
     equals the loop reference given that read seed."""
-    from naive_crossbar import matmul_reference
     from fdafast.crossbar import PreparedWeights, emulate
     c = CrossbarConfig(rows=6, cols=5, cell_bits=2, weight_bits=5, input_bits=5, dac_bits=2,
                        adc_bits=6, program_sigma=0.1, read_sigma=0.7, stuck_off_rate=0.1)
@@ -338,6 +337,24 @@ def test_read_keys_draw_independent_read_noise_on_the_same_cells(family, real, r
         quiet = PreparedWeights(pw.wr, pw.wi, c.replace(read_sigma=0.0), seed)
         np.testing.assert_array_equal(emulate(xr, xi, quiet, 2, read_key=7),   # no read noise:
                                       emulate(xr, xi, quiet, 2))               # keys irrelevant
+
+
+def test_products_take_a_read_key(rng):
+    c = CrossbarConfig(rows=6, cols=5, adc_bits=6, read_sigma=0.7, weight_bits=5,
+                       input_bits=5)
+    x, w = operand(rng, (3, 8), 5), operand(rng, (8, 4), 5)
+    for product, a, b in ((cmatmul, x, w), (fdafast.crossbar.matmul, x.real, w.real)):
+        base = product(a, b, c, seed=5)[0]
+        np.testing.assert_array_equal(product(a, b, c, seed=5, read_key=0)[0], base)
+        other = product(a, b, c, seed=5, read_key=11)[0]
+        assert not np.array_equal(other, base)
+        want = (cmatmul_reference if product is cmatmul else matmul_reference)(
+            a, b, c, seed=5, read_seed=int(_rng.hash64(np.array([5], np.uint64), np.uint64(4),
+                                                       np.array([11], np.uint64))[0]))[0]
+        np.testing.assert_array_equal(other, want)
+        for bad in (-1, 2 ** 64, 1.0, False):
+            with pytest.raises(FdafastError, match="read_key"):
+                product(a, b, c, seed=5, read_key=bad)
 
 
 @pytest.mark.parametrize("noise", list(NOISE))

@@ -35,8 +35,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from fdafast import CrossbarConfig, _dispatch, _native, _xbar, crossbar, quant
 from fdafast._dispatch import Kernel
-from fdafast.crossbar import (CrossbarCounts, PreparedWeights, cmatmul, column_sum_histogram,
-                              crossbar_counts, emulate, matmul)
+from fdafast.crossbar import (ConfigError, CrossbarCounts, PreparedWeights, cmatmul,
+                              column_sum_histogram, crossbar_counts, emulate, matmul)
 from fdafast.errors import FdafastError, NativeError
 from naive_crossbar import Geometry, cmatmul_reference, matmul_reference
 
@@ -483,6 +483,29 @@ def c_call(kind, d, xr, xi, setup, yre, yim):
     return lib.fda_xbar_float(d, ptr(xr, "int32_t *"), ptr(xi, "int32_t *"), xr.size,
                               ptr(G, "double *"), G.size, 0.2, 5, ffi.NULL, ffi.NULL, ffi.NULL,
                               ptr(yre, "double *"), ptr(yim, "double *"), yre.size)
+
+
+@pytest.mark.parametrize("real", [True, False])
+def test_products_that_could_overflow_are_refused_in_python_first(real, rng):
+    """Up to PreparedWeights.max_channels the C kernels take a product (their own
+    int64 bound holds); past it, a ConfigError names the limit before any kernel runs."""
+    c = CrossbarConfig(rows=2, cell_bits=1, weight_bits=16, input_bits=16, dac_bits=15,
+                       adc_bits=16, read_sigma=0.1)
+    w = np.ones((1, 8, 8), np.int32)
+    k = crossbar.PreparedWeights(w, None if real else w, c, 1).max_channels()
+    assert k == (32768 if real else 8192)
+    x = np.full((1, 1, k), 3, np.int32)
+    w = rng.integers(-9, 10, (1, k, 8)).astype(np.int32)
+    pw = crossbar.PreparedWeights(w, None if real else w, c, 1)
+    with _dispatch.forced("c"):
+        y = emulate(x, None if real else x, pw, 2)
+    exact = (x[0].astype(np.int64) @ w[0]).astype(float)
+    assert np.abs(np.real(y[0]) - exact).max() < 0.01 * np.abs(exact).max() + 1e4
+    big = np.ones((1, 1, k + 1), np.int32)
+    wb = np.ones((1, k + 1, 8), np.int32)
+    pb = crossbar.PreparedWeights(wb, None if real else wb, c, 1)
+    with pytest.raises(ConfigError, match=f"at most {k} channels"):
+        emulate(big, None if real else big, pb, 1)
 
 
 def test_real_pack_checks(rng):

@@ -7,7 +7,8 @@ import fdafast
 from fdafast import _tiling
 from fdafast._kernels.im2col import gather_columns, gather_rows
 from fdafast.conv import FloatDirect, FloatFFT
-from fdafast.direct import _blocks, choose_layout, conv_direct, product_blocks, weight_matrix
+from fdafast.direct import (LAYOUTS, _blocks, choose_layout, conv_direct, product_blocks,
+                            weight_matrix)
 from fdafast.engine import PHASES
 
 from naive import conv_direct as naive_conv
@@ -121,6 +122,21 @@ def test_layout_is_chosen_by_the_longer_runs_and_can_be_forced(assert_close, rng
         conv_direct(x, weight_matrix(w, 1, np.float32), None, np.empty((1, 8, 2, 5, 5)),
                     kernel3=(3, 3, 3), pad3=(1, 1, 1), stride3=(1, 1, 1), dilation3=(1, 1, 1),
                     threads=1, layout="nchw")
+
+
+def test_direct_plans_count_their_work_arrays():
+    """nbytes_needed: the output, the largest block's columns and, channels last, the
+    copy of the images."""
+    x_shape, w = (2, 24, 2, 5, 5), np.zeros((8, 24, 3, 3, 3), np.float32)
+    need = {}
+    for layout in LAYOUTS:
+        plan = fdafast.ConvPlan(w, x_shape, padding=1, engine=FloatDirect(layout=layout))
+        need[layout] = plan._prepared.nbytes_needed(2, np.float32)
+    out, cols, images = 2 * 8 * 50 * 4, 24 * 27 * 2 * 50 * 4, 2 * 24 * 50 * 4
+    assert need == {"channels-first": out + cols, "channels-last": out + cols + images}
+    small = fdafast.ConvPlan(w, x_shape, padding=1, engine=FloatDirect(column_bytes=1))
+    row = 24 * 27 * 5 * 4                                       # one output row's columns
+    assert small._prepared.nbytes_needed(2, np.float32) == out + row + images
 
 
 @pytest.mark.parametrize("budget", [1, 50, 10 ** 9])

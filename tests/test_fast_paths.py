@@ -289,14 +289,18 @@ def test_share_out_inside_a_share_runs_serially():
     """A share that shares out again must not wait on the pool it runs in."""
     import concurrent.futures
     from fdafast import _blas
+    import threading
     out = []
-
-    def inner(share):
-        out.extend(share)
 
     def outer(share):
         for i in share:
+            places = set()
+
+            def inner(share):
+                out.extend(share)
+                places.add(threading.current_thread().name)
             _blas.share_out(inner, [(i, j) for j in range(3)], 4)
+            assert places == {threading.current_thread().name}   # on the sharing thread
     with concurrent.futures.ThreadPoolExecutor(1) as guard:      # fail, not hang
         guard.submit(_blas.share_out, outer, list(range(8)), 4).result(timeout=60)
     assert sorted(out) == [(i, j) for i in range(8) for j in range(3)]

@@ -75,6 +75,27 @@ def test_a_huge_broadcast_input_is_refused_before_any_allocation():
     assert time.time() - t0 < 10
 
 
+def test_memory_is_asked_only_for_allocations_past_the_threshold(monkeypatch):
+    """check_memory asks psutil only above UNCHECKED_BYTES, and refuses past it what
+    the machine does not have."""
+    from fdafast import _args
+    asked = []
+
+    class Tight:
+        available = _args.UNCHECKED_BYTES + 10
+
+    def virtual_memory():
+        asked.append(1)
+        return Tight()
+    monkeypatch.setattr(_args.psutil, "virtual_memory", virtual_memory)
+    _args.check_memory(_args.UNCHECKED_BYTES, "small", "fix")
+    assert not asked
+    _args.check_memory(_args.UNCHECKED_BYTES + 10, "fits", "fix")
+    assert len(asked) == 1
+    with pytest.raises(MemoryLimitError, match="too big needs .*; fix it"):
+        _args.check_memory(_args.UNCHECKED_BYTES + 11, "too big", "fix it")
+
+
 def test_a_random_input_larger_than_memory_is_refused():
     net = zoo.tiny2d()
     with pytest.raises(MemoryLimitError, match="TiB.*smaller batch"):

@@ -345,6 +345,41 @@ def test_simulate_costs_the_hardware_it_computes_with():
     assert r.report.as_dict() == cost.estimate(net.layers(), six).as_dict()
 
 
+def test_each_layer_draws_from_a_seed_of_its_own():
+    from fdafast.nn import execute
+    net = zoo.tiny3d()
+    x = np.random.default_rng(2).random((1,) + net.input_shape)
+    net.run(x, mode="reram", crossbar=dict(stuck_off_rate=0.01), seed=4)
+    plans = [(k[1], p) for k, p in execute.executor(net).plans.items()
+             if k[0].mode == "reram" and hasattr(p, "engine")]
+    assert plans
+    for name, p in plans:
+        assert p.engine.seed == execute.layer_seed(4, name)
+    seeds = {execute.layer_seed(s, n) for s in (0, 4) for n in ("conv1", "conv2", "fc")}
+    assert len(seeds) == 6
+    assert execute.layer_seed(4, "conv1") == 9487429406472047888      # the same everywhere
+
+
+def test_simulated_batches_and_clips_never_share_read_noise():
+    from fdafast._rng import part_key
+    net = zoo.tiny3d(num_classes=3)
+    one = np.random.default_rng(0).random((1,) + net.input_shape)
+    x = np.concatenate([one, one])
+    noisy = dict(read_sigma=0.5, adc_bits=6)
+    r = fdafast.simulate(net, x, mode="reram", crossbar=noisy, batch_size=1, seed=3,
+                         read_key=7)
+    assert not np.array_equal(r.output[0], r.output[1])          # batches read afresh
+    np.testing.assert_array_equal(r.output[1], net.run(one, mode="reram", crossbar=noisy, seed=3,
+                                                       read_key=part_key(7, 1))[0])
+    video = np.repeat(one[0][:, :1], 16, axis=1)                 # every frame alike
+    v = fdafast.simulate_video(net, video, mode="reram", stride=8, crossbar=noisy, seed=3)
+    assert v.starts == [0, 8] and not np.array_equal(v.outputs[0], v.outputs[1])
+    np.testing.assert_array_equal(v.outputs[0], net.run(video[None, :, :8], mode="reram",
+                                                        crossbar=noisy, seed=3)[0])
+    with pytest.raises(fdafast.InvalidArgumentError, match="read_key"):
+        fdafast.simulate(net, x, mode="reram", read_key=-2)
+
+
 def test_sliding_clips_bounded_and_complete():
     frames_made = []
 

@@ -16,7 +16,8 @@ from . import JIT_PARALLEL
 def gather_columns(x, cols, blk, kernel, pad, stride, dilation, ow):
     """``cols[(c, a, b, e), (n, d, h, w)] = x[n0 + n, c, (d0 + d) s0 + a l0 - p0, ...]``.
 
-    ``x`` is (N, C, D, H, W), ``cols`` is (C * ka * kb * ke, nb * bd * bh * ow) with
+    ``x`` is (N, C, D, H, W), ``cols`` is (C * ka * kb * ke, nb * bd * bh * ow), both
+    C-contiguous, with
     ``blk = (n0, n1, d0, d1, h0, h1)`` the images and output rows of the
     block; ``kernel``, ``pad`` (low), ``stride`` and ``dilation`` are per axis
     (D, H, W), ``ow`` the outputs along W.  Taps that fall in the padding read
@@ -60,13 +61,14 @@ def gather_columns(x, cols, blk, kernel, pad, stride, dilation, ow):
                         for w in range(uow):
                             cf[j + w] = 0
                     else:
-                        # the input row's first read, w_lo * s2 + off, is >= 0
-                        at = numba.uint64((((n * C + c) * D + iz) * H + iy) * W + off
-                                          + w_lo * s2)
                         for w in range(uw_lo):
                             cf[j + w] = 0
-                        for w in range(uw_hi - uw_lo):
-                            cf[j + uw_lo + w] = xf[at + w * us2]
+                        if w_hi > w_lo:
+                            # the row's first read, w_lo * s2 + off, lies in [0, W)
+                            at = numba.uint64((((n * C + c) * D + iz) * H + iy) * W + off
+                                              + w_lo * s2)
+                            for w in range(uw_hi - uw_lo):
+                                cf[j + uw_lo + w] = xf[at + w * us2]
                         for w in range(uw_hi, uow):
                             cf[j + w] = 0
                     j += uow
@@ -78,7 +80,8 @@ def gather_rows(xcl, rows, blk, kernel, pad, stride, dilation, ow, groups):
     g * cig + c]``.
 
     ``xcl`` is the channels-last input (N, D, H, W, C), ``rows`` is
-    (nb * bd * bh * ow, C * ka * kb * ke), ordered by group, tap, then the
+    (nb * bd * bh * ow, C * ka * kb * ke), both C-contiguous (``blk``'s images
+    counted from 0 in ``xcl``); the columns are ordered by group, tap, then the
     group's ``cig = C / groups`` input channels; the other arguments as in
     :func:`gather_columns`.  Taps that fall in the padding read zero.  Rows
     (output positions) are spread over the threads.

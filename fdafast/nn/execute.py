@@ -25,6 +25,11 @@ else (pooling, activations, batch norm, residual adds) is digital and exact,
 in float64 outside 'fft' mode.  Batch norms that follow a convolution are
 folded into it first.
 
+Device randomness: each layer's crossbars draw from their own seed,
+:func:`layer_seed` of the run's ``seed`` and the node's name, so that no two
+layers of the same shape share fault maps, programming variation or
+read-noise draws (as distinct crossbars on a chip would not).
+
 The execution state of a network lives here, not in the network (which is
 plain data): an :class:`Executor` per network holds its batch-norm-folded
 copy, the plans (weight spectra, quantized weights, crossbar bit planes)
@@ -34,12 +39,13 @@ run at a time).  :func:`executor` finds a network's executor and rebuilds it
 when the network's weights change.
 """
 import dataclasses
+import hashlib
 import threading
 import weakref
 
 import numpy as np
 
-from .. import quant
+from .. import _rng, quant
 from .._args import read_key_arg, threads_arg
 from ..arch.spec import Accelerator, ArchError
 from ..conv import ConvPlan
@@ -114,6 +120,15 @@ def settings(mode, arch="fda", crossbar=None, seed=0, threads=None, force_emulat
     return Settings(mode, engine, acc, threads, read_key)
 
 
+def layer_seed(seed, name):
+    """The device seed of the layer (node) ``name`` in a run seeded with ``seed``:
+    ``hash64(seed, 6, h)`` with ``h`` the first 8 bytes of the BLAKE2b hash of the
+    name (the same in every process)."""
+    h = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")
+    return int(_rng.hash64(np.array([int(seed) & (2 ** 64 - 1)], np.uint64), np.uint64(6),
+                           np.array([h], np.uint64))[0])
+
+
 # -- the execution state of a network ---------------------------------------------------
 class Executor:
     """What running one network keeps between calls (see the module docstring)."""
@@ -154,10 +169,12 @@ class Executor:
             # engine, grown to the largest layer's, serves them all
             # the ReRAM engine transforms its weights in float64 block by block: a
             # float64 copy of them would only add a layer-sized conversion
+            engine = None if st.engine is None else dataclasses.replace(
+                st.engine, seed=layer_seed(st.engine.seed, node.name))
             self.plans[key] = ConvPlan(
                 np.asarray(w, dtype if st.engine is None else None), (None,) + tuple(shape),
                 None if b is None else np.asarray(b, dtype), stride, pads, dilation,
-                a["groups"], tile=tile, threads=st.threads, engine=st.engine,
+                a["groups"], tile=tile, threads=st.threads, engine=engine,
                 workspace=self.workspaces["float" if st.engine is None else "reram"])
         return self.plans[key]
 
@@ -170,8 +187,8 @@ class Executor:
             peak = np.maximum(w.max(axis=1), -w.min(axis=1)).astype(np.float64)
             s_w = quant.scale(peak, cfg.weight_bits)
             wq, _ = quant.quantize(w, s_w[:, None], cfg.weight_bits, np.int16)
-            self.plans[key] = [s_w[None, :], PreparedWeights(wq.T[None], None, cfg,
-                                                             st.engine.seed), None]
+            self.plans[key] = [s_w[None, :], PreparedWeights(
+                wq.T[None], None, cfg, layer_seed(st.engine.seed, node.name)), None]
         return self.plans[key]
 
 

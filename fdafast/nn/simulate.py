@@ -13,9 +13,10 @@ import dataclasses
 import numpy as np
 
 from .. import metrics
+from .._args import positive_int, read_key_arg
+from .._rng import part_key
 from ..arch import Accelerator
 from ..cost import estimate
-from .._args import positive_int
 from ..errors import InvalidArgumentError, ShapeError
 from ..metrics import LayerError
 from .execute import release, run
@@ -113,8 +114,10 @@ def simulate(net, x, arch="fda", mode="reram", *, batch_size=None, progress=None
         For :func:`fdafast.nn.run`: ``crossbar`` (overrides, e.g.
         ``dict(adc_bits=6, read_sigma=0.3)``; fields of the accelerator's
         crossbars, like ``adc_bits``, change the accelerator too, so the cost
-        report describes the same hardware), ``seed``, ``threads``, and
-        :class:`fdafast.ReRAM` options.
+        report describes the same hardware), ``seed``, ``threads``,
+        ``read_key`` (the batch from item i on reads its crossbars with
+        the read noise of ``fdafast._rng.part_key(read_key, i)``: batches
+        never share read-noise draws) and :class:`fdafast.ReRAM` options.
 
     Returns
     -------
@@ -123,6 +126,7 @@ def simulate(net, x, arch="fda", mode="reram", *, batch_size=None, progress=None
     if not isinstance(net, Network):
         raise InvalidArgumentError(f"net must be a fdafast.nn.Network, got {type(net).__name__}")
     acc, options = _hardware(Accelerator.resolve(arch), options)
+    key = read_key_arg(options.pop("read_key", 0))
     x = np.asarray(x)
     if x.ndim != len(net.input_shape) + 1:
         raise ShapeError(f"network {net.name!r} expects a batch of shape (N,) + "
@@ -138,10 +142,11 @@ def simulate(net, x, arch="fda", mode="reram", *, batch_size=None, progress=None
             ref_caps[k].append(v)
     if mode != "fft":
         release(net, "fft")
-    outs, caps = [], collections.defaultdict(list)
+    outs, caps, first = [], collections.defaultdict(list), 0
     for xb in _batches(x, batch_size):
         y, yc = run(net, xb, mode, capture=True, arch=acc, progress=_tagged(progress, mode),
-                    **options)
+                    read_key=part_key(key, first), **options)
+        first += len(xb)
         outs.append(y)
         for k, v in yc.items():
             caps[k].append(v)
@@ -203,16 +208,21 @@ def simulate_video(net, frames, arch="fda", mode="reram", *, stride=None, **opti
     """Run ``net`` over a long video clip by clip (see :func:`sliding_clips`).
 
     The clip length is the network's input depth (``net.input_shape[1]``);
-    frames must match its channels and size.  Returns :class:`VideoResult`;
-    the cost of the whole video is ``clips`` times ``report_per_clip``.
+    frames must match its channels and size.  The clip from frame ``s`` reads
+    the crossbars with the read noise of ``fdafast._rng.part_key(read_key, s)``
+    (``read_key`` among ``options``, default 0): clips never share read-noise
+    draws.  Returns :class:`VideoResult`; the cost of the whole video is
+    ``clips`` times ``report_per_clip``.
     """
     if len(net.input_shape) != 4:
         raise ShapeError(f"simulate_video needs a 3D network with (C, T, H, W) inputs; "
                          f"{net.name!r} takes {net.input_shape}")
     acc, options = _hardware(Accelerator.resolve(arch), options)
+    key = read_key_arg(options.pop("read_key", 0))
     starts, outs = [], []
     for start, clip in sliding_clips(frames, net.input_shape[1], stride):
-        outs.append(run(net, clip[None], mode, arch=acc, **options)[0])
+        outs.append(run(net, clip[None], mode, arch=acc, read_key=part_key(key, start),
+                        **options)[0])
         starts.append(start)
     if not starts:
         raise ShapeError(f"the video has fewer frames than one clip ({net.input_shape[1]})")
