@@ -66,22 +66,48 @@ def choose_layout(cig, ow):
 
 def _blocks(batch, out3, per_position, budget):
     """Blocks ``(n0, n1, d0, d1, h0, h1)`` of images and output rows whose columns fit
-    ``budget`` bytes: whole images where one fits (as many as fit), else runs of
-    depth planes, else runs of rows of one plane (at least one row: a row's columns
-    are the least the GEMM can take)."""
+    ``budget`` bytes, in order (a generator): whole images where one fits (as many
+    as fit), else runs of depth planes, else runs of rows of one plane (at least
+    one row: a row's columns are the least the GEMM can take).  The first block is
+    the largest (:func:`_largest_block`)."""
+    o0, o1, o2 = out3
+    kind, step = _block_step(out3, per_position, budget)
+    if kind == "images":
+        for n in range(0, batch, step):
+            yield n, min(batch, n + step), 0, o0, 0, o1
+    elif kind == "planes":
+        for n in range(batch):
+            for d in range(0, o0, step):
+                yield n, n + 1, d, min(o0, d + step), 0, o1
+    else:
+        for n in range(batch):
+            for d in range(o0):
+                for h in range(0, o1, step):
+                    yield n, n + 1, d, d + 1, h, min(o1, h + step)
+
+
+def _block_step(out3, per_position, budget):
+    """What :func:`_blocks` splits ('images', 'planes' or 'rows') and how many of them
+    a block takes."""
     o0, o1, o2 = out3
     plane = o1 * o2 * per_position
-    image = o0 * plane
-    if image <= budget:
-        step = max(1, budget // image)
-        return [(n, min(batch, n + step), 0, o0, 0, o1) for n in range(0, batch, step)]
+    if o0 * plane <= budget:
+        return "images", max(1, budget // (o0 * plane))
     if plane <= budget:
-        step = max(1, budget // plane)
-        return [(n, n + 1, d, min(o0, d + step), 0, o1)
-                for n in range(batch) for d in range(0, o0, step)]
-    step = max(1, budget // (o2 * per_position))
-    return [(n, n + 1, d, d + 1, h, min(o1, h + step))
-            for n in range(batch) for d in range(o0) for h in range(0, o1, step)]
+        return "planes", max(1, budget // plane)
+    return "rows", max(1, budget // (o2 * per_position))
+
+
+def _largest_block(batch, out3, per_position, budget):
+    """Output positions of :func:`_blocks`' largest (first) block, without listing
+    the blocks."""
+    o0, o1, o2 = out3
+    kind, step = _block_step(out3, per_position, budget)
+    if kind == "images":
+        return min(batch, step) * o0 * o1 * o2
+    if kind == "planes":
+        return min(o0, step) * o1 * o2
+    return min(o1, step) * o2
 
 
 def conv_direct(x, wmat, bias, out, *, kernel3, pad3, stride3, dilation3, threads,
@@ -272,9 +298,8 @@ class _DirectPrepared(Prepared):
         g = self.geometry
         item = np.dtype(dtype).itemsize
         per_position = g.cin * math.prod(self.weight.shape[2:]) * item
-        n0, n1, d0, d1, h0, h1 = _blocks(batch, g.out3, per_position,
-                                         self.engine.column_bytes)[0]   # the largest
-        cols = per_position * (n1 - n0) * (d1 - d0) * (h1 - h0) * g.out3[2]
+        cols = per_position * _largest_block(batch, g.out3, per_position,
+                                             self.engine.column_bytes)
         images = batch * g.cin * math.prod(g.in3) * item if self.layout == "channels-last" \
             else 0
         return super().nbytes_needed(batch, dtype) + cols + images

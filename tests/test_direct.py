@@ -1,4 +1,6 @@
 """The spatial float engine (fdafast.direct) and the float engine's choice of algorithm."""
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -7,8 +9,8 @@ import fdafast
 from fdafast import _tiling
 from fdafast._kernels.im2col import gather_columns, gather_rows
 from fdafast.conv import FloatDirect, FloatFFT
-from fdafast.direct import (LAYOUTS, _blocks, choose_layout, conv_direct, product_blocks,
-                            weight_matrix)
+from fdafast.direct import (LAYOUTS, _blocks, _largest_block, choose_layout, conv_direct,
+                            product_blocks, weight_matrix)
 from fdafast.engine import PHASES
 
 from naive import conv_direct as naive_conv
@@ -63,15 +65,25 @@ def test_direct_conv1d_and_unbatched_inputs(assert_close, rng):
     assert_close(plan(x), want)
 
 
-def test_gather_columns_against_sliding_windows(rng):
-    x = rng.standard_normal((2, 3, 4, 5, 6))
-    kernel, pad, stride, dil = (2, 3, 2), (1, 0, 2), (1, 2, 1), (2, 1, 2)
+#: The geometry the gather tests use: uneven kernel, padding, stride and dilation.
+GATHER_GEOMETRY = ((2, 3, 2), (1, 0, 2), (1, 2, 1), (2, 1, 2))
+
+
+def sliding_windows(x, kernel, pad, stride, dil):
+    """(the outputs per axis, the windows (n, c, d, h, w, a, b, e)) of ``x``, the
+    zero padding included, from numpy's sliding windows."""
     ext = [(k - 1) * d + 1 for k, d in zip(kernel, dil)]
     xp = np.pad(x, [(0, 0), (0, 0)] + [(p, e) for p, e in zip(pad, ext)])
     out = [(n + p - e) // s + 1 for n, p, e, s in zip(x.shape[2:], pad, ext, stride)]
     win = np.lib.stride_tricks.sliding_window_view(xp, ext, axis=(2, 3, 4))
-    win = win[:, :, :out[0] * stride[0]:stride[0], :out[1] * stride[1]:stride[1],
-              :out[2] * stride[2]:stride[2], ::dil[0], ::dil[1], ::dil[2]]
+    return out, win[:, :, :out[0] * stride[0]:stride[0], :out[1] * stride[1]:stride[1],
+                    :out[2] * stride[2]:stride[2], ::dil[0], ::dil[1], ::dil[2]]
+
+
+def test_gather_columns_against_sliding_windows(rng):
+    x = rng.standard_normal((2, 3, 4, 5, 6))
+    kernel, pad, stride, dil = GATHER_GEOMETRY
+    out, win = sliding_windows(x, *GATHER_GEOMETRY)
     want = win.transpose(1, 5, 6, 7, 0, 2, 3, 4).reshape(3 * 12, -1)
     cols = np.full(want.shape, np.nan)
     blk = np.array([0, 2, 0, out[0], 0, out[1]])
@@ -84,13 +96,8 @@ def test_gather_rows_against_sliding_windows(rng, groups):
     """The channels-last rows: a row per output position, columns by group, tap and
     the group's channels; taps in the padding read zero."""
     x = rng.standard_normal((2, 6, 4, 5, 6))
-    kernel, pad, stride, dil = (2, 3, 2), (1, 0, 2), (1, 2, 1), (2, 1, 2)
-    ext = [(k - 1) * d + 1 for k, d in zip(kernel, dil)]
-    xp = np.pad(x, [(0, 0), (0, 0)] + [(p, e) for p, e in zip(pad, ext)])
-    out = [(n + p - e) // s + 1 for n, p, e, s in zip(x.shape[2:], pad, ext, stride)]
-    win = np.lib.stride_tricks.sliding_window_view(xp, ext, axis=(2, 3, 4))
-    win = win[:, :, :out[0] * stride[0]:stride[0], :out[1] * stride[1]:stride[1],
-              :out[2] * stride[2]:stride[2], ::dil[0], ::dil[1], ::dil[2]]
+    kernel, pad, stride, dil = GATHER_GEOMETRY
+    out, win = sliding_windows(x, *GATHER_GEOMETRY)
     # (n, g, c, d, h, w, a, b, e) -> (n, d, h, w, g, a, b, e, c)
     win = win.reshape((2, groups, 6 // groups) + win.shape[2:])
     want = win.transpose(0, 3, 4, 5, 1, 6, 7, 8, 2).reshape(-1, 6 * 12)
@@ -137,6 +144,17 @@ def test_direct_plans_count_their_work_arrays():
     small = fdafast.ConvPlan(w, x_shape, padding=1, engine=FloatDirect(column_bytes=1))
     row = 24 * 27 * 5 * 4                                       # one output row's columns
     assert small._prepared.nbytes_needed(2, np.float32) == out + row + images
+
+
+@pytest.mark.parametrize("budget", [1, 50, 700, 10 ** 5, 10 ** 9])
+@pytest.mark.parametrize("out3", [(1, 1, 1), (2, 3, 4), (4, 14, 14)])
+def test_the_largest_block_is_the_first_and_is_counted_without_listing(out3, budget):
+    for batch, per_position in itertools.product((1, 2, 5), (1, 7, 100)):
+        sizes = [(n1 - n0) * (d1 - d0) * (h1 - h0) * out3[2]
+                 for n0, n1, d0, d1, h0, h1 in _blocks(batch, out3, per_position, budget)]
+        assert sizes[0] == max(sizes) == _largest_block(batch, out3, per_position, budget)
+    # a problem of 10^18 outputs: counted at once (its blocks are never listed)
+    assert _largest_block(10 ** 6, (10 ** 4,) * 3, 4, 1 << 20) == 10 ** 4 * 26
 
 
 @pytest.mark.parametrize("budget", [1, 50, 10 ** 9])
