@@ -186,9 +186,10 @@ class Executor:
             w = np.asarray(node.params["weight"])                          # (N, K)
             peak = np.maximum(w.max(axis=1), -w.min(axis=1)).astype(np.float64)
             s_w = quant.scale(peak, cfg.weight_bits)
-            wq, _ = quant.quantize(w, s_w[:, None], cfg.weight_bits, np.int16)
+            # quantized straight into the crossbars' (K, N) layout: no transposed copy
+            wq, _ = quant.quantize(w.T, s_w[None, :], cfg.weight_bits, np.int16)
             self.plans[key] = [s_w[None, :], PreparedWeights(
-                wq.T[None], None, cfg, layer_seed(st.engine.seed, node.name)), None]
+                wq[None], None, cfg, layer_seed(st.engine.seed, node.name)), None]
         return self.plans[key]
 
 
