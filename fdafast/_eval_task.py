@@ -13,12 +13,11 @@ spec (or the object Dask delivers), with its plans per configuration
 the calibration batch.
 """
 import functools
-import hashlib
 import weakref
 
 import numpy as np
 
-from . import data as datasets, metrics
+from . import _rng, data as datasets, metrics
 from .nn.execute import release, run
 from .nn.graph import Network
 from .nn.load import load_model
@@ -60,9 +59,8 @@ def _run_config(net, x, cfg, task, read_key=0):
 
 def clip_read_key(video, clip):
     """The read-noise key of clip ``clip`` of video ``video`` (its id): 64 bits of a
-    BLAKE2b hash of both, the same in every process (unlike ``hash`` of a str)."""
-    digest = hashlib.blake2b(f"{video}|{clip}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
+    BLAKE2b hash of both (:func:`fdafast._rng.text_key`), the same in every process."""
+    return _rng.text_key(f"{video}|{clip}")
 
 
 def _prepare(net, cfg, task):

@@ -21,10 +21,12 @@ noise, 4 the read-noise seed of a read key (``hash64(seed, 4, key)``, see
 parts of a run (:func:`part_key`), 6 the device seeds of a network's layers
 (:func:`fdafast.nn.execute.layer_seed`).
 """
+import hashlib
+
 import numpy as np
 from numba.extending import register_jitable
 
-__all__ = ["uniform", "normal", "mix64", "hash64", "part_key"]
+__all__ = ["uniform", "normal", "mix64", "hash64", "hash_int", "text_key", "part_key"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -78,10 +80,20 @@ def normal(seed, stream, index):
     return acc - 6.0
 
 
+def hash_int(seed, stream, index):
+    """:func:`hash64` of one ``(seed, stream, index)`` of Python ints (taken modulo
+    2^64), as an int."""
+    return int(hash64(*(_u64(int(v) & 0xFFFFFFFFFFFFFFFF) for v in (seed, stream, index)))[0])
+
+
+def text_key(text):
+    """64 bits of the BLAKE2b hash of ``text``, as an int: the same in every process
+    (unlike ``hash`` of a str)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
 def part_key(key, index):
     """The read key of part ``index`` (a batch's first item, a clip's first frame) of a
     run read under ``key``: ``key`` itself for part 0, else ``hash64(key, 5, index)``,
     so that no two parts of a run share read-noise draws."""
-    if index == 0:
-        return int(key)
-    return int(hash64(_u64(key), np.uint64(5), _u64(index))[0])
+    return int(key) if index == 0 else hash_int(key, 5, index)

@@ -313,6 +313,7 @@ class PreparedWeights:
         self._G = None
         self._layouts = {}
         self._max_abs = None
+        self._max_channels = None
 
     @property
     def max_abs(self):
@@ -362,7 +363,9 @@ class PreparedWeights:
         64-bit accumulators cannot overflow below it.  The bound of the C kernels:
         every chunk's code at most ``adc_max``, shifted by its input bits and its
         column group's weight, summed over the groups, cycles and row blocks,
-        stays below 2^62."""
+        stays below 2^62.  Computed once."""
+        if self._max_channels is not None:
+            return self._max_channels
         cfg = self.config
         # one value per (cycle, column group): the columns of a group share a weight
         shifts = np.log2(np.abs(self.mult[:, ::self.N])).astype(np.int64)
@@ -372,7 +375,8 @@ class PreparedWeights:
         blocks = math.floor(2.0 ** 62 / per_block)
         while blocks * per_block >= 2.0 ** 62:          # strictly below, as the C checks
             blocks -= 1
-        return blocks * cpb
+        self._max_channels = blocks * cpb
+        return self._max_channels
 
     def read_seed(self, read_key=0):
         """The seed of the read noise drawn under ``read_key``: the device seed itself
@@ -382,9 +386,7 @@ class PreparedWeights:
         key = read_key_arg(read_key)
         if key == 0:
             return self.seed
-        mixed = _rng.hash64(np.array([self.seed], np.uint64), np.uint64(4),
-                            np.array([key], np.uint64))
-        return int(mixed[0])
+        return _rng.hash_int(self.seed, 4, key)
 
     def layout(self, kernel, step, threads):
         """What ``kernel`` reads of these weights at ADC ``step`` (built once and kept)."""
@@ -608,12 +610,13 @@ def emulate(xr, xi, weights, threads, full_scale=None, force=False, out=None, st
         Irrelevant without read noise.
     """
     config = weights.config
-    if xr.shape[2] > weights.max_channels():
+    most = weights.max_channels()
+    if xr.shape[2] > most:
         raise ConfigError(f"a product over {xr.shape[2]} input channels could overflow the "
                           f"emulation's 64-bit accumulators with {config.adc_bits}-bit ADCs, "
                           f"{config.input_bits}-bit inputs and {config.weight_bits}-bit "
-                          f"weights on {config.rows}-row crossbars: at most "
-                          f"{weights.max_channels()} channels (use fewer bits or more rows)")
+                          f"weights on {config.rows}-row crossbars: at most {most} channels "
+                          f"(use fewer bits or more rows)")
     step = config.step_for(full_scale)
     kernel = _dispatch.crossbar_kernel(config, step, full_scale is None and not force,
                                        real=weights.real)

@@ -71,43 +71,36 @@ def _blocks(batch, out3, per_position, budget):
     one row: a row's columns are the least the GEMM can take).  The first block is
     the largest (:func:`_largest_block`)."""
     o0, o1, o2 = out3
-    kind, step = _block_step(out3, per_position, budget)
-    if kind == "images":
+    plane = o1 * o2 * per_position
+    if o0 * plane <= budget:
+        step = max(1, budget // (o0 * plane))
         for n in range(0, batch, step):
             yield n, min(batch, n + step), 0, o0, 0, o1
-    elif kind == "planes":
+    elif plane <= budget:
+        step = max(1, budget // plane)
         for n in range(batch):
             for d in range(0, o0, step):
                 yield n, n + 1, d, min(o0, d + step), 0, o1
     else:
+        step = max(1, budget // (o2 * per_position))
         for n in range(batch):
             for d in range(o0):
                 for h in range(0, o1, step):
                     yield n, n + 1, d, d + 1, h, min(o1, h + step)
 
 
-def _block_step(out3, per_position, budget):
-    """What :func:`_blocks` splits ('images', 'planes' or 'rows') and how many of them
-    a block takes."""
-    o0, o1, o2 = out3
-    plane = o1 * o2 * per_position
-    if o0 * plane <= budget:
-        return "images", max(1, budget // (o0 * plane))
-    if plane <= budget:
-        return "planes", max(1, budget // plane)
-    return "rows", max(1, budget // (o2 * per_position))
-
-
 def _largest_block(batch, out3, per_position, budget):
     """Output positions of :func:`_blocks`' largest (first) block, without listing
-    the blocks."""
-    o0, o1, o2 = out3
-    kind, step = _block_step(out3, per_position, budget)
-    if kind == "images":
-        return min(batch, step) * o0 * o1 * o2
-    if kind == "planes":
-        return min(o0, step) * o1 * o2
-    return min(o1, step) * o2
+    the blocks (``batch`` >= 1)."""
+    n0, n1, d0, d1, h0, h1 = next(_blocks(batch, out3, per_position, budget))
+    return (n1 - n0) * (d1 - d0) * (h1 - h0) * out3[2]
+
+
+def _layout_arg(layout, none_ok=False):
+    if (layout is None and none_ok) or layout in LAYOUTS:
+        return layout
+    raise InvalidArgumentError(f"layout must be {'None or ' if none_ok else ''}one of "
+                               f"{LAYOUTS}, got {layout!r}")
 
 
 def conv_direct(x, wmat, bias, out, *, kernel3, pad3, stride3, dilation3, threads,
@@ -150,9 +143,7 @@ def conv_direct(x, wmat, bias, out, *, kernel3, pad3, stride3, dilation3, thread
     workspace = Workspace() if workspace is None else workspace
     seconds = dict.fromkeys(("forward", "mac", "inverse"), 0.0)
     geometry = [np.asarray(v, np.int64) for v in (kernel3, pad3, stride3, dilation3)]
-    if layout not in LAYOUTS:
-        raise InvalidArgumentError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-    last = layout == "channels-last"
+    last = _layout_arg(layout) == "channels-last"
     held = None                  # the images whose channels-last copy is in ``xcl``
     for blk in _blocks(n, out3, cin * taps * x.dtype.itemsize, column_bytes):
         n0, n1, d0, d1, h0, h1 = blk
@@ -233,8 +224,7 @@ def weight_matrix(w, groups, dtype, layout="channels-first"):
     takes for ``layout``: (groups, Cout/groups, Cin/groups * k0 * k1 * k2) in ``dtype``,
     columns ordered (input channel, k0, k1, k2) for 'channels-first' and
     (k0, k1, k2, input channel) for 'channels-last'."""
-    if layout not in LAYOUTS:
-        raise InvalidArgumentError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    _layout_arg(layout)
     cout, cig = w.shape[:2]
     m = w.reshape(groups, cout // groups, cig, -1)
     if layout == "channels-last":
@@ -262,10 +252,7 @@ class FloatDirect(Engine):
 
     def __init__(self, column_bytes=DEFAULT_COLUMN_BYTES, layout=None):
         self.column_bytes = integer("column_bytes", column_bytes, 1, error=InvalidArgumentError)
-        if layout is not None and layout not in LAYOUTS:
-            raise InvalidArgumentError(f"layout must be None or one of {LAYOUTS}, got "
-                                       f"{layout!r}")
-        self.layout = layout
+        self.layout = _layout_arg(layout, none_ok=True)
 
     def __repr__(self):
         return f"FloatDirect(column_bytes={self.column_bytes}, layout={self.layout!r})"

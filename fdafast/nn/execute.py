@@ -39,7 +39,6 @@ run at a time).  :func:`executor` finds a network's executor and rebuilds it
 when the network's weights change.
 """
 import dataclasses
-import hashlib
 import threading
 import weakref
 
@@ -123,10 +122,8 @@ def settings(mode, arch="fda", crossbar=None, seed=0, threads=None, force_emulat
 def layer_seed(seed, name):
     """The device seed of the layer (node) ``name`` in a run seeded with ``seed``:
     ``hash64(seed, 6, h)`` with ``h`` the first 8 bytes of the BLAKE2b hash of the
-    name (the same in every process)."""
-    h = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")
-    return int(_rng.hash64(np.array([int(seed) & (2 ** 64 - 1)], np.uint64), np.uint64(6),
-                           np.array([h], np.uint64))[0])
+    name (:func:`fdafast._rng.text_key`, the same in every process)."""
+    return _rng.hash_int(seed, 6, _rng.text_key(name))
 
 
 # -- the execution state of a network ---------------------------------------------------
